@@ -1,0 +1,276 @@
+// One conversion, free of HTTP: detect the source, run LibreOffice on a pool instance, then render pages,
+// split sheets, inline side files or zip — and say what the result is.
+
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, rename, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { ConvertError } from "./errors.ts";
+import {
+  imageTargets,
+  isSource,
+  sources,
+  supports,
+  targets,
+  type SourceName,
+  type TargetName,
+} from "./formats.ts";
+import { selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
+import { csvImportOptions, detectFormat, type Detection } from "./engine/detect.ts";
+import { CSV_IMPORT_FILTER, exportFilter, engineOutputExtension, type OfficeFamily } from "./engine/filters.ts";
+import { inlineSideFiles } from "./engine/html.ts";
+import { pdfPageCount, rasterize } from "./engine/raster.ts";
+import { Semaphore } from "./engine/tools.ts";
+import { writeZip } from "./engine/zip.ts";
+import type { ConvertCommand, BridgeOutput } from "./engine/instance.ts";
+import type { Pool } from "./pool.ts";
+
+export interface ConversionRequest {
+  /** The uploaded document. */
+  input: string;
+  /** Empty private directory for outputs; the caller removes it. */
+  workDir: string;
+  target: TargetName;
+  /** Source extension the caller claims (`from`), or the extension of `filename`. */
+  declaredSource: string | undefined;
+  options: ConvertOptions;
+  signal?: AbortSignal;
+}
+
+export interface ConversionResult {
+  path: string;
+  mediaType: string;
+  extension: string;
+  files: number;
+  sourceFormat: SourceName;
+  inputPages: number | undefined;
+  outputPages: number | undefined;
+  queueMs: number;
+}
+
+const PDFA_VERSION = { "1b": 1, "2b": 2, "3b": 3 } as const;
+
+export class Converter {
+  private readonly pool: Pool;
+  private readonly rendering: Semaphore;
+
+  constructor(pool: Pool, renderConcurrency: number) {
+    this.pool = pool;
+    this.rendering = new Semaphore(renderConcurrency);
+  }
+
+  async convert(request: ConversionRequest): Promise<ConversionResult> {
+    const { target, options } = request;
+    if ((await stat(request.input)).size === 0) throw new ConvertError("convert.empty_input", "the request body is empty");
+    const source = resolveSource(await detectFormat(request.input), request.declaredSource);
+    if (!supports(source, target)) {
+      throw new ConvertError("convert.unsupported_format_pair", `${source} cannot be converted to ${target}`, {
+        sourceFormat: source,
+        targetFormat: target,
+        supportedTargets: sources[source].targets,
+      });
+    }
+    // LibreOffice's type detection trusts the extension first: give it the one the bytes proved.
+    const input = join(request.workDir, `input.${source}`);
+    await rename(request.input, input);
+    const outDir = join(request.workDir, "out");
+    await mkdir(outDir);
+
+    if (sources[source].family === "pdf") {
+      const deadline = Date.now() + options.timeoutMs;
+      const count = await pdfPageCount(input, deadline);
+      const images = await this.renderPages(input, count, request, outDir, deadline);
+      return { ...images, sourceFormat: source, inputPages: count, queueMs: 0 };
+    }
+
+    const family = sources[source].family as OfficeFamily;
+    const { filter, filterOptions } = exportFilter(family, target);
+    const command: ConvertCommand = {
+      op: "convert",
+      input,
+      output: join(outDir, `result.${engineOutputExtension(target)}`),
+      family,
+      filter,
+    };
+    if (filterOptions) command.filterOptions = filterOptions;
+    if (source === "csv") {
+      command.inputFilter = CSV_IMPORT_FILTER;
+      command.inputFilterOptions = await csvImportOptions(input);
+    }
+    if (target === "pdf") {
+      const data: Record<string, string | number> = {};
+      if (options.pages) data.PageRange = pageRangeText(options.pages);
+      if (options.pdfa) data.SelectPdfVersion = PDFA_VERSION[options.pdfa];
+      if (Object.keys(data).length) command.filterData = data;
+    }
+    if (target === "csv" && options.sheet !== undefined) command.sheet = options.sheet;
+
+    const { reply, startedAt, queueMs } = await this.pool.run(command, options.timeoutMs, request.signal);
+    if (!reply.ok) throw bridgeError(reply.error, reply.detail);
+    const deadline = startedAt + options.timeoutMs;
+    const inputPages = reply.inputPages ?? undefined;
+    const outputs = reply.outputs;
+    const first = outputs[0]?.path ?? command.output;
+
+    if (imageTargets.has(target)) {
+      const count = await pdfPageCount(first, deadline);
+      const images = await this.renderPages(first, count, request, outDir, deadline);
+      return { ...images, sourceFormat: source, inputPages, queueMs };
+    }
+    if (target === "pdf") {
+      const count = await pdfPageCount(first, deadline);
+      if (options.pages) {
+        const wanted = countSelected(options, count);
+        if (count < wanted) {
+          throw new ConvertError(
+            "convert.invalid_option",
+            `pages ${pageRangeText(options.pages)} asked for ${wanted} page(s) but only ${count} exist in that range`,
+            { option: "pages" },
+          );
+        }
+      }
+      return single(first, target, source, inputPages, count, queueMs);
+    }
+    if (target === "csv" && options.sheet === "all") {
+      const zip = join(outDir, "sheets.zip");
+      await writeZip(zip, outputs.map((o) => ({ name: sheetFileName(o), path: o.path, compress: true })));
+      return zipResult(zip, outputs.length, source, inputPages, undefined, queueMs);
+    }
+    if (target === "html") await inlineSideFiles(first, outDir);
+    if (target === "txt") await stripUtf8Bom(first, join(outDir, "result-nobom.txt"));
+    return single(first, target, source, inputPages, undefined, queueMs);
+  }
+
+  private async renderPages(
+    pdf: string,
+    count: number,
+    request: ConversionRequest,
+    outDir: string,
+    deadline: number,
+  ): Promise<Omit<ConversionResult, "sourceFormat" | "inputPages" | "queueMs">> {
+    const format = request.target as "png" | "jpg";
+    const { options } = request;
+    if (count === 0) throw new ConvertError("convert.corrupt_input", "the document has no pages to render");
+    const pages = selectPages(options.pages, count);
+    const imagesDir = join(outDir, "pages");
+    await mkdir(imagesDir);
+    const images = await this.rendering.use(() =>
+      rasterize(pdf, pages, { format, dpi: options.dpi, quality: options.quality }, imagesDir, deadline),
+    );
+    if (images.length === 1) {
+      return { path: images[0]!.path, mediaType: targets[format].mediaType, extension: format, files: 1, outputPages: 1 };
+    }
+    const zip = join(outDir, "pages.zip");
+    await writeZip(zip, images.map((image) => ({ name: image.path.slice(imagesDir.length + 1), path: image.path, compress: false })));
+    return { path: zip, mediaType: "application/zip", extension: "zip", files: images.length, outputPages: images.length };
+  }
+}
+
+/**
+ * The bytes decide when they are unambiguous (a .docx that is really a PNG is a PNG); the declared `from` only
+ * fills in when the bytes say nothing certain.
+ */
+export function resolveSource(detection: Detection, declared: string | undefined): SourceName {
+  const claimed = declared?.toLowerCase().replace(/^\./, "");
+  if (detection.kind === "empty") throw new ConvertError("convert.empty_input", "the request body is empty");
+  if (detection.encrypted) {
+    throw new ConvertError("convert.password_protected", "the document is encrypted with a password", {
+      sourceFormat: claimed && isSource(claimed) ? claimed : "ooxml",
+    });
+  }
+  if (detection.certain && isSource(detection.kind)) return detection.kind;
+  if (!detection.certain && claimed && isSource(claimed)) return claimed;
+  const what = detection.kind === "unknown" ? claimed ?? "unknown" : detection.kind;
+  throw new ConvertError(
+    "convert.unsupported_format_pair",
+    detection.kind === "unknown"
+      ? "the input is not a format the converter recognises"
+      : `the input is ${describe(detection.kind)}${claimed && claimed !== detection.kind ? `, not ${claimed}` : ""}, which cannot be converted`,
+    { sourceFormat: what, supportedTargets: [] },
+  );
+}
+
+function describe(kind: string): string {
+  const names: Record<string, string> = {
+    png: "a PNG image",
+    jpg: "a JPEG image",
+    gif: "a GIF image",
+    xlsb: "an Excel binary workbook (xlsb)",
+    zip: "a ZIP archive",
+    ole2: "an OLE2 compound file of an unsupported kind",
+    odg: "an OpenDocument drawing",
+    "odf-other": "an OpenDocument file of an unsupported kind",
+  };
+  return names[kind] ?? kind;
+}
+
+function bridgeError(code: string, detail: string): ConvertError {
+  switch (code) {
+    case "password_protected":
+      return new ConvertError("convert.password_protected", detail);
+    case "corrupt_input":
+      return new ConvertError("convert.corrupt_input", detail);
+    case "invalid_option":
+      return new ConvertError("convert.invalid_option", detail);
+    default:
+      return new ConvertError("convert.engine_failure", detail, { retryable: true });
+  }
+}
+
+function countSelected(options: ConvertOptions, count: number): number {
+  let total = 0;
+  for (const { first, last } of options.pages ?? []) total += (last ?? count) - first + 1;
+  return total;
+}
+
+function single(
+  path: string,
+  target: TargetName,
+  source: SourceName,
+  inputPages: number | undefined,
+  outputPages: number | undefined,
+  queueMs: number,
+): ConversionResult {
+  return {
+    path,
+    mediaType: targets[target].mediaType,
+    extension: target,
+    files: 1,
+    sourceFormat: source,
+    inputPages,
+    outputPages,
+    queueMs,
+  };
+}
+
+function zipResult(
+  path: string,
+  files: number,
+  source: SourceName,
+  inputPages: number | undefined,
+  outputPages: number | undefined,
+  queueMs: number,
+): ConversionResult {
+  return { path, mediaType: "application/zip", extension: "zip", files, sourceFormat: source, inputPages, outputPages, queueMs };
+}
+
+/** `<n>-<sheet name>.csv`, the name reduced to characters safe in any file system. */
+export function sheetFileName(output: BridgeOutput): string {
+  const name = (output.name ?? "sheet")
+    .normalize("NFC")
+    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, "_")
+    .replace(/^[.\s]+|[.\s]+$/g, "")
+    .slice(0, 100);
+  return `${output.sheet ?? 1}-${name || "sheet"}.csv`;
+}
+
+/** LibreOffice's "Text (encoded)" UTF-8 output starts with a BOM; charset=utf-8 already says it. */
+async function stripUtf8Bom(path: string, scratch: string): Promise<void> {
+  const handle = await open(path, "r");
+  const head = Buffer.alloc(3);
+  await handle.read(head, 0, 3, 0);
+  await handle.close();
+  if (head[0] !== 0xef || head[1] !== 0xbb || head[2] !== 0xbf) return;
+  await pipeline(createReadStream(path, { start: 3 }), createWriteStream(scratch));
+  await rename(scratch, path);
+}

@@ -1,0 +1,351 @@
+#!/usr/bin/python3
+"""UNO bridge: one long-lived process per LibreOffice instance.
+
+Started by instance.ts in its own process group. It launches soffice.bin (so killing the group kills both),
+connects over a pipe, warms the import/export filters, then serves line-delimited JSON requests on stdin,
+one at a time, answering on stdout. Everything else (timeouts, retries, recycling) is decided in TypeScript.
+
+Needs Debian's python3-uno, i.e. /usr/bin/python3.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+# Protocol lines go to the real stdout; anything LibreOffice or pyuno prints goes to stderr instead.
+PROTO = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+PROTO_LOCK = threading.Lock()
+
+PR_SET_PDEATHSIG = 1
+LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+def die_with_parent():
+    # If the Node server dies (even by SIGKILL), the kernel kills us; soffice gets the same from us.
+    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+die_with_parent()
+if os.getppid() == 1:
+    sys.exit(1)
+
+import uno  # noqa: E402
+import unohelper  # noqa: E402
+from com.sun.star.beans import PropertyValue  # noqa: E402
+from com.sun.star.task import XInteractionHandler  # noqa: E402
+
+
+def send(msg):
+    with PROTO_LOCK:
+        PROTO.write(json.dumps(msg, separators=(",", ":")) + "\n")
+        PROTO.flush()
+
+
+def log(text):
+    sys.stderr.write("[bridge %d] %s\n" % (os.getpid(), text))
+    sys.stderr.flush()
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name = name
+    p.Value = value
+    return p
+
+
+def props(**kw):
+    return tuple(prop(k, v) for k, v in kw.items())
+
+
+def typed_filter_data(data):
+    # FilterData must travel as a sequence of PropertyValue; plain tuples lose their type over the bridge.
+    return uno.Any("[]com.sun.star.beans.PropertyValue", tuple(prop(k, v) for k, v in data.items()))
+
+
+class Failure(Exception):
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def has_type(continuation, name):
+    return any(t.typeName == name for t in continuation.getTypes())
+
+
+class Handler(unohelper.Base, XInteractionHandler):
+    """Answers LibreOffice's questions without a user: never a password, never a repair.
+
+    pyuno (Python 3.11) cannot convert the request exception itself (AttributeError: args), so the request is
+    recognised by the continuations offered: only a password request offers XInteractionPassword.
+    """
+
+    def __init__(self):
+        self.password_requested = False
+        self.repair_offered = False
+        self.questions = 0
+
+    def handle(self, request):
+        self.questions += 1
+        conts = request.getContinuations()
+        if any(has_type(c, "com.sun.star.task.XInteractionPassword")
+               or has_type(c, "com.sun.star.task.XInteractionPassword2") for c in conts):
+            self.password_requested = True
+        names = [[t.typeName for t in c.getTypes()] for c in conts]
+        if any("com.sun.star.task.XInteractionApprove" in n for n in names) and any(
+                "com.sun.star.task.XInteractionDisapprove" in n for n in names):
+            # "The file is corrupt, repair it?" — repairing is slow and unpredictable: refuse.
+            self.repair_offered = True
+        for wanted in ("com.sun.star.task.XInteractionAbort", "com.sun.star.task.XInteractionDisapprove"):
+            for c in conts:
+                if has_type(c, wanted):
+                    c.select()
+                    return
+
+
+class Engine:
+    def __init__(self, soffice, profile, pipe):
+        self.soffice = soffice
+        self.profile = profile
+        self.pipe = pipe
+        self.proc = None
+        self.desktop = None
+
+    def start(self, timeout):
+        started = time.time()
+        self.proc = subprocess.Popen(
+            [self.soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
+             "--nolockcheck", "--nofirststartwizard",
+             "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe,
+             "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile)],
+            stdin=subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=die_with_parent)
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+        url = "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe
+        while True:
+            try:
+                ctx = resolver.resolve(url)
+                break
+            except Exception:
+                code = self.proc.poll()
+                if code is not None:
+                    raise Failure("engine_failure", "soffice exited with code %d during start-up" % code)
+                if time.time() - started > timeout:
+                    raise Failure("engine_failure", "soffice did not accept connections within %ds" % timeout)
+                time.sleep(0.02)
+        self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+        threading.Thread(target=self.watch, daemon=True).start()
+        return time.time() - started
+
+    def watch(self):
+        code = self.proc.wait()
+        send({"event": "exit", "code": code})
+        os._exit(3)
+
+    def load(self, path, input_filter=None, input_options=None):
+        handler = Handler()
+        args = dict(Hidden=True, ReadOnly=True, UpdateDocMode=0, MacroExecutionMode=0, InteractionHandler=handler)
+        if input_filter:
+            args["FilterName"] = input_filter
+        if input_options:
+            args["FilterOptions"] = input_options
+        error = None
+        try:
+            doc = self.desktop.loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0, props(**args))
+        except Exception as e:
+            if is_fatal(e):
+                raise
+            doc, error = None, e
+        if doc is None:
+            if handler.password_requested:
+                raise Failure("password_protected", "the document is encrypted and no password was given")
+            detail = "LibreOffice could not read the document"
+            if handler.repair_offered:
+                detail += " (it is damaged; repair was declined)"
+            elif error is not None:
+                detail += ": %s" % (getattr(error, "Message", "") or type(error).__name__)
+            raise Failure("corrupt_input", detail)
+        return doc
+
+    def convert(self, req):
+        doc = self.load(req["input"], req.get("inputFilter"), req.get("inputFilterOptions"))
+        try:
+            family = family_of(doc)
+            expected = req.get("family")
+            if expected and family != expected:
+                raise Failure("corrupt_input", "LibreOffice read the file as a %s document, not %s" % (family, expected))
+            result = {"family": family, "inputPages": count_pages(doc, family)}
+            store = dict(FilterName=req["filter"], Overwrite=True)
+            if req.get("filterOptions") is not None:
+                store["FilterOptions"] = req["filterOptions"]
+            if req.get("filterData"):
+                store["FilterData"] = typed_filter_data(req["filterData"])
+            sheet = req.get("sheet")
+            if family == "calc" and sheet is not None:
+                result["outputs"] = store_sheets(doc, sheet, req["output"], store)
+            else:
+                doc.storeToURL(uno.systemPathToFileUrl(req["output"]), props(**store))
+                result["outputs"] = [{"path": req["output"]}]
+            return result
+        finally:
+            close(doc)
+
+    def warm(self, directory):
+        """One round trip per module through OOXML and PDF, so the first real request pays no library loads."""
+        for factory, fmt, export, pdf in (
+                ("swriter", "MS Word 2007 XML", "docx", "writer_pdf_Export"),
+                ("scalc", "Calc MS Excel 2007 XML", "xlsx", "calc_pdf_Export"),
+                ("simpress", "Impress MS PowerPoint 2007 XML", "pptx", "impress_pdf_Export")):
+            path = os.path.join(directory, "warm." + export)
+            doc = self.desktop.loadComponentFromURL("private:factory/" + factory, "_blank", 0, props(Hidden=True))
+            try:
+                doc.storeToURL(uno.systemPathToFileUrl(path), props(FilterName=fmt, Overwrite=True))
+            finally:
+                close(doc)
+            doc = self.load(path)
+            try:
+                doc.storeToURL(uno.systemPathToFileUrl(path + ".pdf"), props(FilterName=pdf, Overwrite=True))
+            finally:
+                close(doc)
+            for p in (path, path + ".pdf"):
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+
+
+def family_of(doc):
+    if doc.supportsService("com.sun.star.text.TextDocument"):
+        return "writer"
+    if doc.supportsService("com.sun.star.sheet.SpreadsheetDocument"):
+        return "calc"
+    if doc.supportsService("com.sun.star.presentation.PresentationDocument"):
+        return "impress"
+    if doc.supportsService("com.sun.star.drawing.DrawingDocument"):
+        return "draw"
+    return "unknown"
+
+
+def count_pages(doc, family):
+    try:
+        if family == "writer":
+            return int(doc.getCurrentController().getPropertyValue("PageCount"))
+        if family == "calc":
+            return doc.getSheets().getCount()
+        if family in ("impress", "draw"):
+            return doc.getDrawPages().getCount()
+    except Exception as e:
+        if is_fatal(e):
+            raise
+    return None
+
+
+def resolve_sheets(doc, spec):
+    sheets = doc.getSheets()
+    names = list(sheets.getElementNames())
+    if spec == "all":
+        return list(range(len(names))), names
+    if isinstance(spec, int):
+        if 1 <= spec <= len(names):
+            return [spec - 1], names
+        raise Failure("invalid_option", "sheet %d does not exist; the workbook has %d sheet(s): %s"
+                      % (spec, len(names), ", ".join(names)))
+    if spec in names:
+        return [names.index(spec)], names
+    raise Failure("invalid_option", "no sheet named %r; sheets: %s" % (spec, ", ".join(names)))
+
+
+def store_sheets(doc, spec, output, store):
+    """CSV writes one sheet. LibreOffice's 12th CSV token picks it (1-based) and names the file
+    <base>-<SheetName>.csv; setActiveSheet on a hidden document has no effect on the export."""
+    indexes, names = resolve_sheets(doc, spec)
+    base_options = store.get("FilterOptions", "44,34,76,1,,0,false,true,true,false,false").split(",")
+    directory = os.path.dirname(output)
+    outputs = []
+    for i in indexes:
+        stem = "sheet%d" % (i + 1)
+        options = (base_options + [""] * 11)[:11] + [str(i + 1)]
+        store = dict(store, FilterOptions=",".join(options))
+        doc.storeToURL(uno.systemPathToFileUrl(os.path.join(directory, stem + ".csv")), props(**store))
+        written = [f for f in os.listdir(directory) if f.startswith(stem + "-") and f.endswith(".csv")]
+        if len(written) != 1:
+            raise Failure("engine_failure", "CSV export of sheet %d wrote %d files" % (i + 1, len(written)))
+        outputs.append({"path": os.path.join(directory, written[0]), "sheet": i + 1, "name": names[i]})
+    return outputs
+
+
+def close(doc):
+    try:
+        doc.close(True)
+    except Exception as e:
+        if is_fatal(e):
+            raise
+        try:
+            doc.dispose()
+        except Exception:
+            pass
+
+
+def is_fatal(e):
+    # A broken connection means soffice is gone or wedged: the instance must be replaced.
+    name = type(e).__name__
+    if name == "DisposedException":
+        return True
+    text = str(e)
+    return name == "RuntimeException" and ("URP" in text or "bridge" in text.lower())
+
+
+def main():
+    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    engine = Engine(args["--soffice"], args["--profile"], args["--pipe"])
+    try:
+        start_s = engine.start(float(args.get("--start-timeout", "60")))
+        warm_started = time.time()
+        if args.get("--warm-dir"):
+            engine.warm(args["--warm-dir"])
+        send({"event": "ready", "pid": engine.proc.pid, "startMs": round(start_s * 1000),
+              "warmMs": round((time.time() - warm_started) * 1000)})
+    except Exception as e:
+        send({"event": "failed", "detail": str(getattr(e, "detail", None) or e)})
+        if engine.proc:
+            engine.proc.kill()
+        sys.exit(2)
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        rid = req.get("id")
+        started = time.time()
+        try:
+            if req.get("op") == "ping":
+                result = {}
+            elif req.get("op") == "convert":
+                result = engine.convert(req)
+            else:
+                raise Failure("engine_failure", "unknown op %r" % req.get("op"))
+            send(dict(id=rid, ok=True, ms=round((time.time() - started) * 1000), **result))
+        except Failure as f:
+            send({"id": rid, "ok": False, "error": f.code, "detail": f.detail})
+        except Exception as e:
+            fatal = is_fatal(e)
+            log(traceback.format_exc())
+            send({"id": rid, "ok": False, "error": "engine_failure", "fatal": fatal,
+                  "detail": "%s: %s" % (type(e).__name__, getattr(e, "Message", "") or e)})
+            if fatal:
+                break
+    # stdin closed or the connection died: take soffice down with us.
+    if engine.proc and engine.proc.poll() is None:
+        engine.proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+// Which LibreOffice filter writes each target, per module. Image targets go through PDF and pdftoppm.
+
+import type { Family, TargetName } from "../formats.ts";
+
+export type OfficeFamily = Exclude<Family, "pdf">;
+
+export interface ExportFilter {
+  filter: string;
+  filterOptions?: string;
+}
+
+/** CSV export: comma, double quotes, UTF-8, from line 1; cell contents as shown, no formulas. */
+export const CSV_EXPORT_OPTIONS = "44,34,76,1,,0,false,true,true,false,false";
+export const CSV_IMPORT_FILTER = "Text - txt - csv (StarCalc)";
+
+const pdfFilter: Record<OfficeFamily, string> = {
+  writer: "writer_pdf_Export",
+  calc: "calc_pdf_Export",
+  impress: "impress_pdf_Export",
+};
+
+const filters: Record<OfficeFamily, Partial<Record<TargetName, ExportFilter>>> = {
+  writer: {
+    docx: { filter: "MS Word 2007 XML" },
+    doc: { filter: "MS Word 97" },
+    odt: { filter: "writer8" },
+    rtf: { filter: "Rich Text Format" },
+    // EmbedImages: one self-contained file with data: URIs instead of side files.
+    html: { filter: "HTML (StarWriter)", filterOptions: "EmbedImages" },
+    txt: { filter: "Text (encoded)", filterOptions: "UTF8,LF" },
+  },
+  calc: {
+    xlsx: { filter: "Calc MS Excel 2007 XML" },
+    xls: { filter: "MS Excel 97" },
+    ods: { filter: "calc8" },
+    csv: { filter: CSV_IMPORT_FILTER, filterOptions: CSV_EXPORT_OPTIONS },
+    // Calc's HTML export writes charts and images as side files; the pipeline inlines them.
+    html: { filter: "HTML (StarCalc)" },
+  },
+  impress: {
+    pptx: { filter: "Impress MS PowerPoint 2007 XML" },
+    ppt: { filter: "MS PowerPoint 97" },
+    odp: { filter: "impress8" },
+  },
+};
+
+/** The filter that writes `target` from a document open in `family`; images and PDF both use PDF export. */
+export function exportFilter(family: OfficeFamily, target: TargetName): ExportFilter {
+  if (target === "pdf" || target === "png" || target === "jpg") return { filter: pdfFilter[family] };
+  const found = filters[family][target];
+  if (!found) throw new Error(`no export filter for ${family} → ${target}`);
+  return found;
+}
+
+/** The extension LibreOffice's output carries before any post-processing. */
+export function engineOutputExtension(target: TargetName): string {
+  return target === "png" || target === "jpg" ? "pdf" : target;
+}

@@ -1,0 +1,299 @@
+// Warm LibreOffice instances: a bounded FIFO of requests waiting for a free one, per-request timeouts that
+// kill and replace a stuck instance, one retry elsewhere when an instance crashes, and recycling in the
+// background after N conversions or past an RSS limit.
+
+import { join } from "node:path";
+import { ConvertError } from "./errors.ts";
+import { EngineCrash, EngineTimeout, Instance, type BridgeReply, type ConvertCommand } from "./engine/instance.ts";
+import type { Logger } from "./log.ts";
+
+export interface PoolOptions {
+  size: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  maxConversions: number;
+  maxRssBytes: number;
+  startTimeoutMs: number;
+  /** Directory for the instances' private directories. */
+  root: string;
+  profileTemplate: string;
+  python: string;
+  soffice: string;
+  warm: boolean;
+  log: Logger;
+}
+
+type SlotState = "starting" | "idle" | "busy" | "recycling";
+
+interface Slot {
+  index: number;
+  state: SlotState;
+  instance: Instance | undefined;
+  /** Conversions after which this instance is recycled. */
+  recycleAfter: number;
+  startFailures: number;
+}
+
+interface Waiter {
+  resolve: (slot: Slot) => void;
+  reject: (error: Error) => void;
+  cleanup: () => void;
+}
+
+export interface PoolStats {
+  total: number;
+  ready: number;
+  busy: number;
+  starting: number;
+  queued: number;
+  conversions: number;
+  recycled: number;
+  crashed: number;
+  timedOut: number;
+  /** Mean LibreOffice time of recent conversions, for Retry-After. */
+  averageMs: number;
+}
+
+export class Pool {
+  private readonly options: PoolOptions;
+  private readonly slots: Slot[];
+  private readonly waiters: Waiter[] = [];
+  private closed = false;
+  private generation = 0;
+  private everReady = false;
+  private readyListeners: (() => void)[] = [];
+  private counters = { conversions: 0, recycled: 0, crashed: 0, timedOut: 0 };
+  private recentMs: number[] = [];
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+    // The first generation recycles at staggered counts so the instances never restart all at once.
+    this.slots = Array.from({ length: options.size }, (_, index) => ({
+      index,
+      state: "starting" as SlotState,
+      instance: undefined,
+      recycleAfter: Math.max(1, Math.ceil((options.maxConversions * (index + 1)) / options.size)),
+      startFailures: 0,
+    }));
+  }
+
+  /** Starts every instance eagerly; resolves when the first one is ready. */
+  start(): Promise<void> {
+    for (const slot of this.slots) void this.launch(slot);
+    return new Promise((resolve) => (this.everReady ? resolve() : this.readyListeners.push(resolve)));
+  }
+
+  stats(): PoolStats {
+    const count = (state: SlotState) => this.slots.filter((s) => s.state === state).length;
+    const averageMs = this.recentMs.length ? this.recentMs.reduce((a, b) => a + b, 0) / this.recentMs.length : 1000;
+    return {
+      total: this.slots.length,
+      ready: count("idle") + count("busy"),
+      busy: count("busy"),
+      starting: count("starting") + count("recycling"),
+      queued: this.waiters.length,
+      ...this.counters,
+      averageMs: Math.round(averageMs),
+    };
+  }
+
+  get isReady(): boolean {
+    return this.everReady && this.slots.some((s) => s.state === "idle" || s.state === "busy");
+  }
+
+  /**
+   * Runs one bridge command on a free instance. The time budget starts when an instance is assigned, so
+   * waiting in the queue never eats into it. A crash is retried once on another instance.
+   */
+  async run(
+    command: ConvertCommand,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ reply: BridgeReply; startedAt: number; queueMs: number }> {
+    const queuedAt = Date.now();
+    let startedAt = 0;
+    for (let attempt = 0; ; attempt++) {
+      const slot = await this.acquire(signal, attempt > 0);
+      if (attempt === 0) startedAt = Date.now();
+      const instance = slot.instance!;
+      const remaining = timeoutMs - (Date.now() - startedAt);
+      try {
+        if (remaining <= 0) throw new EngineTimeout("no time left for a retry");
+        const began = Date.now();
+        const reply = await instance.request(command, remaining);
+        this.recordDuration(Date.now() - began);
+        this.release(slot, instance);
+        return { reply, startedAt, queueMs: startedAt - queuedAt };
+      } catch (error) {
+        if (error instanceof EngineTimeout) {
+          this.counters.timedOut++;
+          this.options.log("warn", "conversion timed out; instance killed", { instance: slot.index, timeoutMs });
+          instance.kill("timeout"); // already done by request(); the exit listener starts a replacement
+          throw new ConvertError("convert.timeout", `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`, {
+            timeoutMs,
+          });
+        }
+        if (error instanceof EngineCrash) {
+          this.counters.crashed++;
+          this.options.log("warn", "instance crashed during a conversion", { instance: slot.index, attempt, error: error.message });
+          instance.kill("crash");
+          if (attempt === 0 && !this.closed) continue;
+          throw new ConvertError("convert.engine_failure", `LibreOffice crashed twice on this document: ${error.message}`, {
+            retryable: true,
+          });
+        }
+        this.release(slot, instance);
+        throw error;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.cleanup();
+      waiter.reject(new ConvertError("convert.busy", "the converter is shutting down", {}, 5));
+    }
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const instance = slot.instance;
+        if (instance) await instance.stop("shutdown");
+      }),
+    );
+  }
+
+  private acquire(signal: AbortSignal | undefined, front: boolean): Promise<Slot> {
+    if (this.closed) return Promise.reject(new ConvertError("convert.busy", "the converter is shutting down", {}, 5));
+    const idle = this.slots.find((s) => s.state === "idle" && s.instance?.isAlive);
+    if (idle && this.waiters.length === 0) {
+      idle.state = "busy";
+      return Promise.resolve(idle);
+    }
+    if (!front && this.waiters.length >= this.options.maxQueue) {
+      return Promise.reject(
+        new ConvertError("convert.busy", `all ${this.slots.length} instances are busy and the queue is full`, {
+          queued: this.waiters.length,
+        }, this.retryAfterSeconds()),
+      );
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        remove();
+        reject(new ConvertError("convert.busy", `no instance became free within ${this.options.queueTimeoutMs} ms`, {}, this.retryAfterSeconds()));
+      }, this.options.queueTimeoutMs);
+      const onAbort = () => {
+        remove();
+        reject(new ConvertError("convert.busy", "the client went away while queued"));
+      };
+      const remove = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        waiter.cleanup();
+      };
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        cleanup: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (front) this.waiters.unshift(waiter);
+      else this.waiters.push(waiter);
+      if (idle) this.handOut(idle);
+    });
+  }
+
+  private retryAfterSeconds(): number {
+    const { averageMs } = this.stats();
+    const perInstance = (this.waiters.length + 1) / Math.max(1, this.slots.length);
+    return Math.max(1, Math.ceil((perInstance * averageMs) / 1000));
+  }
+
+  private recordDuration(ms: number): void {
+    this.recentMs.push(ms);
+    if (this.recentMs.length > 50) this.recentMs.shift();
+  }
+
+  /** Gives an idle slot to the first waiter, or leaves it idle. */
+  private handOut(slot: Slot): void {
+    const waiter = this.waiters.shift();
+    if (!waiter) {
+      slot.state = "idle";
+      return;
+    }
+    waiter.cleanup();
+    slot.state = "busy";
+    waiter.resolve(slot);
+  }
+
+  private release(slot: Slot, instance: Instance): void {
+    if (slot.instance !== instance || !instance.isAlive) return;
+    instance.conversions++;
+    this.counters.conversions++;
+    const rss = instance.rssBytes();
+    const tooMany = instance.conversions >= slot.recycleAfter;
+    const tooBig = rss !== undefined && rss > this.options.maxRssBytes;
+    if ((tooMany || tooBig) && !this.closed) {
+      this.counters.recycled++;
+      this.options.log("info", "recycling instance", {
+        instance: slot.index,
+        conversions: instance.conversions,
+        rssMb: rss === undefined ? undefined : Math.round(rss / 1048576),
+      });
+      slot.recycleAfter = this.options.maxConversions;
+      slot.state = "recycling";
+      instance.kill("recycle"); // the exit listener starts the replacement
+      return;
+    }
+    this.handOut(slot);
+  }
+
+  private async launch(slot: Slot): Promise<void> {
+    if (this.closed) return;
+    slot.state = "starting";
+    const id = ++this.generation;
+    const instance = new Instance({
+      id,
+      dir: join(this.options.root, `instance-${slot.index}-${id}`),
+      profileTemplate: this.options.profileTemplate,
+      python: this.options.python,
+      soffice: this.options.soffice,
+      startTimeoutMs: this.options.startTimeoutMs,
+      warm: this.options.warm,
+      log: this.options.log,
+    });
+    slot.instance = instance;
+    instance.onExit((reason) => {
+      if (slot.instance !== instance || slot.state === "starting" || this.closed) return;
+      if (slot.state !== "recycling") this.options.log("warn", "instance exited; replacing it", { instance: slot.index, reason });
+      void this.launch(slot);
+    });
+    const began = Date.now();
+    try {
+      await instance.start();
+    } catch (error) {
+      slot.startFailures++;
+      instance.kill("start failure");
+      await instance.exited;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(slot.startFailures, 6));
+      this.options.log("error", "instance failed to start", {
+        instance: slot.index,
+        error: (error as Error).message,
+        retryInMs: delay,
+      });
+      if (!this.closed) setTimeout(() => void this.launch(slot), delay).unref();
+      return;
+    }
+    if (this.closed) {
+      instance.kill("shutdown");
+      return;
+    }
+    slot.startFailures = 0;
+    this.options.log("info", "instance ready", { instance: slot.index, ms: Date.now() - began, pid: instance.sofficePid });
+    this.everReady = true;
+    for (const listener of this.readyListeners.splice(0)) listener();
+    this.handOut(slot);
+  }
+}

@@ -1,0 +1,310 @@
+// HTTP surface of the converter: GET /health, GET /formats, POST /convert. The contract is in
+// container/README.md; the Worker's converter client depends on it.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { loadConfig, type Config } from "./config.ts";
+import { Converter } from "./conversion.ts";
+import { ConvertError } from "./errors.ts";
+import { catalog, isSource, isTarget, sources } from "./formats.ts";
+import { parseOptions } from "./options.ts";
+import { Pool } from "./pool.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { ensureProfileTemplate, isProfile } from "./engine/profile.ts";
+
+export interface RunningServer {
+  server: Server;
+  pool: Pool;
+  port: number;
+  /** Stops accepting, lets in-flight conversions finish for up to `graceMs`, kills LibreOffice, cleans up. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  await sweepStaleRoots(config.tempDir);
+  const root = await mkdtemp(join(config.tempDir, `docconv-${process.pid}-`));
+  const requestsDir = join(root, "requests");
+  await mkdir(requestsDir);
+
+  let profileTemplate = config.profileTemplate;
+  if (!profileTemplate || !isProfile(profileTemplate)) {
+    // No template baked into the image (local runs): make one now; it costs a fraction of a second.
+    profileTemplate = join(root, "profile-template");
+    await ensureProfileTemplate(profileTemplate, config.soffice);
+  }
+
+  const pool = new Pool({
+    size: config.instances,
+    maxQueue: config.maxQueue,
+    queueTimeoutMs: config.queueTimeoutMs,
+    maxConversions: config.maxConversions,
+    maxRssBytes: config.maxRssBytes,
+    startTimeoutMs: config.startTimeoutMs,
+    root,
+    profileTemplate,
+    python: config.python,
+    soffice: config.soffice,
+    warm: config.warm,
+    log,
+  });
+  void pool.start();
+  const converter = new Converter(pool, config.instances);
+  const formatsJson = JSON.stringify(catalog(config.maxTimeoutMs / 1000, config.timeoutMs / 1000));
+  let inFlight = 0;
+  let accepting = true;
+
+  const server = createServer((req, res) => {
+    void route(req, res).catch((error) => {
+      log("error", "unhandled error", { error: (error as Error).stack });
+      if (!res.headersSent) sendError(res, new ConvertError("convert.engine_failure", "internal error"));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0; // uploads and conversions have their own limits
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://converter");
+    if (url.pathname === "/health" && (req.method === "GET" || req.method === "HEAD")) return health(res);
+    if (url.pathname === "/formats" && (req.method === "GET" || req.method === "HEAD")) {
+      return sendJson(res, 200, formatsJson);
+    }
+    if (url.pathname === "/convert" && req.method === "POST") {
+      inFlight++;
+      try {
+        return await convert(req, res, url.searchParams);
+      } finally {
+        inFlight--;
+      }
+    }
+    req.resume();
+    const known = ["/health", "/formats", "/convert"].includes(url.pathname);
+    sendError(res, new ConvertError("convert.not_found", known ? `${req.method} is not allowed on ${url.pathname}` : `no route ${url.pathname}`), known ? 405 : 404);
+  }
+
+  function health(res: ServerResponse): void {
+    const stats = pool.stats();
+    const body = {
+      status: !accepting ? "stopping" : pool.isReady ? "ok" : "starting",
+      instances: { total: stats.total, ready: stats.ready, busy: stats.busy, starting: stats.starting },
+      queued: stats.queued,
+      conversions: stats.conversions,
+      recycled: stats.recycled,
+      crashed: stats.crashed,
+      timedOut: stats.timedOut,
+    };
+    sendJson(res, body.status === "ok" ? 200 : 503, JSON.stringify(body));
+  }
+
+  async function convert(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const received = Date.now();
+    let workDir: string | undefined;
+    const aborted = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) aborted.abort();
+    });
+    try {
+      if (!accepting) throw new ConvertError("convert.busy", "the converter is shutting down", {}, 5);
+      const to = params.get("to")?.toLowerCase().replace(/^\./, "");
+      const from = params.get("from")?.toLowerCase().replace(/^\./, "") || extensionOf(params.get("filename"));
+      if (!to) throw new ConvertError("convert.invalid_option", "the query parameter `to` (target format) is required", { option: "to" });
+      if (!isTarget(to)) {
+        throw new ConvertError("convert.unsupported_format_pair", `unknown target format "${to}"`, {
+          sourceFormat: from ?? null,
+          targetFormat: to,
+          supportedTargets: from && isSource(from) ? sources[from].targets : [],
+        });
+      }
+      const options = parseOptions(params, to, { defaultMs: config.timeoutMs, maxMs: config.maxTimeoutMs });
+      const declaredLength = Number(req.headers["content-length"] ?? NaN);
+      if (declaredLength > config.maxBytes) throw tooLarge(config.maxBytes);
+      if (declaredLength === 0) throw new ConvertError("convert.empty_input", "the request body is empty");
+      const stats = pool.stats();
+      if (stats.queued >= config.maxQueue && stats.ready - stats.busy <= 0) {
+        // Refuse before reading the upload: there is no room for it anyway.
+        throw new ConvertError("convert.busy", "all instances are busy and the queue is full", { queued: stats.queued }, Math.max(1, Math.ceil(stats.averageMs / 1000)));
+      }
+
+      workDir = await mkdtemp(join(requestsDir, "r-"));
+      const upload = join(workDir, "upload");
+      await receive(req, upload, config.maxBytes);
+      const uploadedMs = Date.now() - received;
+
+      const started = Date.now();
+      const result = await converter.convert({
+        input: upload,
+        workDir,
+        target: to,
+        declaredSource: from,
+        options,
+        signal: aborted.signal,
+      });
+      const { size } = await stat(result.path);
+      const headers: Record<string, string | number> = {
+        "Content-Type": result.mediaType,
+        "Content-Length": size,
+        "X-Output-Extension": result.extension,
+        "X-Output-Files": result.files,
+        "X-Source-Format": result.sourceFormat,
+        "X-Conversion-Ms": Date.now() - started,
+        "X-Queue-Ms": result.queueMs,
+      };
+      if (result.inputPages !== undefined) headers["X-Input-Pages"] = result.inputPages;
+      if (result.outputPages !== undefined) headers["X-Output-Pages"] = result.outputPages;
+      res.writeHead(200, headers);
+      if (req.method === "HEAD") return void res.end();
+      await pipeline(createReadStream(result.path), res);
+      log("info", "converted", {
+        source: result.sourceFormat,
+        target: to,
+        bytes: size,
+        uploadMs: uploadedMs,
+        queueMs: result.queueMs,
+        ms: Date.now() - started,
+      });
+    } catch (error) {
+      const failure = error instanceof ConvertError ? error : unexpected(error, log);
+      if (!res.headersSent) {
+        if (!req.complete) {
+          // The upload was not read (early refusal): close rather than read megabytes we will discard.
+          res.setHeader("Connection", "close");
+          req.resume();
+        }
+        sendError(res, failure);
+      } else {
+        res.destroy();
+      }
+      if (failure.status >= 500) log("warn", "conversion failed", { code: failure.code, detail: failure.detail });
+    } finally {
+      if (workDir) await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  log("info", "listening", { port, host: config.host, instances: config.instances });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    pool,
+    port,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        accepting = false;
+        server.close();
+        server.closeIdleConnections();
+        const deadline = Date.now() + graceMs;
+        while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await pool.close();
+        server.closeAllConnections();
+        await rm(root, { recursive: true, force: true, maxRetries: 3 });
+        log("info", "stopped", {});
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Streams the body to `path`, refusing past `maxBytes` without buffering it. */
+async function receive(req: IncomingMessage, path: string, maxBytes: number): Promise<void> {
+  let received = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > maxBytes) callback(tooLarge(maxBytes));
+      else callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(req, limit, createWriteStream(path));
+  } catch (error) {
+    if (error instanceof ConvertError) throw error;
+    throw new ConvertError("convert.empty_input", `the upload did not complete: ${(error as Error).message}`);
+  }
+}
+
+function tooLarge(maxBytes: number): ConvertError {
+  return new ConvertError("convert.input_too_large", `the document is larger than ${maxBytes} bytes`, { maxBytes });
+}
+
+function extensionOf(filename: string | null): string | undefined {
+  const match = filename ? /\.([A-Za-z0-9]{1,8})$/.exec(filename) : null;
+  return match?.[1]?.toLowerCase();
+}
+
+function unexpected(error: unknown, log: Logger): ConvertError {
+  log("error", "unexpected conversion error", { error: (error as Error)?.stack ?? String(error) });
+  return new ConvertError("convert.engine_failure", `unexpected error: ${(error as Error)?.message ?? error}`, { retryable: true });
+}
+
+function sendJson(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(body),
+    "Cache-Control": "no-store",
+    ...extra,
+  });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, error: ConvertError, status = error.status): void {
+  const extra: Record<string, string> = {};
+  if (error.retryAfter !== undefined) extra["Retry-After"] = String(error.retryAfter);
+  sendJson(res, status, JSON.stringify(error.toJSON()), extra);
+}
+
+/** Removes temp roots left by converter processes that died without cleaning up (kill -9, OOM). */
+async function sweepStaleRoots(tempDir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(tempDir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const match = /^docconv-(\d+)-/.exec(entry);
+    if (!match || Number(match[1]) === process.pid || isRunning(Number(match[1]))) continue;
+    await rm(join(tempDir, entry), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const running = await startServer(config, log);
+  let signalled = false;
+  const stop = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    log("info", "shutting down", { signal });
+    void running.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error) => {
+    process.stderr.write(`converter failed to start: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  });
+}
