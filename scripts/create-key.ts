@@ -1,0 +1,53 @@
+// npm run key -- [--credits N] [--workspace NAME] [--plan free|pro] [--user NAME]
+// Creates (or reuses) an account in the local D1 and prints a new API key as the last line.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { accountIdFor, provisionStatements } from "../src/db/provision.ts";
+
+const { values } = parseArgs({
+  options: {
+    credits: { type: "string" },
+    workspace: { type: "string" },
+    plan: { type: "string" },
+    user: { type: "string", default: "local" },
+  },
+});
+if (values.plan && values.plan !== "free" && values.plan !== "pro") throw new Error("--plan is free or pro");
+const credits = values.credits === undefined ? undefined : Number(values.credits);
+if (credits !== undefined && (!Number.isInteger(credits) || credits < 0)) throw new Error("--credits is a whole number ≥ 0");
+
+const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const token = (n: number) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => ALPHABET[b % 62]).join("");
+const key = `sk_test_${token(32)}`;
+const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key))).toString("hex");
+const userId = await accountIdFor("usr", values.user!);
+const workspaceId = values.workspace ? await accountIdFor("wks", values.workspace) : undefined;
+
+const statements = provisionStatements({
+  userName: values.user!,
+  workspaceName: values.workspace,
+  plan: values.plan as "free" | "pro" | undefined,
+  credits,
+  keyId: `key_${token(20)}`,
+  keyHash: hash,
+  keyPrefix: key.slice(0, 12),
+  userId,
+  workspaceId,
+  now: Date.now(),
+});
+const dir = mkdtempSync(join(tmpdir(), "docconv-key-"));
+try {
+  const file = join(dir, "provision.sql");
+  writeFileSync(file, statements.join(";\n") + ";\n");
+  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", "--local", "--file", file], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`account: ${workspaceId ?? userId} (${workspaceId ? `workspace ${values.workspace}` : `user ${values.user}`}), scope ${workspaceId ? "workspace" : "personal"}`);
+console.log(key);

@@ -1,0 +1,54 @@
+// The Hono app: middleware order, route mounting, the error envelope.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./app-env";
+import { requireApiKey } from "./auth/scope";
+import { openDb } from "./db/client";
+import { ApiError, notFound, onError, validationHook } from "./errors";
+import { maxFileSizeBytes } from "./domain/uploads";
+import { convertRoutes } from "./routes/convert";
+import { downloadsRoutes } from "./routes/downloads";
+import { filesRoutes } from "./routes/files";
+import { healthRoutes } from "./routes/health";
+import { jobsRoutes } from "./routes/jobs";
+
+// Paths under /v1 that need no API key: the signature or nothing secret is the credential.
+const PUBLIC_PREFIXES = ["/v1/downloads/", "/v1/openapi.json"];
+
+// Multipart framing around the file; the file itself is held to MAX_FILE_SIZE_BYTES.
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", async (c, next) => {
+    c.set("db", openDb(c.env.DB));
+    await next();
+  });
+  app.use("/v1/*", async (c, next) => {
+    if (PUBLIC_PREFIXES.some((p) => c.req.path.startsWith(p))) return next();
+    return requireApiKey(c, next);
+  });
+  // Oversize uploads are refused before any of the body is stored.
+  app.on("POST", ["/v1/files", "/v1/convert", "/v1/convert/batch"], async (c, next) => {
+    const limit = maxFileSizeBytes(c.env) + MULTIPART_OVERHEAD_BYTES;
+    return bodyLimit({
+      maxSize: c.req.path.endsWith("/batch") ? limit * 2 : limit,
+      onError: () => {
+        throw new ApiError("request.too_large", `the request body exceeds ${limit} bytes`, { maxFileSizeBytes: maxFileSizeBytes(c.env) });
+      },
+    })(c, next);
+  });
+
+  app.route("/", healthRoutes);
+  app.route("/", filesRoutes);
+  app.route("/", convertRoutes);
+  app.route("/", jobsRoutes);
+  app.route("/", downloadsRoutes);
+
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}
+
+export type AppType = ReturnType<typeof createApp>;

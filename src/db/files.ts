@@ -1,0 +1,13 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "./client";
+import { files } from "./schema";
+
+export type FileRow = typeof files.$inferSelect;
+
+export function findFile(db: Db, id: string) {
+  return db.query.files.findFirst({ where: eq(files.id, id) });
+}
+
+export async function insertFile(db: Db, row: FileRow): Promise<void> {
+  await db.insert(files).values(row);
+}

@@ -1,0 +1,194 @@
+// Job rows and their state changes. Changes that move money or must not race are single D1 batches
+// (atomic: any failing statement rolls the whole batch back) whose WHERE clauses encode the state machine.
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import type { Db } from "./client";
+import { jobs, type JobStatus } from "./schema";
+
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJob = typeof jobs.$inferInsert;
+type D1 = D1Database | D1DatabaseSession;
+
+const ACTIVE = "('Queued','Running')";
+
+export function findJob(db: Db, id: string) {
+  return db.query.jobs.findFirst({ where: eq(jobs.id, id) });
+}
+
+export function listJobs(db: Db, accountId: string, opts: { status?: JobStatus; limit: number; before?: string }) {
+  const conds = [eq(jobs.accountId, accountId), eq(jobs.kind, "job")];
+  if (opts.status) conds.push(eq(jobs.status, opts.status));
+  if (opts.before) conds.push(lt(jobs.id, opts.before));
+  return db.select().from(jobs).where(and(...conds)).orderBy(desc(jobs.id)).limit(opts.limit);
+}
+
+export function findByIdempotencyKey(db: Db, accountId: string, key: string) {
+  return db.query.jobs.findFirst({ where: and(eq(jobs.accountId, accountId), eq(jobs.idempotencyKey, key)) });
+}
+
+export function staleRunningJobs(db: Db, now: number, limit = 50) {
+  return db.select().from(jobs).where(and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now))).limit(limit);
+}
+
+export function expiredOutputs(db: Db, now: number, limit = 100) {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.status, ["Succeeded"]), lt(jobs.outputExpiresAt, now)))
+    .limit(limit);
+}
+
+const INSERT_COLUMNS = [
+  "id", "account_id", "api_key_id", "kind", "file_id", "source_format", "target_format", "options", "phase", "percent",
+  "credit_cost", "input_bytes", "input_pages", "idempotency_key", "request_hash", "webhook_url", "webhook_metadata",
+  "created_at", "attempts",
+] as const;
+
+/**
+ * The statements that admit one job: the insert (its status is NULL, and so fails NOT NULL, when the account
+ * is at its concurrent-job limit), the debit and its ledger row. The account's CHECK constraints refuse a
+ * negative balance or a day over the daily limit.
+ */
+export function admitJobStatements(d1: D1, job: NewJob, maxConcurrentJobs: number, day: string): D1PreparedStatement[] {
+  const values: unknown[] = [
+    job.id, job.accountId, job.apiKeyId ?? null, job.kind ?? "job", job.fileId, job.sourceFormat, job.targetFormat,
+    job.options ?? "{}", job.phase, job.percent ?? 0, job.creditCost, job.inputBytes, job.inputPages ?? null,
+    job.idempotencyKey ?? null, job.requestHash ?? null, job.webhookUrl ?? null, job.webhookMetadata ?? null, job.createdAt, 0,
+  ];
+  const placeholders = values.map((_, i) => `?${i + 1}`).join(", ");
+  const n = values.length;
+  const insert = d1
+    .prepare(
+      `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}, status)
+       SELECT ${placeholders},
+         CASE WHEN (SELECT COUNT(*) FROM jobs WHERE account_id = ?2 AND status IN ${ACTIVE}) < ?${n + 1} THEN 'Queued' END`,
+    )
+    .bind(...values, maxConcurrentJobs);
+  return [insert, ...debitStatements(d1, job.accountId, job.id, job.creditCost, day, job.createdAt)];
+}
+
+function debitStatements(d1: D1, accountId: string, jobId: string, cost: number, day: string, now: number): D1PreparedStatement[] {
+  if (cost <= 0) return [];
+  return [
+    d1
+      .prepare(
+        `UPDATE accounts SET credits = credits - ?2,
+           daily_used = (CASE WHEN daily_day = ?3 THEN daily_used ELSE 0 END) + ?2, daily_day = ?3
+         WHERE id = ?1`,
+      )
+      .bind(accountId, cost, day),
+    d1
+      .prepare(`INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)`)
+      .bind(`led_${jobId}_d`, accountId, -cost, jobId, now),
+  ];
+}
+
+/** Why an admission batch was refused, read from the constraint that stopped it. */
+export function admissionFailure(err: unknown): "concurrency" | "credits" | "daily" | "idempotency" | "rendition" | null {
+  const message = String((err as Error)?.message ?? err);
+  if (message.includes("NOT NULL constraint failed: jobs.status")) return "concurrency";
+  if (message.includes("accounts_credits_non_negative")) return "credits";
+  if (message.includes("accounts_daily_within_limit")) return "daily";
+  if (message.includes("jobs.account_id, jobs.idempotency_key")) return "idempotency";
+  if (message.includes("renditions.cache_key")) return "rendition";
+  return null;
+}
+
+/** Claims a job for conversion: Queued, or Running past its deadline (a consumer that died). */
+export async function claimJob(d1: D1, id: string, now: number, deadline: number): Promise<boolean> {
+  const row = await d1
+    .prepare(
+      `UPDATE jobs SET status = 'Running', phase = 'converting', percent = 10, started_at = ?2, deadline_at = ?3, attempts = attempts + 1
+       WHERE id = ?1 AND (status = 'Queued' OR (status = 'Running' AND deadline_at < ?2))
+       RETURNING id`,
+    )
+    .bind(id, now, deadline)
+    .first<{ id: string }>();
+  return row !== null;
+}
+
+export async function setPhase(d1: D1, id: string, phase: string, percent: number): Promise<void> {
+  await d1.prepare(`UPDATE jobs SET phase = ?2, percent = ?3 WHERE id = ?1 AND status = 'Running'`).bind(id, phase, percent).run();
+}
+
+export interface JobOutput {
+  outputKey: string;
+  outputBytes: number;
+  outputPages: number | null;
+  inputPages: number | null;
+  outputFileName: string;
+  outputContentType: string;
+  outputFileCount: number;
+  outputExpiresAt: number | null;
+}
+
+/** Running → Succeeded. False when the job is no longer Running (canceled meanwhile): discard the output. */
+export async function completeJob(d1: D1, id: string, out: JobOutput, now: number): Promise<boolean> {
+  const res = await d1
+    .prepare(
+      `UPDATE jobs SET status = 'Succeeded', phase = 'done', percent = 100, finished_at = ?2, output_key = ?3, output_bytes = ?4,
+         output_pages = ?5, input_pages = COALESCE(?6, input_pages), output_file_name = ?7, output_content_type = ?8,
+         output_file_count = ?9, output_expires_at = ?10, error_code = NULL, error_detail = NULL
+       WHERE id = ?1 AND status = 'Running'`,
+    )
+    .bind(id, now, out.outputKey, out.outputBytes, out.outputPages, out.inputPages, out.outputFileName, out.outputContentType, out.outputFileCount, out.outputExpiresAt)
+    .run();
+  return res.meta.changes > 0;
+}
+
+/** Running → Queued, for a retry after a transient converter fault. */
+export async function requeueJob(d1: D1, id: string): Promise<boolean> {
+  const res = await d1
+    .prepare(`UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, deadline_at = NULL WHERE id = ?1 AND status = 'Running'`)
+    .bind(id)
+    .run();
+  return res.meta.changes > 0;
+}
+
+/**
+ * Ends an active job as Failed or Canceled and refunds its credits, exactly once: the refund statements only
+ * act when the job has ended that way and no refund row exists for it yet. Returns whether this call ended it.
+ */
+export async function endJobWithRefund(
+  d1: D1,
+  job: Pick<JobRow, "id" | "accountId" | "creditCost">,
+  end: { status: "Failed" | "Canceled"; errorCode: string | null; errorDetail: string | null; phase: string; fromStatuses: JobStatus[] },
+  now: number,
+  day: string,
+): Promise<boolean> {
+  const from = end.fromStatuses.map((s) => `'${s}'`).join(",");
+  const results = await d1.batch([
+    d1
+      .prepare(
+        `UPDATE jobs SET status = ?2, phase = ?3, finished_at = ?4, error_code = ?5, error_detail = ?6, deadline_at = NULL
+         WHERE id = ?1 AND status IN (${from})`,
+      )
+      .bind(job.id, end.status, end.phase, now, end.errorCode, end.errorDetail),
+    ...refundStatements(d1, job, now, day),
+  ]);
+  return (results[0]?.meta.changes ?? 0) > 0;
+}
+
+function refundStatements(d1: D1, job: Pick<JobRow, "id" | "accountId" | "creditCost">, now: number, day: string): D1PreparedStatement[] {
+  if (job.creditCost <= 0) return [];
+  const refundable = `EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND status IN ('Failed','Canceled'))
+    AND NOT EXISTS (SELECT 1 FROM credit_ledger WHERE job_id = ?1 AND reason = 'refund')`;
+  return [
+    d1
+      .prepare(
+        `UPDATE accounts SET credits = credits + ?3,
+           daily_used = CASE WHEN daily_day = ?4 THEN MAX(0, daily_used - ?3) ELSE daily_used END
+         WHERE id = ?2 AND ${refundable}`,
+      )
+      .bind(job.id, job.accountId, job.creditCost, day),
+    d1
+      .prepare(
+        `INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at)
+         SELECT ?5, ?2, ?3, 'refund', ?1, ?4 WHERE ${refundable}`,
+      )
+      .bind(job.id, job.accountId, job.creditCost, now, `led_${job.id}_r`),
+  ];
+}
+
+export async function clearOutput(d1: D1, id: string): Promise<void> {
+  await d1.prepare(`UPDATE jobs SET output_key = NULL WHERE id = ?1`).bind(id).run();
+}

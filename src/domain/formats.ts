@@ -1,0 +1,49 @@
+// The format matrix as the API sees it. The converter owns the matrix (container/src/formats.ts, also
+// served at its GET /formats); the catalog, validation and pricing derive from it here.
+import { ApiError } from "../errors";
+import { MATRIX } from "./matrix";
+
+export type Category = "documents" | "spreadsheets" | "presentations" | "images";
+
+const IMAGE_TARGETS = new Set(["png", "jpg"]);
+
+export function sourceFormats(): string[] {
+  return Object.keys(MATRIX.sources);
+}
+
+export function targetsFor(source: string): readonly string[] {
+  return MATRIX.sources[source]?.targets ?? [];
+}
+
+export function isSupportedSource(source: string): boolean {
+  return source in MATRIX.sources;
+}
+
+/** Rendering to images is its own category; otherwise the source's. */
+export function categoryOf(source: string, target: string): Category {
+  if (IMAGE_TARGETS.has(target)) return "images";
+  return (MATRIX.sources[source]?.category ?? "documents") as Category;
+}
+
+export function mediaTypeOf(format: string): string {
+  return MATRIX.targets[format]?.mediaType ?? MATRIX.sources[format]?.mediaType ?? "application/octet-stream";
+}
+
+export function assertConvertible(source: string, target: string): void {
+  const supportedTargets = targetsFor(source);
+  if (!supportedTargets.includes(target)) {
+    throw new ApiError(
+      "convert.unsupported_format_pair",
+      supportedTargets.length
+        ? `cannot convert ${source} to ${target}; ${source} converts to: ${supportedTargets.join(", ")}`
+        : `${source} is not a supported source format`,
+      { sourceFormat: source, targetFormat: target, supportedTargets },
+    );
+  }
+}
+
+/** A conversion's catalog name, e.g. `document.docx-to-pdf`. */
+export function jobName(source: string, target: string): string {
+  const prefix = { documents: "document", spreadsheets: "spreadsheet", presentations: "presentation", images: "image" }[categoryOf(source, target)];
+  return `${prefix}.${source}-to-${target}`;
+}

@@ -1,0 +1,204 @@
+// The job pipeline's rules, free of HTTP: admission (limits, credits, idempotency), what a caller sees of a
+// job, cancellation, and what happens when a job ends. Both API families (files/runs and jobs) enter here.
+import type { Db } from "../db/client";
+import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, type JobRow, type NewJob } from "../db/jobs";
+import { ApiError } from "../errors";
+import { uuidv7 } from "../ids";
+import type { ConvertOptions } from "../converter/client";
+import { signDownloadUrl } from "../storage/signed-urls";
+import { extensionOf } from "./documents";
+import { jobName } from "./formats";
+import { PLANS, utcDay, type PlanId } from "./plans";
+import type { JobMessage } from "../queue/messages";
+import { jobEnded } from "./job-events";
+
+export type D1 = D1Database | D1DatabaseSession;
+
+export interface Services {
+  env: Env;
+  db: Db;
+  d1: D1;
+}
+
+export interface JobSpec {
+  accountId: string;
+  apiKeyId: string | null;
+  kind: "job" | "rendition";
+  fileId: string;
+  sourceFormat: string;
+  targetFormat: string;
+  options: ConvertOptions;
+  creditCost: number;
+  inputBytes: number;
+  inputPages: number | null;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+  webhookUrl?: string | null;
+  webhookMetadata?: string | null;
+}
+
+export function newJobRow(spec: JobSpec, now: number): NewJob & { id: string } {
+  return {
+    id: uuidv7(now),
+    accountId: spec.accountId,
+    apiKeyId: spec.apiKeyId,
+    kind: spec.kind,
+    fileId: spec.fileId,
+    sourceFormat: spec.sourceFormat,
+    targetFormat: spec.targetFormat,
+    options: JSON.stringify(spec.options),
+    status: "Queued",
+    phase: "queued",
+    percent: 0,
+    creditCost: spec.creditCost,
+    inputBytes: spec.inputBytes,
+    inputPages: spec.inputPages,
+    idempotencyKey: spec.idempotencyKey ?? null,
+    requestHash: spec.requestHash ?? null,
+    webhookUrl: spec.webhookUrl ?? null,
+    webhookMetadata: spec.webhookMetadata ?? null,
+    createdAt: now,
+  };
+}
+
+/**
+ * Admits jobs all-or-nothing in one D1 batch (debit + records), then queues them. `extra` statements join
+ * the same batch (a rendition's cache row). Limits and balances are enforced by the batch itself.
+ */
+export async function admitJobs(
+  svc: Services,
+  planId: PlanId,
+  specs: JobSpec[],
+  extra: (rows: (NewJob & { id: string })[]) => D1PreparedStatement[] = () => [],
+): Promise<(NewJob & { id: string })[]> {
+  const now = Date.now();
+  const plan = PLANS[planId];
+  const rows = specs.map((s) => newJobRow(s, now));
+  const statements = rows.flatMap((row) => admitJobStatements(svc.d1, row, plan.maxConcurrentJobs, utcDay(now)));
+  try {
+    await svc.d1.batch([...statements, ...extra(rows)]);
+  } catch (err) {
+    const why = admissionFailure(err);
+    if (why === "concurrency") {
+      throw new ApiError("limits.concurrent_jobs", `at most ${plan.maxConcurrentJobs} jobs may be queued or running at once on the ${plan.name} plan`, { maxConcurrentJobs: plan.maxConcurrentJobs }, { "Retry-After": "5" });
+    }
+    if (why === "credits") {
+      const needed = specs.reduce((s, j) => s + j.creditCost, 0);
+      throw new ApiError("credits.insufficient", `this needs ${needed} credits and the balance is too low`, { creditCost: needed });
+    }
+    if (why === "daily") {
+      throw new ApiError("credits.daily_limit_reached", `the ${plan.name} plan's daily limit of ${plan.dailyLimit} credits would be passed; it resets at UTC midnight`, { dailyLimit: plan.dailyLimit });
+    }
+    throw err;
+  }
+  await enqueueJobs(svc.env, rows.map((r) => r.id));
+  return rows;
+}
+
+export async function enqueueJobs(env: Env, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const messages = ids.map((jobId) => ({ body: { type: "convert", jobId } satisfies JobMessage, contentType: "json" as const }));
+  for (let i = 0; i < messages.length; i += 100) await env.JOBS_QUEUE.sendBatch(messages.slice(i, i + 100));
+}
+
+/** An Idempotency-Key replay: the same job for the same request, a clear error for a different one. */
+export async function replayIdempotent(db: Db, accountId: string, key: string, requestHash: string): Promise<JobRow | null> {
+  const existing = await findByIdempotencyKey(db, accountId, key);
+  if (!existing) return null;
+  if (existing.requestHash !== requestHash) {
+    throw new ApiError("request.idempotency_mismatch", "this Idempotency-Key was used for a different request", { idempotencyKey: key });
+  }
+  return existing;
+}
+
+export async function cancelJob(svc: Services, job: JobRow): Promise<boolean> {
+  const ended = await endJobWithRefund(
+    svc.d1,
+    job,
+    { status: "Canceled", errorCode: null, errorDetail: null, phase: "canceled", fromStatuses: ["Queued", "Running"] },
+    Date.now(),
+    utcDay(),
+  );
+  if (ended) await jobEnded(svc, job.id);
+  return ended;
+}
+
+export async function failJob(svc: Services, job: JobRow, code: string, detail: string): Promise<boolean> {
+  const ended = await endJobWithRefund(
+    svc.d1,
+    job,
+    { status: "Failed", errorCode: code, errorDetail: detail, phase: "failed", fromStatuses: ["Queued", "Running"] },
+    Date.now(),
+    utcDay(),
+  );
+  if (ended) await jobEnded(svc, job.id);
+  return ended;
+}
+
+/** The output's download name: the input's base name with the new extension, or a named ZIP of many files. */
+export function outputFileName(originalName: string, source: string, target: string, extension: string, fileCount: number): string {
+  const base = baseName(originalName);
+  if (extension === "zip" && fileCount > 1) return `${jobName(source, target)}-${base}-${fileCount}-outputs.zip`;
+  return `${base}.${extension}`;
+}
+
+export function baseName(filename: string): string {
+  const ext = extensionOf(filename);
+  const base = ext ? filename.slice(0, -(ext.length + 1)) : filename;
+  return base || "document";
+}
+
+export interface JobStatusResponse {
+  id: string;
+  status: JobRow["status"];
+  progress: { percent: number; phase: string };
+  metrics: { inputBytes: number; outputBytes: number | null; creditCost: number; inputPages: number | null; outputPages: number | null };
+  error: { code: string; detail: string } | null;
+  output: { fileName: string; contentType: string; fileCount: number } | null;
+  download_url: string | null;
+  expires_at: string | null;
+  sourceFormat: string;
+  targetFormat: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export function hasLiveOutput(job: JobRow, now = Date.now()): boolean {
+  return job.status === "Succeeded" && !!job.outputKey && (job.outputExpiresAt === null || job.outputExpiresAt > now);
+}
+
+export async function jobStatusResponse(env: Env, job: JobRow, origin: string): Promise<JobStatusResponse> {
+  const live = hasLiveOutput(job);
+  let download: { url: string; expiresAt: number } | null = null;
+  if (live) download = await signedOutputUrl(env, job, origin);
+  return {
+    id: job.id,
+    status: job.status,
+    progress: { percent: job.percent, phase: job.phase },
+    metrics: { inputBytes: job.inputBytes, outputBytes: job.outputBytes, creditCost: job.creditCost, inputPages: job.inputPages, outputPages: job.outputPages },
+    error: job.status === "Failed" ? { code: job.errorCode ?? "upstream_error", detail: job.errorDetail ?? "the conversion failed" } : null,
+    output: live ? { fileName: job.outputFileName!, contentType: job.outputContentType!, fileCount: job.outputFileCount ?? 1 } : null,
+    download_url: download?.url ?? null,
+    expires_at: download ? new Date(download.expiresAt).toISOString() : null,
+    sourceFormat: job.sourceFormat,
+    targetFormat: job.targetFormat,
+    createdAt: new Date(job.createdAt).toISOString(),
+    finishedAt: job.finishedAt ? new Date(job.finishedAt).toISOString() : null,
+  };
+}
+
+export function downloadTtlMs(env: Env): number {
+  return (Number(env.DOWNLOAD_URL_TTL_SECONDS) || 3600) * 1000;
+}
+
+export async function signedOutputUrl(env: Env, job: JobRow, origin: string): Promise<{ url: string; expiresAt: number }> {
+  // A link never outlives the artifact it points at.
+  const expiresAt = Math.min(Date.now() + downloadTtlMs(env), job.outputExpiresAt ?? Number.MAX_SAFE_INTEGER);
+  const url = await signDownloadUrl(origin, env.DOWNLOAD_SIGNING_KEY, {
+    key: job.outputKey!,
+    fileName: job.outputFileName!,
+    contentType: job.outputContentType!,
+    expiresAt,
+  });
+  return { url, expiresAt };
+}

@@ -1,0 +1,33 @@
+// Plans and the limits that follow from them.
+
+export type PlanId = "free" | "pro";
+
+export interface Plan {
+  id: PlanId;
+  name: string;
+  accessDisplayName: string;
+  tier: number;
+  dailyLimit: number | null; // credits a UTC day; null: no daily limit
+  maxConcurrentJobs: number;
+  signupCredits: number;
+}
+
+export const PLANS: Record<PlanId, Plan> = {
+  free: { id: "free", name: "Free", accessDisplayName: "Free plan", tier: 0, dailyLimit: 100, maxConcurrentJobs: 3, signupCredits: 100 },
+  pro: { id: "pro", name: "Pro", accessDisplayName: "Pro plan", tier: 1, dailyLimit: null, maxConcurrentJobs: 20, signupCredits: 10000 },
+};
+
+export const MAX_BATCH_FILES = 20;
+export const MAX_BATCH_SIZE_BYTES = 100 * 1024 * 1024;
+export const MAX_PAGES = 2000;
+// The converter's own limit per conversion (container/README.md), in minutes.
+export const MAX_DURATION_MINUTES = 2;
+
+export function utcDay(now = Date.now()): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+export function nextUtcMidnight(now = Date.now()): string {
+  const d = new Date(now);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)).toISOString();
+}

@@ -1,0 +1,33 @@
+// Worker entry: HTTP (the Hono app), queues (conversion and webhook consumers), cron (the sweeper).
+import { createApp } from "./app";
+import { handleJobMessage } from "./queue/consumer";
+import type { JobMessage, QueueMessage } from "./queue/messages";
+import { sweep } from "./queue/sweeper";
+
+export { Converter } from "./converter/container-transport";
+export { JobWaiter } from "./domain/job-waiter";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+
+  async queue(batch: MessageBatch<QueueMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
+    // Messages of a batch convert concurrently; the converter pool bounds the real parallelism.
+    await Promise.all(
+      batch.messages.map(async (message) => {
+        try {
+          if (message.body.type === "convert") await handleJobMessage(env, message as Message<JobMessage>);
+          else message.ack();
+        } catch (err) {
+          console.error("queue message failed", batch.queue, err);
+          message.retry({ delaySeconds: 5 });
+        }
+      }),
+    );
+  },
+
+  async scheduled(_controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
+    await sweep(env);
+  },
+} satisfies ExportedHandler<Env, QueueMessage>;

@@ -1,0 +1,82 @@
+// Shapes shared by several routes, written once as zod schemas: they validate, type and document (OpenAPI).
+import { z } from "@hono/zod-openapi";
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.string().openapi({ example: "convert.unsupported_format_pair", description: "`<area>.<code>`: the machine-readable reason" }),
+    type: z.string().openapi({ example: "invalid_request", description: "coarse class: invalid_request, authentication_error, payment_required, forbidden, not_found, conflict, gone, payload_too_large, rate_limited, upstream_error, unavailable, internal_error" }),
+    detail: z.string().openapi({ example: "cannot convert docx to mp3; docx converts to: pdf, html, txt, odt" }),
+  })
+  .catchall(z.unknown())
+  .openapi("Error");
+
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s] ?? "error", content: { "application/json": { schema: ErrorEnvelope } } }]),
+  ) as Record<number, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }>;
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "invalid request (validation, unsupported format pair, bad option)",
+  401: "missing, unknown or revoked API key",
+  402: "not enough credits, or the daily limit is reached",
+  403: "forbidden (bad or expired download signature)",
+  404: "not found, or not visible to this key",
+  409: "conflict with the resource's state",
+  410: "gone (the output has expired)",
+  413: "too large (file size, pages, batch)",
+  415: "unsupported or mismatched file format",
+  422: "the document cannot be processed (password-protected, corrupt, zip bomb) or idempotency key reuse",
+  429: "too many concurrent jobs; see Retry-After",
+  502: "the conversion failed upstream; a retry is safe",
+  503: "the converter is unavailable",
+};
+
+export const ConvertOptionsSchema = z.object({
+  sheet: z.string().optional().openapi({ description: "CSV from a workbook: 1-based sheet index, sheet name, or `all` (ZIP of one CSV per sheet)", example: "1" }),
+  pages: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, "pages is a range like 1-3 or 1,3-5").optional().openapi({ description: "page range for PDF and image outputs; one page gives one image instead of a ZIP", example: "1-3" }),
+  dpi: z.coerce.number().int().min(36).max(600).optional().openapi({ description: "image outputs: resolution", example: 150 }),
+  quality: z.coerce.number().int().min(1).max(100).optional().openapi({ description: "jpg outputs: quality", example: 85 }),
+  pdfa: z.enum(["1b", "2b", "3b"]).optional().openapi({ description: "PDF/A conformance level for PDF outputs" }),
+});
+export type ConvertOptionsInput = z.infer<typeof ConvertOptionsSchema>;
+
+export const JobStatusResponseSchema = z
+  .object({
+    id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f" }),
+    status: z.enum(["Queued", "Running", "Succeeded", "Failed", "Canceled"]),
+    progress: z.object({ percent: z.number().int(), phase: z.string().openapi({ example: "converting", description: "queued, converting, storing, done, failed, canceled" }) }),
+    metrics: z.object({
+      inputBytes: z.number().int(),
+      outputBytes: z.number().int().nullable(),
+      creditCost: z.number().int(),
+      inputPages: z.number().int().nullable(),
+      outputPages: z.number().int().nullable(),
+    }),
+    error: z.object({ code: z.string(), detail: z.string() }).nullable(),
+    output: z.object({ fileName: z.string(), contentType: z.string(), fileCount: z.number().int() }).nullable(),
+    download_url: z.string().nullable().openapi({ description: "signed, expiring URL of the output (Succeeded only)" }),
+    expires_at: z.string().nullable(),
+    sourceFormat: z.string(),
+    targetFormat: z.string(),
+    createdAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi("JobStatusResponse");
+
+export const JobAcceptedResponseSchema = z
+  .object({ id: z.string(), status: z.literal("Queued"), creditCost: z.number().int() })
+  .openapi("JobAcceptedResponse");
+
+export const FileResponseSchema = z
+  .object({
+    file_id: z.string().openapi({ example: "file_8hZt2kq0aB3cD4eF5gH6" }),
+    filename: z.string(),
+    bytes: z.number().int(),
+    source_format: z.string().openapi({ example: "docx" }),
+    purpose: z.string(),
+    pages: z.number().int().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("File");
+
+export const apiKeySecurity: Record<string, string[]>[] = [{ ApiKeyHeader: [] }, { BearerAuth: [] }];

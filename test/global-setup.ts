@@ -1,0 +1,24 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { TestProject } from "vitest/node";
+import { startConverter } from "./converter-process";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    converterPort: number;
+    fixtures: Record<string, string>; // name → base64: the Workers runtime has no file system
+  }
+}
+
+const fixturesDir = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+export default async function setup(project: TestProject) {
+  // DOCCONV_TEST_CONVERTER_PORT: use a converter already running (npm run converter) instead of starting one.
+  const external = Number(process.env.DOCCONV_TEST_CONVERTER_PORT) || 0;
+  const converter = external ? { port: external, stop: async () => {} } : await startConverter({ CONVERTER_INSTANCES: "2" });
+  project.provide("converterPort", converter.port);
+  const fixtures: Record<string, string> = {};
+  for (const name of readdirSync(fixturesDir)) fixtures[name] = readFileSync(fixturesDir + name).toString("base64");
+  project.provide("fixtures", fixtures);
+  return () => converter.stop();
+}

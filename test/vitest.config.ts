@@ -1,0 +1,39 @@
+// The API's tests: inside the Workers runtime (D1, R2, Queues simulated by the test plugin), talking to the
+// real converter process that global-setup.ts starts.
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(`${root}/migrations`);
+  return {
+    root,
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: `${root}/wrangler.toml` },
+        miniflare: {
+          bindings: {
+            CONVERTER_URL: `http://127.0.0.1:${inject<number>("converterPort")}`,
+            DOWNLOAD_SIGNING_KEY: "test-signing-key",
+            ALLOW_LOOPBACK_WEBHOOKS: "true",
+            TEST_MIGRATIONS: migrations,
+          },
+          // Deliver queued messages at once instead of holding batches for max_batch_timeout.
+          queueConsumers: {
+            "docconv-jobs": { maxBatchTimeout: 0.05, maxRetries: 3 },
+            "docconv-webhooks": { maxBatchTimeout: 0.05, maxRetries: 10 },
+          },
+        },
+      })),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      globalSetup: ["test/global-setup.ts"],
+      setupFiles: ["test/apply-migrations.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+    },
+  };
+});
