@@ -11,8 +11,6 @@ export async function putStream(bucket: R2Bucket, key: string, body: ReadableStr
   return object;
 }
 
-const INLINE_SAFE = new Set(["application/pdf", "image/png", "image/jpeg"]);
-
 /**
  * A download response for an R2 object: Range, ETag/If-None-Match, attachment disposition, and headers that
  * keep converted HTML from running script on our origin.
@@ -26,7 +24,8 @@ export async function serveObject(bucket: R2Bucket, key: string, request: Reques
   headers.set("ETag", object.httpEtag);
   headers.set("Accept-Ranges", "bytes");
   headers.set("Cache-Control", "private, max-age=3600");
-  headers.set("Content-Disposition", contentDisposition(fileName, INLINE_SAFE.has(contentType) ? "inline" : "attachment"));
+  // Always an attachment: converted HTML must never render on the API's origin.
+  headers.set("Content-Disposition", contentDisposition(fileName));
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("Content-Security-Policy", "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
   if (!("body" in object) || !object.body) {
