@@ -103,10 +103,10 @@ export class Converter {
       if (options.pdfa) data.SelectPdfVersion = PDFA_VERSION[options.pdfa];
       if (Object.keys(data).length) command.filterData = data;
     }
-    if (target === "csv" && options.sheet !== undefined) command.sheet = options.sheet;
+    if (target === "csv") command.sheet = options.sheet ?? 0; // 0: the active sheet
 
     const { reply, startedAt, queueMs } = await this.pool.run(command, options.timeoutMs, request.signal);
-    if (!reply.ok) throw bridgeError(reply.error, reply.detail);
+    if (!reply.ok) throw bridgeError(reply.error, reply.detail, reply.option);
     const deadline = startedAt + options.timeoutMs;
     const inputPages = reply.inputPages ?? undefined;
     const outputs = reply.outputs;
@@ -204,14 +204,14 @@ function describe(kind: string): string {
   return names[kind] ?? kind;
 }
 
-function bridgeError(code: string, detail: string): ConvertError {
+function bridgeError(code: string, detail: string, option: string | undefined): ConvertError {
   switch (code) {
     case "password_protected":
       return new ConvertError("convert.password_protected", detail);
     case "corrupt_input":
       return new ConvertError("convert.corrupt_input", detail);
     case "invalid_option":
-      return new ConvertError("convert.invalid_option", detail);
+      return new ConvertError("convert.invalid_option", detail, option ? { option } : {});
     default:
       return new ConvertError("convert.engine_failure", detail, { retryable: true });
   }

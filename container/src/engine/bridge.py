@@ -71,10 +71,11 @@ def typed_filter_data(data):
 
 
 class Failure(Exception):
-    def __init__(self, code, detail):
+    def __init__(self, code, detail, option=None):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.option = option
 
 
 def has_type(continuation, name):
@@ -192,7 +193,14 @@ class Engine:
             if family == "calc" and sheet is not None:
                 result["outputs"] = store_sheets(doc, sheet, req["output"], store)
             else:
-                doc.storeToURL(uno.systemPathToFileUrl(req["output"]), props(**store))
+                try:
+                    doc.storeToURL(uno.systemPathToFileUrl(req["output"]), props(**store))
+                except Exception as e:
+                    # PDF export fails outright when no page of PageRange exists.
+                    if is_fatal(e) or "PageRange" not in (req.get("filterData") or {}):
+                        raise
+                    raise Failure("invalid_option", "none of the requested pages (%s) exist" % req["filterData"]["PageRange"],
+                                  "pages")
                 result["outputs"] = [{"path": req["output"]}]
             return result
         finally:
@@ -253,14 +261,17 @@ def resolve_sheets(doc, spec):
     names = list(sheets.getElementNames())
     if spec == "all":
         return list(range(len(names))), names
+    if spec == 0:
+        # The active sheet. Without an explicit sheet number the CSV filter writes the first sheet instead.
+        return [names.index(doc.getCurrentController().getActiveSheet().getName())], names
     if isinstance(spec, int):
         if 1 <= spec <= len(names):
             return [spec - 1], names
         raise Failure("invalid_option", "sheet %d does not exist; the workbook has %d sheet(s): %s"
-                      % (spec, len(names), ", ".join(names)))
+                      % (spec, len(names), ", ".join(names)), "sheet")
     if spec in names:
         return [names.index(spec)], names
-    raise Failure("invalid_option", "no sheet named %r; sheets: %s" % (spec, ", ".join(names)))
+    raise Failure("invalid_option", "no sheet named %r; sheets: %s" % (spec, ", ".join(names)), "sheet")
 
 
 def store_sheets(doc, spec, output, store):
@@ -334,7 +345,10 @@ def main():
                 raise Failure("engine_failure", "unknown op %r" % req.get("op"))
             send(dict(id=rid, ok=True, ms=round((time.time() - started) * 1000), **result))
         except Failure as f:
-            send({"id": rid, "ok": False, "error": f.code, "detail": f.detail})
+            reply = {"id": rid, "ok": False, "error": f.code, "detail": f.detail}
+            if f.option:
+                reply["option"] = f.option
+            send(reply)
         except Exception as e:
             fatal = is_fatal(e)
             log(traceback.format_exc())

@@ -31,6 +31,7 @@ export interface ConvertCommand {
   filterData?: Record<string, string | number | boolean>;
   inputFilter?: string;
   inputFilterOptions?: string;
+  /** 1-based index, name, "all", or 0 for the active sheet. */
   sheet?: number | string;
 }
 
@@ -42,7 +43,7 @@ export interface BridgeOutput {
 
 export type BridgeReply =
   | { ok: true; ms: number; family: string; inputPages: number | null; outputs: BridgeOutput[] }
-  | { ok: false; error: string; detail: string; fatal?: boolean };
+  | { ok: false; error: string; detail: string; fatal?: boolean; option?: string };
 
 /** The instance died or broke its connection while working: retryable elsewhere. */
 export class EngineCrash extends Error {}

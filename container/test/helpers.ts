@@ -1,0 +1,188 @@
+// What the converter tests share: fixtures with their expected page counts, one call per conversion, and
+// sniffers that check outputs independently of the converter's own code (own ZIP reader, own PDF counter).
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { crc32, inflateRawSync } from "node:zlib";
+import { inject } from "vitest";
+
+const fixturesDir = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
+
+export function fixture(name: string): Buffer {
+  return readFileSync(fixturesDir + name);
+}
+
+/** Page counts LibreOffice 7.4's CLI gives each fixture (MANIFEST.tsv notes: "-> pdf: N pages"). */
+export const expectedPages: Record<string, number> = Object.fromEntries(
+  readFileSync(fixturesDir + "MANIFEST.tsv", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.split("\t"))
+    .map((cols) => [cols[0], Number(/pdf: (\d+) pages/.exec(cols.at(-1) ?? "")?.[1])] as const)
+    .filter(([, pages]) => Number.isInteger(pages)),
+);
+
+export interface Converted {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  /** Parsed body when the response is JSON. */
+  json: Record<string, unknown> | undefined;
+}
+
+export async function convert(
+  body: Buffer | Uint8Array,
+  query: Record<string, string | number>,
+  url = inject("converterUrl"),
+): Promise<Converted> {
+  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  const res = await fetch(`${url}/convert?${params}`, {
+    method: "POST",
+    body: body as Uint8Array<ArrayBuffer>,
+    headers: { "Content-Type": "application/octet-stream" },
+  });
+  const buffer = Buffer.from(await res.arrayBuffer());
+  const json = res.headers.get("content-type")?.startsWith("application/json")
+    ? (JSON.parse(buffer.toString("utf8")) as Record<string, unknown>)
+    : undefined;
+  return { status: res.status, headers: res.headers, body: buffer, json };
+}
+
+export async function getJson(path: string, url = inject("converterUrl")): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path);
+  return { status: res.status, body: await res.json() };
+}
+
+export const isPdf = (b: Buffer) => b.subarray(0, 5).toString("latin1") === "%PDF-";
+export const isPng = (b: Buffer) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+export const isJpeg = (b: Buffer) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+export const isZip = (b: Buffer) => b.readUInt32LE(0) === 0x04034b50;
+export const isRtf = (b: Buffer) => b.subarray(0, 5).toString("latin1") === "{\\rtf";
+
+/** Page objects in a PDF written by LibreOffice (its page dictionaries are never inside object streams). */
+export function pdfPages(pdf: Buffer): number {
+  return pdf.toString("latin1").match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
+}
+
+export function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+/** All entries of a ZIP, CRC-checked: an independent reader, not the converter's. */
+export function unzip(zip: Buffer): Map<string, Buffer> {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error("no end of central directory");
+  const count = zip.readUInt16LE(end + 10);
+  let p = zip.readUInt32LE(end + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(p) !== 0x02014b50) throw new Error("bad central directory entry");
+    const method = zip.readUInt16LE(p + 10);
+    const crc = zip.readUInt32LE(p + 16);
+    const compressed = zip.readUInt32LE(p + 20);
+    const nameLength = zip.readUInt16LE(p + 28);
+    const extra = zip.readUInt16LE(p + 30);
+    const comment = zip.readUInt16LE(p + 32);
+    const offset = zip.readUInt32LE(p + 42);
+    const name = zip.toString("utf8", p + 46, p + 46 + nameLength);
+    const start = offset + 30 + zip.readUInt16LE(offset + 26) + zip.readUInt16LE(offset + 28);
+    const raw = zip.subarray(start, start + compressed);
+    const data = method === 0 ? raw : inflateRawSync(raw);
+    if (crc32(data) !== crc) throw new Error(`CRC mismatch in ${name}`);
+    entries.set(name, data);
+    p += 46 + nameLength + extra + comment;
+  }
+  return entries;
+}
+
+export function csvRows(text: string): string[] {
+  return text.split(/\r?\n/).filter((line) => line.length > 0);
+}
+
+/** A ZIP of stored (uncompressed) entries, for documents a test writes itself. */
+export function makeZip(files: Record<string, string>): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text, "utf8");
+    const nameBytes = Buffer.from(name, "utf8");
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const header = Buffer.alloc(46);
+    header.writeUInt32LE(0x02014b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(20, 6);
+    header.writeUInt16LE(0x0800, 8);
+    header.writeUInt32LE(crc, 16);
+    header.writeUInt32LE(data.length, 20);
+    header.writeUInt32LE(data.length, 24);
+    header.writeUInt16LE(nameBytes.length, 28);
+    header.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    central.push(header, nameBytes);
+    offset += 30 + nameBytes.length + data.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+/** A minimal xlsx with one worksheet per entry of `sheets` (rows of cells), `activeTab` 0-based. */
+export function makeWorkbook(sheets: Record<string, (string | number)[][]>, activeTab = 0): Buffer {
+  const names = Object.keys(sheets);
+  const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+  const rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+  const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  const files: Record<string, string> = {
+    "[Content_Types].xml":
+      '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+      '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+      '<Default Extension="xml" ContentType="application/xml"/>' +
+      '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+      names
+        .map((_, i) => `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`)
+        .join("") +
+      "</Types>",
+    "_rels/.rels":
+      '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+      `<Relationship Id="rId1" Type="${rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+    "xl/workbook.xml":
+      `<?xml version="1.0" encoding="UTF-8"?><workbook ${ns} xmlns:r="${rel}"><bookViews><workbookView activeTab="${activeTab}"/></bookViews><sheets>` +
+      names.map((name, i) => `<sheet name="${escape(name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join("") +
+      "</sheets></workbook>",
+    "xl/_rels/workbook.xml.rels":
+      '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+      names.map((_, i) => `<Relationship Id="rId${i + 1}" Type="${rel}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`).join("") +
+      "</Relationships>",
+  };
+  names.forEach((name, i) => {
+    const rows = sheets[name]!.map(
+      (cells, r) =>
+        `<row r="${r + 1}">` +
+        cells
+          .map((value, c) => {
+            const ref = `${String.fromCharCode(65 + c)}${r + 1}`;
+            return typeof value === "number"
+              ? `<c r="${ref}"><v>${value}</v></c>`
+              : `<c r="${ref}" t="inlineStr"><is><t>${escape(value)}</t></is></c>`;
+          })
+          .join("") +
+        "</row>",
+    );
+    files[`xl/worksheets/sheet${i + 1}.xml`] = `<?xml version="1.0" encoding="UTF-8"?><worksheet ${ns}><sheetData>${rows.join("")}</sheetData></worksheet>`;
+  });
+  return makeZip(files);
+}
