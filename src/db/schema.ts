@@ -17,6 +17,8 @@ export const accounts = sqliteTable(
     dailyLimit: integer("daily_limit"),
     dailyUsed: integer("daily_used").notNull().default(0),
     dailyDay: text("daily_day").notNull().default(""),
+    // Signs webhooks sent to a job's own webhookUrl (registered endpoints have their own); made on first use.
+    webhookSecret: text("webhook_secret"),
     createdAt: createdAt(),
   },
   (t) => [
