@@ -29,6 +29,11 @@ export function staleRunningJobs(db: Db, now: number, limit = 50) {
   return db.select().from(jobs).where(and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now))).limit(limit);
 }
 
+/** Queued jobs older than `before`: their message may have been lost. */
+export function staleQueuedJobs(db: Db, before: number, limit = 100) {
+  return db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "Queued"), lt(jobs.createdAt, before))).limit(limit);
+}
+
 export function expiredOutputs(db: Db, now: number, limit = 100) {
   return db
     .select()

@@ -1,6 +1,7 @@
 // SQL that creates (or reuses) an account and adds an API key to it. Shared by `npm run key` (through
 // wrangler d1 execute) and the test harness (through the D1 binding), so both make accounts the same way.
-// Import-free on purpose: scripts run it with Node's type stripping.
+// Imports carry their .ts extension: scripts run this file with Node's type stripping.
+import { PLANS } from "../domain/plans.ts";
 
 export interface ProvisionInput {
   userName: string;
@@ -15,8 +16,8 @@ export interface ProvisionInput {
   now: number;
 }
 
-export const SIGNUP_CREDITS = { free: 100, pro: 10000 } as const;
-export const DAILY_LIMITS = { free: 100, pro: null } as const;
+const SIGNUP_CREDITS = { free: PLANS.free.signupCredits, pro: PLANS.pro.signupCredits };
+const DAILY_LIMITS = { free: PLANS.free.dailyLimit, pro: PLANS.pro.dailyLimit };
 
 const q = (v: string | number | null) => (v === null ? "NULL" : typeof v === "number" ? String(v) : `'${v.replace(/'/g, "''")}'`);
 

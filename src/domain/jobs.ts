@@ -86,14 +86,23 @@ export async function admitJobs(
       const needed = specs.reduce((s, j) => s + j.creditCost, 0);
       throw new ApiError("credits.insufficient", `this needs ${needed} credits and the balance is too low`, { creditCost: needed });
     }
+    if (why === "idempotency") throw new IdempotencyRace();
     if (why === "daily") {
       throw new ApiError("credits.daily_limit_reached", `the ${plan.name} plan's daily limit of ${plan.dailyLimit} credits would be passed; it resets at UTC midnight`, { dailyLimit: plan.dailyLimit });
     }
     throw err;
   }
-  await enqueueJobs(svc.env, rows.map((r) => r.id));
+  try {
+    await enqueueJobs(svc.env, rows.map((r) => r.id));
+  } catch (err) {
+    // The jobs are recorded and paid for; the sweeper sends messages for jobs left Queued too long.
+    console.error("enqueue failed; the sweeper will resend", err);
+  }
   return rows;
 }
+
+/** Another request with the same Idempotency-Key admitted its job first: replay that one. */
+export class IdempotencyRace extends Error {}
 
 export async function enqueueJobs(env: Env, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
@@ -191,7 +200,11 @@ export function downloadTtlMs(env: Env): number {
   return (Number(env.DOWNLOAD_URL_TTL_SECONDS) || 3600) * 1000;
 }
 
-export async function signedOutputUrl(env: Env, job: JobRow, origin: string): Promise<{ url: string; expiresAt: number }> {
+export async function signedOutputUrl(
+  env: Env,
+  job: Pick<JobRow, "outputKey" | "outputFileName" | "outputContentType" | "outputExpiresAt">,
+  origin: string,
+): Promise<{ url: string; expiresAt: number }> {
   // A link never outlives the artifact it points at.
   const expiresAt = Math.min(Date.now() + downloadTtlMs(env), job.outputExpiresAt ?? Number.MAX_SAFE_INTEGER);
   const url = await signDownloadUrl(origin, env.DOWNLOAD_SIGNING_KEY, {

@@ -13,11 +13,12 @@ export interface Plan {
 }
 
 export const PLANS: Record<PlanId, Plan> = {
-  free: { id: "free", name: "Free", accessDisplayName: "Free plan", tier: 0, dailyLimit: 100, maxConcurrentJobs: 3, signupCredits: 100 },
-  pro: { id: "pro", name: "Pro", accessDisplayName: "Pro plan", tier: 1, dailyLimit: null, maxConcurrentJobs: 20, signupCredits: 10000 },
+  free: { id: "free", name: "Free", accessDisplayName: "Free plan", tier: 0, dailyLimit: 100, maxConcurrentJobs: 10, signupCredits: 100 },
+  pro: { id: "pro", name: "Pro", accessDisplayName: "Pro plan", tier: 1, dailyLimit: null, maxConcurrentJobs: 50, signupCredits: 10000 },
 };
 
-export const MAX_BATCH_FILES = 20;
+// A full batch fits within the free plan's concurrent-job limit.
+export const MAX_BATCH_FILES = 10;
 export const MAX_BATCH_SIZE_BYTES = 100 * 1024 * 1024;
 export const MAX_PAGES = 2000;
 // The converter's own limit per conversion (container/README.md), in minutes.

@@ -55,6 +55,7 @@ export interface CostInputs {
 
 export interface CostQuote {
   credits: number;
+  increments: number;
   quantity: number;
   unit: CostingInfo["incrementUnit"];
   pages: number;
@@ -75,7 +76,7 @@ export function quote(costing: CostingInfo, inputs: CostInputs): CostQuote {
   let quantity: number;
   switch (costing.strategy) {
     case "Fixed":
-      return { credits: base, quantity: 1, unit: costing.incrementUnit, pages, pagesSource: source, variant: variant?.variant ?? null };
+      return { credits: base, increments: 1, quantity: 1, unit: costing.incrementUnit, pages, pagesSource: source, variant: variant?.variant ?? null };
     case "PerMegabyte":
       quantity = inputs.bytes / (1024 * 1024);
       break;
@@ -88,5 +89,5 @@ export function quote(costing: CostingInfo, inputs: CostInputs): CostQuote {
   }
   // Every started increment counts; anything non-empty costs at least one increment.
   const increments = Math.max(1, Math.ceil(quantity / costing.increment - 1e-9));
-  return { credits: increments * base, quantity, unit: costing.incrementUnit, pages, pagesSource: source, variant: variant?.variant ?? null };
+  return { credits: increments * base, increments, quantity, unit: costing.incrementUnit, pages, pagesSource: source, variant: variant?.variant ?? null };
 }
