@@ -6,7 +6,9 @@ import { requireApiKey } from "./auth/scope";
 import { openDb } from "./db/client";
 import { ApiError, notFound, onError, validationHook } from "./errors";
 import { maxFileSizeBytes } from "./domain/uploads";
+import { OPENAPI_PATH, openApiConfig, registerSecuritySchemes } from "./openapi";
 import { convertRoutes } from "./routes/convert";
+import { docsRoutes } from "./routes/docs";
 import { downloadsRoutes } from "./routes/downloads";
 import { filesRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
@@ -45,6 +47,10 @@ export function createApp() {
   app.route("/", convertRoutes);
   app.route("/", jobsRoutes);
   app.route("/", downloadsRoutes);
+
+  app.route("/", docsRoutes);
+  registerSecuritySchemes(app);
+  app.doc31(OPENAPI_PATH, openApiConfig);
 
   app.onError(onError);
   app.notFound(notFound);

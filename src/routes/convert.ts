@@ -12,29 +12,37 @@ import { canonicalOptions, jobSpecFor, planConversion } from "../domain/conversi
 import { admitJobs, IdempotencyRace, replayIdempotent, type Services } from "../domain/jobs";
 import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES } from "../domain/plans";
 import { storeUpload } from "../domain/uploads";
+import { assertWebhookUrl } from "../domain/webhooks";
 import type { ConvertOptions } from "../converter/client";
 import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema } from "../schemas";
+
+// Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
+const WebhookUrlField = z.string().optional().openapi({
+  description: "https URL POSTed a signed event when the job ends (see README \"Webhooks\"); signed with the account's secret from GET /v1/webhooks/signing-secret",
+  example: "https://example.com/hooks/docconv",
+});
+const WebhookMetadataField = z.string().max(4096).optional().openapi({ description: "echoed back as `metadata` in the webhook event" });
 
 const JobFields = ConvertOptionsSchema.extend({
   fileId: z.string().optional().openapi({ description: "a file uploaded with POST /v1/files (instead of `file`)" }),
   targetFormat: z.string().min(1).openapi({ example: "pdf" }),
-  webhookUrl: z.string().url().optional().openapi({ description: "https URL called when the job ends" }),
-  webhookMetadata: z.string().max(4096).optional().openapi({ description: "echoed back in the webhook event" }),
+  webhookUrl: WebhookUrlField,
+  webhookMetadata: WebhookMetadataField,
 });
 const ConvertForm = JobFields.extend({ file: z.any().optional().openapi({ type: "string", format: "binary" }) });
 
 const BatchFields = ConvertOptionsSchema.extend({
   fileIds: z.array(z.string()).optional().openapi({ description: "uploaded files to convert (instead of or besides `files`)" }),
   targetFormat: z.string().min(1).openapi({ example: "pdf" }),
-  webhookUrl: z.string().url().optional(),
-  webhookMetadata: z.string().max(4096).optional(),
+  webhookUrl: WebhookUrlField,
+  webhookMetadata: WebhookMetadataField,
 });
 const BatchForm = ConvertOptionsSchema.extend({
   files: z.any().optional().openapi({ type: "array", items: { type: "string", format: "binary" }, description: "the documents (repeat the field)" }),
   fileIds: z.any().optional().openapi({ type: "array", items: { type: "string" }, description: "repeat the field, or comma-separated" }),
   targetFormat: z.string().min(1),
-  webhookUrl: z.string().url().optional(),
-  webhookMetadata: z.string().max(4096).optional(),
+  webhookUrl: WebhookUrlField,
+  webhookMetadata: WebhookMetadataField,
 });
 
 const BatchAcceptedSchema = z
@@ -80,7 +88,7 @@ const batch = createRoute({
 
 function validatedBody<T>(c: Context<AppEnv>): T {
   const ct = c.req.header("content-type") ?? "";
-  const valid = c.req.valid as unknown as (target: "json" | "form") => T;
+  const valid = (c.req.valid as unknown as (target: "json" | "form") => T).bind(c.req);
   if (ct.startsWith("application/json")) return valid("json");
   if (ct.startsWith("multipart/form-data") || ct.startsWith("application/x-www-form-urlencoded")) return valid("form");
   throw new ApiError("request.invalid", "send multipart/form-data or JSON");
@@ -103,6 +111,7 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
     const idempotencyKey = c.req.header("idempotency-key") ?? null;
     const upload = input.file instanceof File ? input.file : null;
     if (!upload && !input.fileId) throw new ApiError("request.missing_file", "send the document as `file`, or the id of an uploaded file as `fileId`");
+    const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
     let requestHash: string | null = null;
     if (idempotencyKey) {
@@ -123,7 +132,7 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
           kind: "job",
           idempotencyKey,
           requestHash,
-          webhookUrl: input.webhookUrl ?? null,
+          webhookUrl,
           webhookMetadata: input.webhookMetadata ?? null,
         }),
       ]);
@@ -152,6 +161,7 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
     const count = uploads.length + fileIds.length;
     if (count === 0) throw new ApiError("request.missing_file", "send documents as repeated `files` fields, or ids as `fileIds`");
     if (count > MAX_BATCH_FILES) throw new ApiError("limits.batch_too_large", `a batch holds at most ${MAX_BATCH_FILES} files; this one has ${count}`, { maxBatchFiles: MAX_BATCH_FILES });
+    const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
     const existing = await Promise.all(fileIds.map((id) => visibleFile(c, caller, id)));
     const totalBytes = uploads.reduce((s, f) => s + f.size, 0) + existing.reduce((s, f) => s + f.bytes, 0);
@@ -168,7 +178,7 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
           accountId: caller.accountId,
           apiKeyId: caller.apiKeyId,
           kind: "job",
-          webhookUrl: input.webhookUrl ?? null,
+          webhookUrl,
           webhookMetadata: input.webhookMetadata ?? null,
         });
       });
