@@ -69,6 +69,11 @@ const TYPES: Record<number, string> = {
   504: "upstream_error",
 };
 
+/** Every code with its HTTP status and `type`: the OpenAPI document and the client list them from here. */
+export function errorCatalog(): { code: ErrorCode; status: number; type: string }[] {
+  return (Object.keys(CODES) as ErrorCode[]).map((code) => ({ code, status: CODES[code], type: TYPES[CODES[code]] ?? "internal_error" }));
+}
+
 export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return CODES[code];
 }

@@ -1,18 +1,34 @@
 // Shapes shared by several routes, written once as zod schemas: they validate, type and document (OpenAPI).
 import { z } from "@hono/zod-openapi";
+import { errorCatalog } from "./errors";
+
+// The envelope's codes, documented from the one table in errors.ts.
+const ERROR_CATALOG = errorCatalog();
+const ERROR_TABLE = ["| error | HTTP status | type |", "| --- | --- | --- |", ...ERROR_CATALOG.map((e) => `| \`${e.code}\` | ${e.status} | ${e.type} |`)].join("\n");
 
 export const ErrorEnvelope = z
   .object({
-    error: z.string().openapi({ example: "convert.unsupported_format_pair", description: "`<area>.<code>`: the machine-readable reason" }),
+    error: z.string().openapi({ example: "convert.unsupported_format_pair", description: "`<area>.<code>`: the machine-readable reason", enum: ERROR_CATALOG.map((e) => e.code) }),
     type: z.string().openapi({ example: "invalid_request", description: "coarse class: invalid_request, authentication_error, payment_required, forbidden, not_found, conflict, gone, payload_too_large, rate_limited, upstream_error, unavailable, internal_error" }),
     detail: z.string().openapi({ example: "cannot convert docx to mp3; docx converts to: pdf, html, txt, odt" }),
   })
   .catchall(z.unknown())
-  .openapi("Error");
+  .openapi("Error", {
+    description: `The one error envelope of every endpoint: \`error\`, \`type\`, \`detail\`, and context fields that depend on the code (for example \`supportedTargets\`).\n\n${ERROR_TABLE}`,
+    example: {
+      error: "convert.unsupported_format_pair",
+      type: "invalid_request",
+      detail: "cannot convert docx to mp3; docx converts to: pdf, html, txt, odt",
+      sourceFormat: "docx",
+      targetFormat: "mp3",
+      supportedTargets: ["pdf", "html", "txt", "odt"],
+    },
+  });
 
+// 500 is always listed: onError answers any route with `internal_error`.
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(
-    statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s] ?? "error", content: { "application/json": { schema: ErrorEnvelope } } }]),
+    [...statuses, 500].map((s) => [s, { description: ERROR_DESCRIPTIONS[s] ?? "error", content: { "application/json": { schema: ErrorEnvelope } } }]),
   ) as Record<number, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }>;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -29,6 +45,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: "too many concurrent jobs; see Retry-After",
   502: "the conversion failed upstream; a retry is safe",
   503: "the converter is unavailable",
+  504: "the conversion timed out",
+  500: "unexpected error (`internal_error`)",
 };
 
 export const ConvertOptionsSchema = z.object({

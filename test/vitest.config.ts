@@ -30,6 +30,8 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
+      // test/e2e runs in Node against the real local stack: its own config (npm run test:e2e).
+      exclude: ["test/e2e/**"],
       globalSetup: ["test/global-setup.ts"],
       setupFiles: ["test/apply-migrations.ts"],
       testTimeout: 60_000,

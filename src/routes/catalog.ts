@@ -86,6 +86,7 @@ const catalogRoute = createRoute({
   responses: {
     200: { description: "the catalog", content: { "application/json": { schema: CatalogSchema } } },
     304: { description: "not modified (If-None-Match)" },
+    ...errorResponses(),
   },
 });
 

@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { converterFor } from "../converter/client";
+import { errorResponses } from "../schemas";
 
 const Health = z.object({ status: z.enum(["ok", "degraded"]), api: z.literal("ok"), converter: z.unknown() }).openapi("Health");
 
@@ -13,6 +14,7 @@ const route = createRoute({
   responses: {
     200: { description: "all up", content: { "application/json": { schema: Health } } },
     503: { description: "the converter is down", content: { "application/json": { schema: Health } } },
+    ...errorResponses(),
   },
 });
 

@@ -1,0 +1,72 @@
+// The OpenAPI 3.1 document served at /v1/openapi.json. Paths and schemas come from the routes' own
+// zod definitions (createRoute); this file adds what no route owns: info, servers, security schemes, tags.
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "./app-env";
+
+export const OPENAPI_PATH = "/v1/openapi.json";
+
+const DESCRIPTION = `
+Convert office documents (docx, xlsx, pptx, odt, rtf, csv, …) to PDF, images, HTML and other formats with
+LibreOffice, behind an asynchronous job API.
+
+## Authentication
+Every \`/v1\` endpoint except the catalog, estimates, signed downloads and this document needs an API key,
+sent as \`X-API-Key: sk_live_…\` or \`Authorization: Bearer sk_live_…\` (\`sk_test_…\` for local keys; create
+one with \`npm run key\`). A personal key sees its user's files and jobs, a workspace key its workspace's;
+anything else answers 404, never 403.
+
+## The job flow
+1. \`POST /v1/convert\` with the document (\`file\`) or an uploaded file's id (\`fileId\`) and \`targetFormat\`
+   → **202** \`{id, status: "Queued", creditCost}\`. Credits are debited now and refunded if the job fails
+   or is canceled.
+2. \`GET /v1/convert/job/{id}\` until \`status\` is \`Succeeded\`, \`Failed\` or \`Canceled\`;
+   \`progress.phase\` names the current phase.
+3. \`GET /v1/convert/job/{id}/download\`, or the signed \`download_url\` (no key needed, valid for an hour).
+
+## Errors
+Every error is the same JSON envelope — \`{"error": "<area>.<code>", "type": "<class>", "detail": "…", …context}\` —
+with the HTTP status given by the code. The \`Error\` schema lists every code.
+
+## Try it
+On \`/docs\`, press **Authorize**, paste your key under \`ApiKeyHeader\`, then **Try it out** on any endpoint.
+`.trim();
+
+// Tags in the order the docs page shows them; routes may use others, which are listed after these.
+const TAGS = [
+  { name: "Jobs", description: "Submit conversions, follow them, download, cancel and list them." },
+  { name: "Files", description: "Upload a document once, convert it many times." },
+  { name: "Catalog", description: "What converts to what, at what price and within which limits. Public." },
+  { name: "Account", description: "Plan, credits and daily limits of the key's account." },
+  { name: "Runs", description: "Conversions of uploaded files with cached renditions." },
+  { name: "Webhooks", description: "Endpoints called when jobs end, signed with the endpoint's secret." },
+  { name: "Downloads", description: "Signed, expiring links: the signature is the credential." },
+  { name: "Health", description: "Liveness of the API and the converter." },
+];
+
+export const openApiConfig = {
+  openapi: "3.1.0",
+  info: {
+    title: "docconv API",
+    version: "1.0.0",
+    description: DESCRIPTION,
+  },
+  // Relative: the document, /docs and "try it" work on whatever origin serves them (local or deployed).
+  servers: [{ url: "/", description: "this server" }],
+  tags: TAGS,
+};
+
+/** The two ways to send a key; routes refer to them by name through `apiKeySecurity` (src/schemas.ts). */
+export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "ApiKeyHeader", {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+    description: "`sk_live_…` (production) or `sk_test_…` (local)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "BearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "sk_live_… / sk_test_…",
+    description: "the same key as `Authorization: Bearer <key>`",
+  });
+}
