@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the converter needs from Debian's packages: LibreOffice (headless, UNO bridge for the
-# system python3), metric-compatible and wide-coverage fonts, and poppler-utils.
+# system python3), metric-compatible and wide-coverage fonts, poppler-utils (pdfinfo, pdftoppm), and tini (the
+# image's init: it reaps LibreOffice processes orphaned by a kill).
 # One script for the container image, CI and local set-up, so CI exercises the image's install steps.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea fonts-dejavu fonts-noto-core
   fonts-noto-cjk fonts-noto-extra fonts-noto-ui-core fonts-noto-color-emoji fonts-opensymbol
   poppler-utils fontconfig
+  tini
 )
 
 missing=()

@@ -23,7 +23,8 @@ export interface PoolOptions {
   log: Logger;
 }
 
-type SlotState = "starting" | "idle" | "busy" | "recycling";
+/** "replacing": the instance is being killed (recycle, timeout, crash); a new one starts when it has exited. */
+type SlotState = "starting" | "idle" | "busy" | "replacing";
 
 interface Slot {
   index: number;
@@ -90,7 +91,7 @@ export class Pool {
       total: this.slots.length,
       ready: count("idle") + count("busy"),
       busy: count("busy"),
-      starting: count("starting") + count("recycling"),
+      starting: count("starting") + count("replacing"),
       queued: this.waiters.length,
       ...this.counters,
       averageMs: Math.round(averageMs),
@@ -128,6 +129,7 @@ export class Pool {
         if (error instanceof EngineTimeout) {
           this.counters.timedOut++;
           this.options.log("warn", "conversion timed out; instance killed", { instance: slot.index, timeoutMs });
+          if (slot.instance === instance) slot.state = "replacing";
           instance.kill("timeout"); // already done by request(); the exit listener starts a replacement
           throw new ConvertError("convert.timeout", `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`, {
             timeoutMs,
@@ -136,6 +138,7 @@ export class Pool {
         if (error instanceof EngineCrash) {
           this.counters.crashed++;
           this.options.log("warn", "instance crashed during a conversion", { instance: slot.index, attempt, error: error.message });
+          if (slot.instance === instance && slot.state === "busy") slot.state = "replacing";
           instance.kill("crash");
           if (attempt === 0 && !this.closed) continue;
           throw new ConvertError("convert.engine_failure", `LibreOffice crashed twice on this document: ${error.message}`, {
@@ -243,7 +246,7 @@ export class Pool {
         rssMb: rss === undefined ? undefined : Math.round(rss / 1048576),
       });
       slot.recycleAfter = this.options.maxConversions;
-      slot.state = "recycling";
+      slot.state = "replacing";
       instance.kill("recycle"); // the exit listener starts the replacement
       return;
     }
@@ -267,7 +270,7 @@ export class Pool {
     slot.instance = instance;
     instance.onExit((reason) => {
       if (slot.instance !== instance || slot.state === "starting" || this.closed) return;
-      if (slot.state !== "recycling") this.options.log("warn", "instance exited; replacing it", { instance: slot.index, reason });
+      if (slot.state !== "replacing") this.options.log("warn", "instance exited; replacing it", { instance: slot.index, reason });
       void this.launch(slot);
     });
     const began = Date.now();

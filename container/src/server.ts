@@ -157,8 +157,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       if (result.inputPages !== undefined) headers["X-Input-Pages"] = result.inputPages;
       if (result.outputPages !== undefined) headers["X-Output-Pages"] = result.outputPages;
       res.writeHead(200, headers);
-      if (req.method === "HEAD") return void res.end();
-      await pipeline(createReadStream(result.path), res);
+      try {
+        await pipeline(createReadStream(result.path), res);
+      } catch (error) {
+        log("info", "client went away while the result was sent", { error: (error as Error).message });
+        return;
+      }
       log("info", "converted", {
         source: result.sourceFormat,
         target: to,

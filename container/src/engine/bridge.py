@@ -127,7 +127,10 @@ class Engine:
              "--nolockcheck", "--nofirststartwizard",
              "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe,
              "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile)],
-            stdin=subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=die_with_parent)
+            stdin=subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=die_with_parent,
+            # No lock files: a killed instance would leave one on its output, and the retry would find the
+            # file "in use" and abort.
+            env=dict(os.environ, SAL_ENABLE_FILE_LOCKING="0"))
         local = uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         url = "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe
@@ -145,6 +148,17 @@ class Engine:
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         threading.Thread(target=self.watch, daemon=True).start()
         return time.time() - started
+
+    def alive(self):
+        """After an unexpected error: is soffice still there and answering? A kill mid-call can surface as an
+        ordinary IOException before the broken connection is noticed."""
+        if self.proc.poll() is not None:
+            return False
+        try:
+            self.desktop.getComponents()
+            return self.proc.poll() is None
+        except Exception:
+            return False
 
     def watch(self):
         code = self.proc.wait()
@@ -350,7 +364,7 @@ def main():
                 reply["option"] = f.option
             send(reply)
         except Exception as e:
-            fatal = is_fatal(e)
+            fatal = is_fatal(e) or not engine.alive()
             log(traceback.format_exc())
             send({"id": rid, "ok": False, "error": "engine_failure", "fatal": fatal,
                   "detail": "%s: %s" % (type(e).__name__, getattr(e, "Message", "") or e)})

@@ -70,6 +70,7 @@ export class Instance {
   private exitListeners: ((reason: string) => void)[] = [];
   private markExited!: () => void;
   private exitReason = "";
+  private killing = false;
 
   constructor(options: InstanceOptions) {
     this.id = options.id;
@@ -194,18 +195,25 @@ export class Instance {
     return new Promise<BridgeReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending = undefined;
+        clearInterval(watchdog);
         this.kill("conversion timeout");
         reject(new EngineTimeout(`no answer within ${timeoutMs} ms`));
       }, timeoutMs);
+      // A bridge blocked in a UNO call can take seconds to notice that soffice died; we look ourselves.
+      const watchdog = setInterval(() => {
+        if (!isRunning(this.sofficePid)) this.kill("soffice died during a conversion");
+      }, 250);
       this.pending = {
         id,
         resolve: (reply) => {
           clearTimeout(timer);
+          clearInterval(watchdog);
           if (!reply.ok && reply.fatal) reject(new EngineCrash(reply.detail));
           else resolve(reply);
         },
         reject: (error) => {
           clearTimeout(timer);
+          clearInterval(watchdog);
           reject(error);
         },
       };
@@ -230,19 +238,24 @@ export class Instance {
    * Idempotent; `exited` resolves once everything is gone.
    */
   kill(reason: string): void {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.killing || !this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.killing = true;
     if (!this.exitReason) this.exitReason = reason;
     const group = this.child.pid;
-    if (this.sofficePid) {
+    const sofficeAlive = isRunning(this.sofficePid);
+    if (this.sofficePid && sofficeAlive) {
       try {
         process.kill(this.sofficePid, "SIGKILL");
       } catch {}
     }
-    const hardKill = setTimeout(() => {
-      try {
-        if (group) process.kill(-group, "SIGKILL");
-      } catch {}
-    }, this.sofficePid ? 1000 : 0);
+    const hardKill = setTimeout(
+      () => {
+        try {
+          if (group) process.kill(-group, "SIGKILL");
+        } catch {}
+      },
+      this.sofficePid && sofficeAlive ? 1000 : 0,
+    );
     hardKill.unref();
     void this.exited.then(() => clearTimeout(hardKill));
   }
@@ -268,6 +281,18 @@ export class Instance {
     await Promise.all(this.ownedSockets.map((path) => unlink(path).catch(() => {})));
     await rm(this.options.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
     this.markExited();
+  }
+}
+
+/** False once the process is gone or a zombie (killed but not yet reaped by the bridge). */
+function isRunning(pid: number | undefined): boolean {
+  if (!pid) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
 }
 

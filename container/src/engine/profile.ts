@@ -10,8 +10,8 @@ import { pathToFileURL } from "node:url";
 
 const REGISTRY = "user/registrymodifications.xcu";
 
-// Settings that keep a headless converter fast and inert: no autosave or recovery files, no macros, no OpenCL
-// probing at start.
+// Settings that keep a headless converter fast and inert: no autosave or recovery files, no lock files, no
+// macros, no OpenCL probing at start.
 const SETTINGS: [path: string, name: string, type: string, value: string][] = [
   ["/org.openoffice.Office.Recovery/AutoSave", "Enabled", "xs:boolean", "false"],
   ["/org.openoffice.Office.Recovery/RecoveryInfo", "Enabled", "xs:boolean", "false"],
@@ -20,6 +20,8 @@ const SETTINGS: [path: string, name: string, type: string, value: string][] = [
   ["/org.openoffice.Office.Common/Misc", "UseOpenCL", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "FirstRun", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "xs:boolean", "false"],
+  ["/org.openoffice.Office.Common/Misc", "UseDocumentOOoLockFile", "xs:boolean", "false"],
+  ["/org.openoffice.Office.Common/Misc", "UseDocumentSystemFileLocking", "xs:boolean", "false"],
 ];
 
 export function isProfile(dir: string): boolean {

@@ -1,0 +1,158 @@
+// Timeouts that kill, crashes that retry, back-pressure, recycling and clean shutdown — on a server of its own
+// (two instances, a one-slot queue, recycling after a few conversions, a small body limit).
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { convert, fixture, getJson, isPdf, pdfPages } from "./helpers.ts";
+import { processesMentioning, startTestServer, type TestServer } from "./server-process.ts";
+
+let server: TestServer;
+let stopped = false;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    CONVERTER_INSTANCES: "2",
+    CONVERTER_MAX_QUEUE: "1",
+    CONVERTER_MAX_CONVERSIONS: "4",
+    CONVERTER_MAX_BYTES: "1000000",
+  });
+});
+
+afterAll(async () => {
+  if (!stopped) await server.stop();
+});
+
+const docx = fixture("docx-header-footer.docx");
+const looping = fixture("hostile-dos.ods"); // LibreOffice never finishes loading it
+
+async function health(): Promise<any> {
+  return (await getJson("/health", server.url)).body;
+}
+
+async function waitFor(predicate: (h: any) => boolean, what: string, ms = 30_000): Promise<any> {
+  for (const deadline = Date.now() + ms; ; ) {
+    const h = await health();
+    if (predicate(h)) return h;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const fullStrength = (h: any) => h.instances.ready === 2 && h.instances.starting === 0;
+const allIdle = () => waitFor((h) => fullStrength(h) && h.instances.busy === 0 && h.queued === 0, "two idle instances");
+
+/** soffice.bin processes of this server, by pid. */
+function sofficePids(): number[] {
+  return processesMentioning(`docconv_${server.pid}_`)
+    .filter((line) => line.includes("soffice.bin --headless"))
+    .map((line) => Number(line.split(":")[0]));
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+describe("robustness", () => {
+  test("a conversion past its timeout is killed and replaced while another request succeeds", async () => {
+    await allIdle();
+    const before = sofficePids();
+    expect(before).toHaveLength(2);
+    const stuck = convert(looping, { to: "pdf", timeout: 2 }, server.url);
+    await waitFor((h) => h.instances.busy === 1, "the stuck conversion to start");
+    const started = Date.now();
+    const normal = await convert(docx, { to: "pdf" }, server.url);
+    expect(normal.status).toBe(200);
+    expect(pdfPages(normal.body)).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1500); // served by the other instance, not after the timeout
+
+    const failed = await stuck;
+    expect(failed.status).toBe(504);
+    expect(failed.json).toMatchObject({ error: "convert.timeout" });
+    const after = await waitFor((h) => fullStrength(h) && h.timedOut === 1, "the replacement");
+    expect(after.instances.total).toBe(2);
+    const now = sofficePids();
+    expect(now).toHaveLength(2);
+    expect(before.filter((pid) => !now.includes(pid))).toHaveLength(1); // exactly one soffice was replaced
+  });
+
+  test("when every instance is busy and the queue is full, requests get 503 convert.busy with Retry-After", async () => {
+    await allIdle();
+    const stuck = [1, 2].map(() => convert(looping, { to: "pdf", timeout: 3 }, server.url));
+    await waitFor((h) => h.instances.busy === 2, "both instances busy");
+    const queued = convert(docx, { to: "pdf" }, server.url);
+    await waitFor((h) => h.queued === 1, "one queued request");
+
+    const refused = await convert(docx, { to: "pdf" }, server.url);
+    expect(refused.status).toBe(503);
+    expect(refused.json).toMatchObject({ error: "convert.busy" });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+
+    for (const res of await Promise.all(stuck)) expect(res.status).toBe(504);
+    // The queued request waits for a replacement instance instead of failing.
+    const served = await queued;
+    expect(served.status).toBe(200);
+    expect(isPdf(served.body)).toBe(true);
+  });
+
+  test("an instance that crashes mid-conversion is replaced and the request is retried on another", async () => {
+    await allIdle();
+    // A CSV that takes LibreOffice a few seconds to lay out as PDF.
+    const rows = ["id,name,city,amount,note"];
+    for (let i = 0; i < 18_000; i++) rows.push(`${i},name ${i},city ${i % 50},${i}.5,note ${i}`);
+    const csv = Buffer.from(rows.join("\n"));
+    const crashedBefore = (await health()).crashed;
+
+    const pending = convert(csv, { to: "pdf" }, server.url);
+    await waitFor((h) => h.instances.busy === 1, "the conversion to start");
+    const pids = sofficePids();
+    const first = new Map(pids.map((pid) => [pid, cpuTicks(pid)]));
+    await new Promise((r) => setTimeout(r, 300));
+    const busiest = pids.sort((a, b) => cpuTicks(b) - first.get(b)! - (cpuTicks(a) - first.get(a)!))[0]!;
+    process.kill(busiest, "SIGKILL");
+
+    const res = await pending;
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(pdfPages(res.body)).toBeGreaterThan(1);
+    const h = await waitFor(fullStrength, "the replacement");
+    expect(h.crashed).toBe(crashedBefore + 1);
+  });
+
+  test("bodies over CONVERTER_MAX_BYTES are refused with 413, with or without Content-Length", async () => {
+    const big = Buffer.alloc(1_200_000, "a"); // against a 1 MB limit
+    const declared = await convert(big, { to: "pdf" }, server.url);
+    expect(declared.status).toBe(413);
+    expect(declared.json).toMatchObject({ error: "convert.input_too_large" });
+
+    const streamed = await fetch(`${server.url}/convert?to=pdf`, {
+      method: "POST",
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < big.length; i += 65536) controller.enqueue(new Uint8Array(big.subarray(i, i + 65536)));
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ error: "convert.input_too_large" });
+  });
+
+  test("instances are recycled after CONVERTER_MAX_CONVERSIONS without failing a request", async () => {
+    await allIdle();
+    const before = await health();
+    const pidsBefore = sofficePids();
+    for (let i = 0; i < 8; i++) {
+      const res = await convert(docx, { to: "pdf" }, server.url);
+      expect(res.status).toBe(200);
+    }
+    const after = await waitFor(fullStrength, "recycled instances back");
+    expect(after.recycled - before.recycled).toBeGreaterThanOrEqual(2);
+    expect(sofficePids().filter((pid) => pidsBefore.includes(pid))).toHaveLength(0);
+  });
+
+  test("SIGTERM stops the server and leaves no process and no file behind", async () => {
+    const left = await server.stop();
+    stopped = true;
+    expect(left).toEqual({ processes: [], files: [], exitCode: 0 });
+  });
+});
