@@ -26,6 +26,8 @@ const CODES = {
   "jobs.not_finished": 409,
   "jobs.already_finished": 409,
   "runs.not_succeeded": 409,
+  "runs.multi_file_output": 400,
+  "runs.output_expired": 410,
   "jobs.output_expired": 410,
   "convert.unsupported_format_pair": 400,
   "convert.invalid_option": 400,

@@ -98,3 +98,20 @@ export const FileResponseSchema = z
   .openapi("File");
 
 export const apiKeySecurity: Record<string, string[]>[] = [{ ApiKeyHeader: [] }, { BearerAuth: [] }];
+
+/** The body of POST /v1/files/{file_id}/convert and POST /v1/runs/{run_id}/export. */
+export const RenditionRequestSchema = ConvertOptionsSchema.extend({
+  format: z.string().min(1).openapi({ example: "pdf", description: "target format (extension)" }),
+  wait: z.coerce.number().min(0).optional().openapi({
+    example: 30,
+    description: "seconds to wait for a conversion that is not cached yet: at most, and by default, RENDITION_WAIT_SECONDS (60). 0 answers 202 at once on a miss",
+  }),
+});
+
+export const RenditionPendingResponseSchema = z
+  .object({
+    job_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f" }),
+    status: z.enum(["Queued", "Running"]),
+    status_url: z.string().openapi({ example: "/v1/convert/job/019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "poll it; when Succeeded, calling the same endpoint again returns the cached rendition" }),
+  })
+  .openapi("RenditionPending");

@@ -1,0 +1,178 @@
+// Renditions: conversions of a file or a run cached for good under (source, format, options). A hit is one
+// D1 read and a signature. A miss admits a job of kind "rendition" through the same pipeline as every job —
+// debit, job and cache row in one batch, so two identical misses cannot both convert (the loser's batch
+// collides on the cache key, rolls back uncharged, and joins the winner's job) — then waits for that job on
+// its JobWaiter Durable Object.
+import type { Caller } from "../auth/scope";
+import type { ConvertOptions } from "../converter/client";
+import { getAccount } from "../db/accounts";
+import { openDb } from "../db/client";
+import type { FileRow } from "../db/files";
+import { admissionFailure } from "../db/jobs";
+import { claimRenditionStatements, findRendition, findRenditionJob, type RenditionJob } from "../db/renditions";
+import type { JobStatus } from "../db/schema";
+import { BOOKMARK_HEADER, primarySession, readSession } from "../db/sessions";
+import { ApiError, statusOf, type ErrorCode } from "../errors";
+import { toHex } from "../auth/api-keys";
+import { canonicalOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
+import { waitForJobEnd } from "./job-waiter";
+import { admitJobs, signedOutputUrl, type Services } from "./jobs";
+
+export interface RenditionSource {
+  kind: "file" | "run";
+  id: string;
+}
+
+/** The cache key: SHA-256 of (source kind, source id, format, canonical options). */
+export async function renditionKey(source: RenditionSource, format: string, options: ConvertOptions): Promise<string> {
+  const text = JSON.stringify([source.kind, source.id, normalizeFormat(format), canonicalOptions(options)]);
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
+/** Servable: succeeded and its output still stored (a rendition's output never expires; checked anyway). */
+export function isServable(r: RenditionJob, now = Date.now()): boolean {
+  return r.status === "Succeeded" && r.outputKey !== null && (r.outputExpiresAt === null || r.outputExpiresAt > now);
+}
+
+const isActive = (status: JobStatus) => status === "Queued" || status === "Running";
+
+/** Default and upper bound of how long a request waits for its conversion (RENDITION_WAIT_SECONDS). */
+export function maxWaitMs(env: Env): number {
+  const seconds = Number(env.RENDITION_WAIT_SECONDS);
+  return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 60) * 1000;
+}
+
+/** The caller's `wait` (seconds) within the limit; absent means the limit. */
+export function waitMsFor(env: Env, waitSeconds: number | undefined): number {
+  const max = maxWaitMs(env);
+  return waitSeconds === undefined ? max : Math.min(max, Math.max(0, waitSeconds * 1000));
+}
+
+export interface RenditionRequest {
+  env: Env;
+  caller: Caller;
+  source: RenditionSource;
+  format: string;
+  options: ConvertOptions;
+  waitMs: number;
+  origin: string;
+  /** The caller's D1 bookmark, for read-your-writes. */
+  bookmark: string | null | undefined;
+  /** On a miss: the file to convert, as this caller may see it (throws not-found otherwise). */
+  loadFile: (svc: Services) => Promise<FileRow>;
+}
+
+export type RenditionOutcome = (
+  | { state: "ready"; rendition: RenditionJob; downloadUrl: string; expiresAt: number; cached: boolean }
+  | { state: "pending"; jobId: string; status: JobStatus }
+) & { bookmark: string | null };
+
+/** Serves the rendition from the cache, or converts it (once, however many ask at the same time). */
+export async function renditionFor(req: RenditionRequest): Promise<RenditionOutcome> {
+  const format = normalizeFormat(req.format);
+  const options = canonicalOptions(req.options);
+  const cacheKey = await renditionKey(req.source, format, options);
+
+  const reads = readSession(req.env.DB, req.bookmark);
+  const cached = await findRendition(reads, cacheKey, req.caller.accountId);
+  if (cached && isServable(cached)) return ready(req, cached, true, reads.getBookmark());
+
+  // A miss: from here on everything goes to the primary, which the admission batch writes anyway.
+  const writes = primarySession(req.env.DB);
+  const svc: Services = { env: req.env, db: openDb(writes), d1: writes };
+  const file = await req.loadFile(svc);
+  const jobId = await admitOrJoin(svc, req, file, format, options, cacheKey, cached);
+
+  await waitForJobEnd(req.env, jobId, req.waitMs);
+  const job = await findRenditionJob(writes, jobId);
+  if (!job) throw new Error(`rendition job ${jobId} vanished`);
+  if (isServable(job)) return ready(req, job, false, writes.getBookmark());
+  if (!isActive(job.status)) throw renditionFailure(job);
+  return { state: "pending", jobId, status: job.status, bookmark: writes.getBookmark() };
+}
+
+async function ready(req: RenditionRequest, rendition: RenditionJob, cached: boolean, bookmark: string | null): Promise<RenditionOutcome> {
+  const { url, expiresAt } = await signedOutputUrl(req.env, rendition, req.origin);
+  return { state: "ready", rendition, downloadUrl: url, expiresAt, cached, bookmark };
+}
+
+// Collisions needing another round are rare (two misses, or a replacement racing a replacement); three
+// rounds cover a loser finding the winner's row and a winner whose row changed again meanwhile.
+const MAX_ADMISSION_ROUNDS = 3;
+
+/** The id of the job that produces this rendition: an active one joined, or a new one admitted and charged. */
+async function admitOrJoin(
+  svc: Services,
+  req: RenditionRequest,
+  file: FileRow,
+  format: string,
+  options: ConvertOptions,
+  cacheKey: string,
+  seen: RenditionJob | null,
+): Promise<string> {
+  // The pair, the options and the limits are checked before anything is written or charged.
+  const { quote, target } = planConversion(svc.env, file, format, options);
+  const account = await getAccount(svc.db, req.caller.accountId);
+  let current = seen;
+  for (let round = 0; round < MAX_ADMISSION_ROUNDS; round++) {
+    if (current && (isActive(current.status) || isServable(current))) return current.jobId;
+    // No row, or one whose job failed, was canceled or lost its output: convert again. A replacement only
+    // takes the row while it still points at that job.
+    const replacing = current?.jobId ?? null;
+    try {
+      const [job] = await admitJobs(
+        svc,
+        account.planId,
+        [jobSpecFor(file, target, options, quote, { accountId: req.caller.accountId, apiKeyId: req.caller.apiKeyId, kind: "rendition" })],
+        ([row]) =>
+          claimRenditionStatements(
+            svc.d1,
+            { cacheKey, accountId: req.caller.accountId, sourceKind: req.source.kind, sourceId: req.source.id, format: target, jobId: row!.id, createdAt: row!.createdAt },
+            replacing,
+          ),
+      );
+      return job!.id;
+    } catch (err) {
+      if (admissionFailure(err) !== "rendition") throw err;
+      // Another request claimed the key first: its job is the one to wait for.
+      current = await findRendition(svc.d1, cacheKey, req.caller.accountId);
+    }
+  }
+  throw new Error(`rendition ${cacheKey}: admission kept colliding`);
+}
+
+/**
+ * The error for a rendition whose job ended without output. The document's own faults (password-protected,
+ * corrupt: 4xx codes from the converter) keep their code and status, since retrying fails the same way;
+ * anything else is the converter's or the platform's: 502 `convert.failed`, and a retry converts again.
+ * Either way the job's credits were refunded before this is seen.
+ */
+export function renditionFailure(job: RenditionJob): ApiError {
+  const context = { job_id: job.jobId, status: job.status };
+  if (job.status === "Canceled") {
+    return new ApiError("convert.failed", "the conversion was canceled before it finished; the credits were refunded and calling again converts again", context);
+  }
+  const code = job.errorCode ?? "upstream_error";
+  const detail = job.errorDetail ?? "the conversion failed";
+  const status = statusOf(code as ErrorCode) as number | undefined;
+  if (status !== undefined && status >= 400 && status < 500) return new ApiError(code as ErrorCode, detail, context);
+  return new ApiError("convert.failed", `the conversion failed: ${detail}; the credits were refunded and a retry converts again`, { ...context, cause: code });
+}
+
+export const CACHE_HEADER = "x-rendition-cache";
+
+export const statusUrl = (jobId: string) => `/v1/convert/job/${jobId}`;
+
+/** Headers every rendition answer carries: the D1 bookmark, hit or miss, and where a pending job is. */
+export function renditionHeaders(outcome: RenditionOutcome): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (outcome.bookmark) headers[BOOKMARK_HEADER] = outcome.bookmark;
+  if (outcome.state === "ready") headers[CACHE_HEADER] = outcome.cached ? "hit" : "miss";
+  else headers.Location = statusUrl(outcome.jobId);
+  return headers;
+}
+
+/** The 202 body when the wait ran out: the job goes on, and its status URL tells when it is done. */
+export function pendingBody(outcome: Extract<RenditionOutcome, { state: "pending" }>) {
+  return { job_id: outcome.jobId, status: outcome.status as "Queued" | "Running", status_url: statusUrl(outcome.jobId) };
+}
