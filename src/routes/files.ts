@@ -5,7 +5,10 @@ import { ownedOr404 } from "../auth/scope";
 import { findFile } from "../db/files";
 import { ApiError, validationHook } from "../errors";
 import { fileResponse, storeUpload } from "../domain/uploads";
-import { apiKeySecurity, errorResponses, FileResponseSchema } from "../schemas";
+import { apiKeySecurity, errorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema } from "../schemas";
+import { BOOKMARK_HEADER } from "../db/sessions";
+import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
+import { bodyLimit } from "hono/body-limit";
 
 const UploadForm = z.object({
   file: z.any().optional().openapi({ type: "string", format: "binary", description: "the document" }),
@@ -39,6 +42,45 @@ const getFile = createRoute({
   },
 });
 
+// The form carries a format and a few options, never a document.
+const renditionBodyLimit = bodyLimit({
+  maxSize: 16 * 1024,
+  onError: () => {
+    throw new ApiError("request.too_large", "the request body exceeds 16384 bytes; send only `format` and options");
+  },
+});
+
+const FileRenditionSchema = z
+  .object({
+    file_id: z.string().openapi({ example: "file_8hZt2kq0aB3cD4eF5gH6" }),
+    source_format: z.string().openapi({ example: "docx" }),
+    format: z.string().openapi({ example: "pdf" }),
+    download_url: z.string().openapi({ description: "signed URL of the rendition, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
+    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00.000Z" }),
+  })
+  .openapi("FileRendition");
+
+const convertFile = createRoute({
+  method: "post",
+  path: "/v1/files/{file_id}/convert",
+  tags: ["Files"],
+  summary: "Convert a file (cached)",
+  description:
+    "Returns the file in `format` with a freshly signed download URL. Renditions are cached for good per (file, format, options): a repeat call costs nothing and does not convert. On a miss the conversion is charged like a job and the request waits for it (up to `wait` seconds, default and maximum RENDITION_WAIT_SECONDS = 60); identical concurrent requests share one conversion. If the wait runs out: 202 with the job's status URL. A failed conversion is refunded: 502 `convert.failed` (a retry converts again), or the document's own fault with its code (422 `convert.password_protected`, `convert.corrupt_input`). Send the `x-d1-bookmark` of a previous answer for read-your-writes.",
+  security: apiKeySecurity,
+  middleware: [renditionBodyLimit] as const,
+  request: {
+    params: z.object({ file_id: z.string() }),
+    headers: z.object({ [BOOKMARK_HEADER]: z.string().optional() }),
+    body: { required: true, content: { "multipart/form-data": { schema: RenditionRequestSchema } } },
+  },
+  responses: {
+    200: { description: "the rendition", content: { "application/json": { schema: FileRenditionSchema } } },
+    202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
+    ...errorResponses(400, 401, 402, 404, 413, 422, 429, 502),
+  },
+});
+
 export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(upload, async (c) => {
     const form = c.req.valid("form");
@@ -50,4 +92,28 @@ export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   .openapi(getFile, async (c) => {
     const row = ownedOr404(await findFile(c.var.db, c.req.valid("param").file_id), c.var.caller, "files.not_found", "file");
     return c.json(fileResponse(row), 200);
+  })
+  .openapi(convertFile, async (c) => {
+    const { file_id } = c.req.valid("param");
+    const { format, wait, ...options } = c.req.valid("form");
+    const caller = c.var.caller;
+    const outcome = await renditionFor({
+      env: c.env,
+      caller,
+      source: { kind: "file", id: file_id },
+      format,
+      options,
+      waitMs: waitMsFor(c.env, wait),
+      origin: new URL(c.req.url).origin,
+      bookmark: c.req.header(BOOKMARK_HEADER),
+      loadFile: async (svc) => ownedOr404(await findFile(svc.db, file_id), caller, "files.not_found", "file"),
+    });
+    const headers = renditionHeaders(outcome);
+    if (outcome.state === "pending") return c.json(pendingBody(outcome), 202, headers);
+    const { rendition } = outcome;
+    return c.json(
+      { file_id, source_format: rendition.sourceFormat, format: rendition.targetFormat, download_url: outcome.downloadUrl, expires_at: new Date(outcome.expiresAt).toISOString() },
+      200,
+      headers,
+    );
   });
