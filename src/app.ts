@@ -13,6 +13,7 @@ import { downloadsRoutes } from "./routes/downloads";
 import { filesRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
+import { runsRoutes } from "./routes/runs";
 
 // Paths under /v1 that need no API key: the signature or nothing secret is the credential.
 const PUBLIC_PREFIXES = ["/v1/downloads/", "/v1/openapi.json"];
@@ -46,6 +47,7 @@ export function createApp() {
   app.route("/", filesRoutes);
   app.route("/", convertRoutes);
   app.route("/", jobsRoutes);
+  app.route("/", runsRoutes);
   app.route("/", downloadsRoutes);
 
   app.route("/", docsRoutes);

@@ -1,0 +1,176 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { uuidv7 } from "../src/ids";
+import { balance, fixture, seedAccount, submit, upload, waitForJob, type TestAccount } from "./harness";
+
+const exportRun = (account: TestAccount, runId: string, body: Record<string, unknown>) =>
+  account.json(`/v1/runs/${runId}/export`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+
+const download = (url: string) => exports.default.fetch(new Request(url));
+
+async function jobsOf(accountId: string) {
+  const rows = await env.DB.prepare("SELECT id, kind, status, file_id, credit_cost FROM jobs WHERE account_id = ?1 ORDER BY id")
+    .bind(accountId)
+    .all<{ id: string; kind: string; status: string; file_id: string; credit_cost: number }>();
+  return rows.results;
+}
+
+/** A finished docx → odt job: the run the tests export. */
+async function odtRun(account: TestAccount) {
+  const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "odt" });
+  expect(accepted.status).toBe(202);
+  const job = await waitForJob(account, accepted.body.id);
+  expect(job.status, JSON.stringify(job.error)).toBe("Succeeded");
+  return job as { id: string; output: { fileName: string } };
+}
+
+/** A job row written directly, in a state the pipeline would not hold still for a test. */
+async function insertRun(account: TestAccount, fields: { status: string; outputFileCount?: number }) {
+  const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
+  const id = uuidv7();
+  await env.DB.prepare(
+    `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost,
+       input_bytes, created_at, attempts, output_key, output_file_name, output_content_type, output_file_count, output_bytes)
+     VALUES (?1, ?2, 'job', ?3, 'docx', 'png', '{}', ?4, 'queued', 0, 1, 100, ?5, 0, ?6, ?7, ?8, ?9, ?10)`,
+  )
+    .bind(id, account.accountId, file.file_id, fields.status, Date.now(), `outputs/${account.accountId}/${id}/x.zip`, "x.zip", "application/zip", fields.outputFileCount ?? null, 100)
+    .run();
+  return id;
+}
+
+describe("POST /v1/runs/{run_id}/export", () => {
+  it("exports a docx → odt run as pdf by converting the odt, then serves the repeat from the cache for free", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const run = await odtRun(account);
+    const before = await balance(account.accountId);
+
+    const res = await exportRun(account, run.id, { format: "pdf" });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(["download_url", "expires_at", "format"]);
+    expect(res.body.format).toBe("pdf");
+    expect(res.headers.get("x-rendition-cache")).toBe("miss");
+    const jobs = await jobsOf(account.accountId);
+    expect(jobs).toHaveLength(2);
+    const exportJob = jobs.find((j) => j.kind === "rendition")!;
+    const source = await env.DB.prepare("SELECT source_format, purpose, storage_key FROM files WHERE id = ?1").bind(exportJob.file_id).first();
+    expect(source).toMatchObject({ source_format: "odt", purpose: "run-output" });
+    const runRow = await env.DB.prepare("SELECT output_key FROM jobs WHERE id = ?1").bind(run.id).first<{ output_key: string }>();
+    expect(source!.storage_key).toBe(runRow!.output_key);
+    const afterMiss = await balance(account.accountId);
+    expect(afterMiss.credits).toBe(before.credits - exportJob.credit_cost);
+
+    const pdf = await download(res.body.download_url);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get("content-disposition")).toContain('filename="report.pdf"');
+    expect(new TextDecoder().decode(new Uint8Array(await pdf.arrayBuffer()).slice(0, 5))).toBe("%PDF-");
+
+    const again = await exportRun(account, run.id, { format: "pdf" });
+    expect(again.status).toBe(200);
+    expect(again.headers.get("x-rendition-cache")).toBe("hit");
+    expect(await jobsOf(account.accountId)).toHaveLength(2);
+    expect(await balance(account.accountId)).toEqual(afterMiss);
+  });
+
+  it("registers the run's output as a file once, however many formats it is exported to", async () => {
+    const account = await seedAccount();
+    const run = await odtRun(account);
+    const [pdf, txt] = await Promise.all([exportRun(account, run.id, { format: "pdf" }), exportRun(account, run.id, { format: "txt" })]);
+    expect(pdf.status).toBe(200);
+    expect(txt.status).toBe(200);
+    const files = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1 AND purpose = 'run-output'").bind(account.accountId).first<{ n: number }>();
+    expect(files!.n).toBe(1);
+  });
+
+  it("shares one conversion between concurrent identical exports: one job, one charge", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const run = await odtRun(account);
+    const before = await balance(account.accountId);
+    const results = await Promise.all([1, 2].map(() => exportRun(account, run.id, { format: "pdf" })));
+    for (const r of results) expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const renditions = (await jobsOf(account.accountId)).filter((j) => j.kind === "rendition");
+    expect(renditions).toHaveLength(1);
+    expect((await balance(account.accountId)).credits).toBe(before.credits - renditions[0]!.credit_cost);
+  });
+
+  it("answers 202 when told not to wait, and the cached export afterwards", async () => {
+    const account = await seedAccount();
+    const run = await odtRun(account);
+    const res = await exportRun(account, run.id, { format: "pdf", wait: 0 });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: "Queued", status_url: `/v1/convert/job/${res.body.job_id}` });
+    expect((await waitForJob(account, res.body.job_id)).status).toBe("Succeeded");
+    const later = await exportRun(account, run.id, { format: "pdf" });
+    expect(later.status).toBe(200);
+    expect(later.headers.get("x-rendition-cache")).toBe("hit");
+  });
+
+  it("answers 409 runs.not_succeeded for a Queued run", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const runId = await insertRun(account, { status: "Queued" });
+    const res = await exportRun(account, runId, { format: "pdf" });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: "runs.not_succeeded", type: "conflict", status: "Queued" });
+    expect((await balance(account.accountId)).credits).toBe(10);
+  });
+
+  it("answers 404 runs.not_found for a missing run, a non-job id and another account's run, exported or not", async () => {
+    const owner = await seedAccount();
+    const stranger = await seedAccount();
+    const run = await odtRun(owner);
+    for (const id of [uuidv7(), "not-a-run", run.id]) {
+      const res = await exportRun(stranger, id, { format: "pdf" });
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ error: "runs.not_found", type: "not_found" });
+    }
+    expect((await exportRun(owner, run.id, { format: "pdf" })).status).toBe(200);
+    const afterCache = await exportRun(stranger, run.id, { format: "pdf" });
+    expect(afterCache.status).toBe(404);
+    expect(await jobsOf(stranger.accountId)).toHaveLength(0);
+  });
+
+  it("refuses a multi-file (ZIP) output with 400 runs.multi_file_output", async () => {
+    const account = await seedAccount();
+    const runId = await insertRun(account, { status: "Succeeded", outputFileCount: 3 });
+    const res = await exportRun(account, runId, { format: "pdf" });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: "runs.multi_file_output", type: "invalid_request", fileCount: 3 });
+  });
+
+  it("refuses an output the matrix does not take as a source with 400 convert.unsupported_format_pair", async () => {
+    const account = await seedAccount();
+    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    expect((await waitForJob(account, accepted.body.id)).status).toBe("Succeeded");
+    const res = await exportRun(account, accepted.body.id, { format: "pdf" });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", type: "invalid_request", sourceFormat: "txt", supportedTargets: [] });
+  });
+
+  it("refuses a target the run's output cannot become, listing the valid ones", async () => {
+    const account = await seedAccount();
+    const run = await odtRun(account);
+    const res = await exportRun(account, run.id, { format: "xlsx" });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "odt", targetFormat: "xlsx" });
+    expect(res.body.supportedTargets).toContain("pdf");
+  });
+
+  it("answers 410 runs.output_expired when the run's output is gone", async () => {
+    const account = await seedAccount();
+    const run = await odtRun(account);
+    await env.DB.prepare("UPDATE jobs SET output_key = NULL WHERE id = ?1").bind(run.id).run();
+    const res = await exportRun(account, run.id, { format: "pdf" });
+    expect(res.status).toBe(410);
+    expect(res.body.error).toBe("runs.output_expired");
+  });
+
+  it("takes JSON only and validates it", async () => {
+    const account = await seedAccount();
+    const run = await odtRun(account);
+    const noFormat = await exportRun(account, run.id, {});
+    expect(noFormat.status).toBe(400);
+    expect(noFormat.body.error).toBe("request.invalid");
+    const badOption = await exportRun(account, run.id, { format: "pdf", dpi: 150 });
+    expect(badOption.status).toBe(400);
+    expect(badOption.body.error).toBe("convert.invalid_option");
+  });
+});
