@@ -1,8 +1,9 @@
 // Worker entry: HTTP (the Hono app), queues (conversion and webhook consumers), cron (the sweeper).
 import { createApp } from "./app";
 import { handleJobMessage } from "./queue/consumer";
-import type { JobMessage, QueueMessage } from "./queue/messages";
+import type { JobMessage, QueueMessage, WebhookMessage } from "./queue/messages";
 import { sweep } from "./queue/sweeper";
+import { handleWebhookMessage } from "./queue/webhooks";
 
 export { Converter } from "./converter/container-transport";
 export { JobWaiter } from "./domain/job-waiter";
@@ -18,6 +19,7 @@ export default {
       batch.messages.map(async (message) => {
         try {
           if (message.body.type === "convert") await handleJobMessage(env, message as Message<JobMessage>);
+          else if (message.body.type === "webhook") await handleWebhookMessage(env, message as Message<WebhookMessage>);
           else message.ack();
         } catch (err) {
           console.error("queue message failed", batch.queue, err);
