@@ -14,6 +14,7 @@ import { filesRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
 import { runsRoutes } from "./routes/runs";
+import { webhooksRoutes } from "./routes/webhooks";
 
 // Paths under /v1 that need no API key: the signature or nothing secret is the credential.
 const PUBLIC_PREFIXES = ["/v1/downloads/", "/v1/openapi.json"];
@@ -49,6 +50,7 @@ export function createApp() {
   app.route("/", jobsRoutes);
   app.route("/", runsRoutes);
   app.route("/", downloadsRoutes);
+  app.route("/", webhooksRoutes);
 
   app.route("/", docsRoutes);
   registerSecuritySchemes(app);
