@@ -2,10 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startConverter } from "./converter-process";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
     converterPort: number;
+    webhookReceiverPort: number; // test/webhook-receiver.ts on 127.0.0.1
     fixtures: Record<string, string>; // name → base64: the Workers runtime has no file system
   }
 }
@@ -20,5 +22,10 @@ export default async function setup(project: TestProject) {
   const fixtures: Record<string, string> = {};
   for (const name of readdirSync(fixturesDir)) fixtures[name] = readFileSync(fixturesDir + name).toString("base64");
   project.provide("fixtures", fixtures);
-  return () => converter.stop();
+  const receiver = await startWebhookReceiver();
+  project.provide("webhookReceiverPort", receiver.port);
+  return async () => {
+    await receiver.stop();
+    await converter.stop();
+  };
 }

@@ -18,6 +18,10 @@ export default defineConfig(async () => {
             CONVERTER_URL: `http://127.0.0.1:${inject<number>("converterPort")}`,
             DOWNLOAD_SIGNING_KEY: "test-signing-key",
             ALLOW_LOOPBACK_WEBHOOKS: "true",
+            // Webhooks: a short retry schedule and timeout, and download links on the tests' own origin.
+            WEBHOOK_RETRY_DELAYS_SECONDS: "0,1,1",
+            WEBHOOK_TIMEOUT_SECONDS: "1",
+            PUBLIC_BASE_URL: "http://docconv.test",
             TEST_MIGRATIONS: migrations,
           },
           // Deliver queued messages at once instead of holding batches for max_batch_timeout.
