@@ -26,6 +26,8 @@ function ensureDevVars() {
   const lines = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8").split("\n").filter(Boolean) : [];
   const have = new Map(lines.map((l) => [l.split("=")[0]!, l] as const));
   have.set("CONVERTER_URL", `CONVERTER_URL=${converterUrl}`);
+  // Download links inside webhook events point at this stack.
+  have.set("PUBLIC_BASE_URL", `PUBLIC_BASE_URL=${apiUrl}`);
   for (const [k, v] of Object.entries(wanted)) if (!have.has(k)) have.set(k, `${k}=${v}`);
   writeFileSync(".dev.vars", [...have.values()].join("\n") + "\n");
 }
