@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
 import { accountIdFor, provisionStatements } from "../src/db/provision";
-import { randomToken } from "../src/ids";
+import { randomToken, uuidv7 } from "../src/ids";
 
 export const BASE = "http://docconv.test";
 
@@ -103,3 +103,20 @@ export function pdfPageCount(bytes: Uint8Array): number {
   const text = new TextDecoder("latin1").decode(bytes);
   return text.match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
 }
+
+/** A job row admitted like the API does but never sent to the queue: it stays where the test puts it. */
+export async function parkedJob(account: TestAccount, status: "Queued" | "Running", cost = 3, opts: { attempts?: number; deadlineAt?: number; targetFormat?: string } = {}) {
+  const { file_id, bytes } = await upload(account, "docx-header-footer.docx");
+  const id = uuidv7();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost, input_bytes, created_at, attempts, started_at, deadline_at)
+       VALUES (?1, ?2, 'job', ?3, 'docx', ?11, '{}', ?4, ?5, 0, ?6, ?12, ?7, ?8, ?9, ?10)`,
+    ).bind(id, account.accountId, file_id, status, status === "Running" ? "converting" : "queued", cost, now, opts.attempts ?? (status === "Running" ? 1 : 0), status === "Running" ? now : null, status === "Running" ? (opts.deadlineAt ?? now + 300_000) : null, opts.targetFormat ?? "pdf", bytes),
+    env.DB.prepare("UPDATE accounts SET credits = credits - ?2 WHERE id = ?1").bind(account.accountId, cost),
+    env.DB.prepare("INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)").bind(`led_${id}_d`, account.accountId, -cost, id, now),
+  ]);
+  return id;
+}
+

@@ -3,24 +3,7 @@ import { createScheduledController, createExecutionContext, waitOnExecutionConte
 import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { completeJob } from "../src/db/jobs";
-import { uuidv7 } from "../src/ids";
-import { balance, fixture, seedAccount, submit, upload, waitForJob, type TestAccount } from "./harness";
-
-/** A job row admitted like the API does but never sent to the queue: it stays where the test puts it. */
-async function parkedJob(account: TestAccount, status: "Queued" | "Running", cost = 3) {
-  const { file_id } = await upload(account, "docx-header-footer.docx");
-  const id = uuidv7();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost, input_bytes, created_at, attempts, started_at, deadline_at)
-       VALUES (?1, ?2, 'job', ?3, 'docx', 'pdf', '{}', ?4, ?5, 0, ?6, 100, ?7, ?8, ?9, ?10)`,
-    ).bind(id, account.accountId, file_id, status, status === "Running" ? "converting" : "queued", cost, now, status === "Running" ? 1 : 0, status === "Running" ? now : null, status === "Running" ? now + 300_000 : null),
-    env.DB.prepare("UPDATE accounts SET credits = credits - ?2 WHERE id = ?1").bind(account.accountId, cost),
-    env.DB.prepare("INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)").bind(`led_${id}_d`, account.accountId, -cost, id, now),
-  ]);
-  return id;
-}
+import { balance, fixture, parkedJob, seedAccount, submit, waitForJob } from "./harness";
 
 describe("POST /v1/convert/job/{id}/cancel", () => {
   it("cancels a Queued job at once and refunds it; a late message does nothing", async () => {

@@ -20,6 +20,8 @@ export interface ConvertRequest {
   filename: string;
   options: ConvertOptions;
   timeoutSeconds?: number;
+  /** The whole exchange's limit: a converter that hangs past its own timeout is abandoned. */
+  requestTimeoutMs?: number;
 }
 
 export interface ConvertResult {
@@ -80,11 +82,18 @@ export class ConverterClient {
       response = await this.transport(
         new Request(`http://converter/convert?${params}`, {
           method: "POST",
-          body: req.body.pipeThrough(new FixedLengthStream(req.length)),
-          headers: { "content-type": "application/octet-stream" },
+          body: req.body,
+          // @ts-expect-error duplex is required by some runtimes for streaming request bodies
+          duplex: "half",
+          headers: { "content-type": "application/octet-stream", "content-length": String(req.length) },
+          signal: req.requestTimeoutMs ? AbortSignal.timeout(req.requestTimeoutMs) : undefined,
         }),
       );
     } catch (err) {
+      const name = (err as Error)?.name;
+      if (name === "TimeoutError" || name === "AbortError") {
+        throw new ConverterError("convert.timeout", `the converter did not answer within ${req.requestTimeoutMs} ms`, 504);
+      }
       throw new ConverterError("convert.engine_failure", `converter unreachable: ${(err as Error).message}`, 0);
     }
     if (!response.ok || !response.body) {

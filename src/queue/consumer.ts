@@ -53,6 +53,7 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     filename: file.filename,
     options: JSON.parse(job.options) as ConvertOptions,
     timeoutSeconds: CONVERSION_TIMEOUT_SECONDS,
+    requestTimeoutMs: (Number(env.CONVERTER_REQUEST_TIMEOUT_SECONDS) || CONVERSION_TIMEOUT_SECONDS + 30) * 1000,
   });
 
   await setPhase(env.DB, job.id, "storing", 90);

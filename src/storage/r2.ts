@@ -5,8 +5,9 @@ export const outputKey = (accountId: string, jobId: string, fileName: string) =>
 
 /** Stores a stream of known length (R2 needs the length up front). */
 export async function putStream(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, length: number, contentType: string): Promise<R2Object> {
-  const sized = body.pipeThrough(new FixedLengthStream(length));
-  const object = await bucket.put(key, sized, { httpMetadata: { contentType } });
+  // pipeTo, not pipeThrough: a source that breaks off rejects here, where the put's failure is handled.
+  const sized = new FixedLengthStream(length);
+  const [object] = await Promise.all([bucket.put(key, sized.readable, { httpMetadata: { contentType } }), body.pipeTo(sized.writable)]);
   if (!object) throw new Error(`R2 refused ${key}`);
   return object;
 }

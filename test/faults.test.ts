@@ -1,0 +1,133 @@
+// Converter faults, storage faults, redelivery and the sweeper. Faults come from test/fake-converter.ts;
+// the consumer is called with an env whose CONVERTER_URL points at the fault wanted.
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import worker from "../src/index";
+import { MAX_CONVERSION_ATTEMPTS, processJob } from "../src/queue/consumer";
+import { balance, parkedJob, seedAccount, waitForJob, type TestAccount } from "./harness";
+
+const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
+  ...env,
+  CONVERTER_URL: `http://127.0.0.1:${inject("fakeConverterPort")}/${fault}`,
+  CONVERTER_REQUEST_TIMEOUT_SECONDS: "1" as Env["CONVERTER_REQUEST_TIMEOUT_SECONDS"],
+  ...extra,
+});
+
+async function jobRow(id: string) {
+  return (await env.DB.prepare("SELECT status, attempts, error_code, error_detail, output_key FROM jobs WHERE id = ?1").bind(id).first<{ status: string; attempts: number; error_code: string | null; error_detail: string | null; output_key: string | null }>())!;
+}
+
+/** Runs the consumer as the queue would, redelivering after each retry, until the job is settled. */
+async function consumeUntilSettled(e: Env, id: string) {
+  const outcomes = [];
+  for (let i = 0; i < MAX_CONVERSION_ATTEMPTS + 2; i++) {
+    const outcome = await processJob(e, id);
+    outcomes.push(outcome.kind);
+    if (outcome.kind === "done") break;
+  }
+  return outcomes;
+}
+
+async function outputsOf(account: TestAccount, id: string) {
+  return (await env.BUCKET.list({ prefix: `outputs/${account.accountId}/${id}/` })).objects.length;
+}
+
+describe("converter faults", () => {
+  it.each(["crash", "fail", "busy", "hang"])("retries a job a bounded number of times when the converter %ss, then fails it with upstream_error and refunds", async (fault) => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 4);
+    expect((await balance(account.accountId)).credits).toBe(6);
+    const outcomes = await consumeUntilSettled(faultyEnv(fault), id);
+    expect(outcomes).toEqual([...Array(MAX_CONVERSION_ATTEMPTS - 1).fill("retry"), "done"]);
+    const row = await jobRow(id);
+    expect(row).toMatchObject({ status: "Failed", attempts: MAX_CONVERSION_ATTEMPTS, error_code: "upstream_error", output_key: null });
+    expect(row.error_detail).toContain(`${MAX_CONVERSION_ATTEMPTS} times`);
+    expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
+    const status = (await account.json(`/v1/convert/job/${id}`)).body;
+    expect(status).toMatchObject({ status: "Failed", error: { code: "upstream_error" }, output: null });
+  });
+
+  it("recovers when the converter comes back before the attempts run out", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
+    expect((await processJob(faultyEnv("crash"), id)).kind).toBe("retry");
+    expect((await jobRow(id)).status).toBe("Queued");
+    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 2 });
+    expect((await balance(account.accountId)).credits).toBe(9);
+  });
+
+  it("never serves a half-written output when the converter's response breaks off", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 2);
+    await consumeUntilSettled(faultyEnv("short"), id);
+    expect(await jobRow(id)).toMatchObject({ status: "Failed", output_key: null });
+    expect(await outputsOf(account, id)).toBe(0);
+    expect((await balance(account.accountId)).credits).toBe(10);
+  });
+
+  it("fails the job, storing nothing, when R2 refuses the output", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 2, { targetFormat: "txt" });
+    const brokenBucket = new Proxy(env.BUCKET, {
+      get(target, prop) {
+        if (prop === "put") return async (key: string) => {
+          if (key.startsWith("outputs/")) throw new Error("R2 unavailable (injected)");
+          return target.put(key, null);
+        };
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await consumeUntilSettled({ ...env, BUCKET: brokenBucket as R2Bucket }, id);
+    const row = await jobRow(id);
+    expect(row).toMatchObject({ status: "Failed", error_code: "upstream_error", output_key: null });
+    expect(row.error_detail).toContain("storing the output failed");
+    expect(await outputsOf(account, id)).toBe(0);
+    expect((await balance(account.accountId)).credits).toBe(10);
+  });
+});
+
+describe("redelivery", () => {
+  it("does not convert a job another delivery is converting", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Running", 2);
+    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 1 });
+    expect((await balance(account.accountId)).credits).toBe(8);
+  });
+});
+
+describe("the cron sweeper", () => {
+  async function runCron() {
+    const ctx = createExecutionContext();
+    await worker.scheduled!(createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+
+  it("puts a job Running past its deadline back on the queue, where it converts", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Running", 1, { deadlineAt: Date.now() - 1000, targetFormat: "txt" });
+    await runCron();
+    const job = await waitForJob(account, id);
+    expect(job.status).toBe("Succeeded");
+    expect((await jobRow(id)).attempts).toBe(2);
+  });
+
+  it("fails a job Running past its deadline that has used its attempts, and refunds it", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Running", 3, { deadlineAt: Date.now() - 1000, attempts: MAX_CONVERSION_ATTEMPTS });
+    await runCron();
+    expect(await jobRow(id)).toMatchObject({ status: "Failed", error_code: "upstream_error" });
+    expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
+  });
+
+  it("leaves a Running job within its deadline alone", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Running", 1);
+    await runCron();
+    expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 1 });
+  });
+});
