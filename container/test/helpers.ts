@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { crc32, inflateRawSync } from "node:zlib";
+import { crc32, inflateRawSync, inflateSync } from "node:zlib";
 import { inject } from "vitest";
 
 const fixturesDir = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
@@ -66,6 +66,36 @@ export function pdfPages(pdf: Buffer): number {
 
 export function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+/**
+ * Decodes a PNG far enough to prove it whole: every chunk's CRC, and the image data inflating to exactly one
+ * filter byte plus one row of pixels per line. Returns the raw scanlines.
+ */
+export function checkPng(png: Buffer): { width: number; height: number; channels: number; scanlines: Buffer } {
+  if (!isPng(png)) throw new Error("no PNG signature");
+  let p = 8;
+  const idat: Buffer[] = [];
+  let header: Buffer | undefined;
+  let ended = false;
+  while (p < png.length) {
+    const length = png.readUInt32BE(p);
+    const type = png.toString("latin1", p + 4, p + 8);
+    const data = png.subarray(p + 8, p + 8 + length);
+    if (crc32(png.subarray(p + 4, p + 8 + length)) !== png.readUInt32BE(p + 8 + length)) throw new Error(`bad CRC in ${type}`);
+    if (type === "IHDR") header = data;
+    if (type === "IDAT") idat.push(data);
+    if (type === "IEND") ended = true;
+    p += 12 + length;
+  }
+  if (!header || !ended) throw new Error("IHDR or IEND missing");
+  const width = header.readUInt32BE(0);
+  const height = header.readUInt32BE(4);
+  const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[header[9] as 0 | 2 | 4 | 6];
+  if (header[8] !== 8 || !channels) throw new Error("unexpected PNG format");
+  const scanlines = inflateSync(Buffer.concat(idat));
+  if (scanlines.length !== height * (1 + width * channels)) throw new Error("image data has the wrong size");
+  return { width, height, channels, scanlines };
 }
 
 /** All entries of a ZIP, CRC-checked: an independent reader, not the converter's. */
