@@ -17,6 +17,8 @@ const SETTINGS: [path: string, name: string, type: string, value: string][] = [
   ["/org.openoffice.Office.Recovery/RecoveryInfo", "Enabled", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "xs:int", "3"],
   ["/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "xs:boolean", "true"],
+  // Documents are untrusted: never fetch their linked images or other external references (SSRF).
+  ["/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "xs:boolean", "true"],
   ["/org.openoffice.Office.Common/Misc", "UseOpenCL", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "FirstRun", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "xs:boolean", "false"],
