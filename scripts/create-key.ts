@@ -1,4 +1,4 @@
-// npm run key -- [--credits N] [--workspace NAME] [--plan free|pro] [--user NAME]
+// npm run key -- [--credits N] [--workspace NAME] [--plan free|pro] [--user NAME] [--persist-to DIR]
 // Creates (or reuses) an account in the local D1 and prints a new API key as the last line.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +13,8 @@ const { values } = parseArgs({
     workspace: { type: "string" },
     plan: { type: "string" },
     user: { type: "string", default: "local" },
+    // The local state of a stack started with `wrangler dev --persist-to DIR` (the e2e tests' own stack).
+    "persist-to": { type: "string" },
   },
 });
 if (values.plan && values.plan !== "free" && values.plan !== "pro") throw new Error("--plan is free or pro");
@@ -42,7 +44,7 @@ const dir = mkdtempSync(join(tmpdir(), "docconv-key-"));
 try {
   const file = join(dir, "provision.sql");
   writeFileSync(file, statements.join(";\n") + ";\n");
-  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", "--local", "--file", file], {
+  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", "--local", "--file", file, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });

@@ -1,0 +1,224 @@
+// The HTTP contract as the client sees it: request and response shapes of every endpoint. Written out here
+// so the client stands alone (Node, browsers, Workers); test/client-contract.types.ts checks the shapes that
+// src/schemas.ts defines against these at compile time.
+
+export type JobState = "Queued" | "Running" | "Succeeded" | "Failed" | "Canceled";
+export const FINISHED_STATES: readonly JobState[] = ["Succeeded", "Failed", "Canceled"];
+
+/** The error envelope of every endpoint; context fields depend on the code. */
+export interface ErrorEnvelope {
+  error: string;
+  type: string;
+  detail: string;
+  [context: string]: unknown;
+}
+
+export interface ConvertOptions {
+  /** CSV from a workbook: 1-based sheet index, sheet name, or `all`. */
+  sheet?: string;
+  /** Page range for PDF and image outputs, like `1-3` or `1,3-5`. */
+  pages?: string;
+  dpi?: number;
+  quality?: number;
+  pdfa?: "1b" | "2b" | "3b";
+}
+
+export interface FileRecord {
+  file_id: string;
+  filename: string;
+  bytes: number;
+  source_format: string;
+  purpose: string;
+  pages: number | null;
+  created_at: string;
+}
+
+export interface JobAccepted {
+  id: string;
+  status: "Queued";
+  creditCost: number;
+}
+
+export interface BatchAccepted {
+  jobs: (JobAccepted & { fileId: string; filename: string })[];
+  creditCost: number;
+}
+
+export interface JobStatus {
+  id: string;
+  status: JobState;
+  progress: { percent: number; phase: string };
+  metrics: { inputBytes: number; outputBytes: number | null; creditCost: number; inputPages: number | null; outputPages: number | null };
+  error: { code: string; detail: string } | null;
+  output: { fileName: string; contentType: string; fileCount: number } | null;
+  download_url: string | null;
+  expires_at: string | null;
+  sourceFormat: string;
+  targetFormat: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export type CostingStrategy = "Fixed" | "PerMegabyte" | "PerPage" | "PerMinute";
+
+export interface CostingInfo {
+  strategy: CostingStrategy;
+  baseCost: number;
+  increment: number;
+  incrementUnit: string;
+  displaySuffix: string;
+  costVariants: { variant: string; description: string; baseCost: number }[];
+}
+
+export type Category = "documents" | "spreadsheets" | "presentations" | "images";
+
+interface Limits {
+  maxFileSizeBytes: number;
+  maxConcurrentJobs: number;
+  maxPages: number;
+  maxDurationMinutes: number;
+}
+
+export interface ConversionItem extends Limits {
+  job: string;
+  category: Category;
+  costing: CostingInfo;
+  endpoint: string;
+  inputFormats: string[];
+  outputFormats: string[];
+  maxBatchSizeBytes: number;
+}
+
+export interface ConversionEdge extends Limits {
+  sourceFormat: string;
+  targetFormat: string;
+  job: string;
+  endpoint: string;
+  category: Category;
+  costing: CostingInfo;
+}
+
+export interface Catalog {
+  conversions: ConversionItem[];
+  sourceFormatTo: Record<string, ConversionEdge[]>;
+  maxFileSizeBytes: number;
+  maxConcurrentJobs: number;
+  maxBatchFiles: number;
+}
+
+export interface Estimate {
+  sourceFormat: string;
+  targetFormat: string;
+  job: string;
+  category: Category;
+  costing: CostingInfo;
+  inputs: { bytes: number; pages: number; pagesSource: "given" | "estimated"; variant: string | null };
+  quantity: number;
+  unit: string;
+  increments: number;
+  creditCost: number;
+}
+
+export interface Entitlements {
+  userId: string;
+  organizationId: string | null;
+  planId: string;
+  planName: string;
+  accessDisplayName: string;
+  totalCredits: number;
+  tier: number;
+  dailyLimit: number | null;
+  dailyUsed: number | null;
+  resetDate: string | null;
+  maxConcurrentJobs?: number;
+}
+
+/** A cached rendition of a file (POST /v1/files/{file_id}/convert). */
+export interface FileRendition {
+  file_id: string;
+  source_format: string;
+  format: string;
+  download_url: string;
+  expires_at: string;
+}
+
+/** A run's output exported in another format (POST /v1/runs/{run_id}/export). */
+export interface RunExport {
+  format: string;
+  download_url: string;
+  expires_at: string;
+}
+
+/** The answer when a rendition or export is still converting after the wait. */
+export interface RenditionPending {
+  job_id: string;
+  status: "Queued" | "Running";
+  status_url: string;
+}
+
+export interface RenditionRequest extends ConvertOptions {
+  format: string;
+  /** Seconds to wait for a conversion that is not cached yet; 0 answers at once on a miss. */
+  wait?: number;
+}
+
+export type WebhookEventType = "job.succeeded" | "job.failed" | "job.canceled";
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: WebhookEventType[];
+  description: string | null;
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+export interface WebhookEndpointCreated extends WebhookEndpoint {
+  /** The signing secret: shown only in this response. */
+  secret: string;
+}
+
+export interface WebhookAttempt {
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  eventId: string;
+  eventType: WebhookEventType;
+  jobId: string;
+  endpointId: string | null;
+  url: string;
+  status: "pending" | "delivered" | "failed";
+  attemptCount: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  attempts: WebhookAttempt[];
+}
+
+export interface WebhookEvent {
+  id: string;
+  type: WebhookEventType;
+  createdAt: string;
+  data: JobStatus;
+  metadata: string | null;
+}
+
+export interface Health {
+  status: "ok" | "degraded";
+  api: "ok";
+  converter: unknown;
+}
