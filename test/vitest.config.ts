@@ -22,6 +22,9 @@ export default defineConfig(async () => {
             WEBHOOK_RETRY_DELAYS_SECONDS: "0,1,1",
             WEBHOOK_TIMEOUT_SECONDS: "1",
             PUBLIC_BASE_URL: "http://docconv.test",
+            // Documents that hang LibreOffice fail in seconds, not minutes.
+            CONVERSION_TIMEOUT_SECONDS: "15",
+            CONVERTER_REQUEST_TIMEOUT_SECONDS: "40",
             TEST_MIGRATIONS: migrations,
           },
           // Deliver queued messages at once instead of holding batches for max_batch_timeout.

@@ -45,8 +45,9 @@ export class ConverterError extends Error {
     this.code = code;
     this.status = status;
     this.retryAfterSeconds = retryAfterSeconds;
-    // 4xx/422 are the document's fault: the same input fails the same way.
-    this.retryable = status >= 500 || status === 429 || status === 0;
+    // 4xx/422 are the document's fault: the same input fails the same way. So is the converter's own
+    // timeout (it killed LibreOffice on this document); a converter that does not answer at all is not.
+    this.retryable = (status >= 500 || status === 429 || status === 0) && code !== "convert.timeout";
   }
 }
 
@@ -92,7 +93,7 @@ export class ConverterClient {
     } catch (err) {
       const name = (err as Error)?.name;
       if (name === "TimeoutError" || name === "AbortError") {
-        throw new ConverterError("convert.timeout", `the converter did not answer within ${req.requestTimeoutMs} ms`, 504);
+        throw new ConverterError("convert.engine_failure", `the converter did not answer within ${req.requestTimeoutMs} ms`, 0);
       }
       throw new ConverterError("convert.engine_failure", `converter unreachable: ${(err as Error).message}`, 0);
     }

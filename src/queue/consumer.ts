@@ -14,7 +14,7 @@ import type { JobMessage } from "./messages";
 export const MAX_CONVERSION_ATTEMPTS = 3;
 // A Running job not finished by then is presumed lost with its consumer; the sweeper takes it back.
 export const RUNNING_DEADLINE_MS = 5 * 60 * 1000;
-// The converter's own timeout for one conversion, in seconds.
+// The converter's own timeout for one conversion, in seconds (CONVERSION_TIMEOUT_SECONDS overrides).
 export const CONVERSION_TIMEOUT_SECONDS = 120;
 
 export type Outcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
@@ -45,6 +45,7 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   const input = file ? await env.BUCKET.get(file.storageKey) : null;
   if (!file || !input) throw new PermanentFailure("upstream_error", "the input file is no longer stored");
 
+  const conversionTimeout = Number(env.CONVERSION_TIMEOUT_SECONDS) || CONVERSION_TIMEOUT_SECONDS;
   const result = await converterFor(env).convert({
     body: input.body,
     length: input.size,
@@ -52,8 +53,8 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     to: job.targetFormat,
     filename: file.filename,
     options: JSON.parse(job.options) as ConvertOptions,
-    timeoutSeconds: CONVERSION_TIMEOUT_SECONDS,
-    requestTimeoutMs: (Number(env.CONVERTER_REQUEST_TIMEOUT_SECONDS) || CONVERSION_TIMEOUT_SECONDS + 30) * 1000,
+    timeoutSeconds: conversionTimeout,
+    requestTimeoutMs: (Number(env.CONVERTER_REQUEST_TIMEOUT_SECONDS) || conversionTimeout + 30) * 1000,
   });
 
   await setPhase(env.DB, job.id, "storing", 90);
