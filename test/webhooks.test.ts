@@ -360,6 +360,22 @@ describe("delivery", () => {
     expect((await deliveriesOf(account, okJob)).map((d) => d.endpointId)).toEqual([onSucceeded.id]);
   });
 
+  it("fans one event out to the job's webhookUrl and every endpoint, once per URL", async () => {
+    const account = await seedAccount();
+    const paths = Array.from({ length: 12 }, (_, i) => hookPath(`fan-${i}`));
+    for (const path of paths) await register(account, `${RECEIVER}${path}`);
+    await register(account, `${RECEIVER}${paths[0]}`); // the same URL twice: still one delivery
+    const own = hookPath("fan-own");
+    const jobId = await convertDocx(account, { webhookUrl: `${RECEIVER}${own}` });
+    await waitForReceived(own, 1);
+    for (const path of paths) await waitForReceived(path, 1);
+    const deliveries = await deliveriesOf(account, jobId);
+    expect(deliveries).toHaveLength(13);
+    expect(new Set(deliveries.map((d) => d.eventId)).size).toBe(1);
+    await vi.waitUntil(async () => (await deliveriesOf(account, jobId)).every((d) => d.status === "delivered"), { timeout: 10_000 });
+    for (const path of [own, ...paths]) expect(await received(path), path).toHaveLength(1);
+  });
+
   it("sends job.canceled when a job is canceled", async () => {
     const account = await seedAccount();
     const path = hookPath("canceled");

@@ -55,9 +55,10 @@ export async function replaceAccountWebhookSecret(db: Db, accountId: string, sec
 
 // ---- deliveries
 
+/** One statement a row, in one batch: D1 allows 100 bound variables a statement, an event may have 21 rows. */
 export async function insertDeliveries(db: Db, rows: NewDelivery[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.insert(webhookDeliveries).values(rows).onConflictDoNothing();
+  const [first, ...rest] = rows.map((row) => db.insert(webhookDeliveries).values(row).onConflictDoNothing());
+  if (first) await db.batch([first, ...rest]);
 }
 
 export function findDelivery(db: Db, id: string) {
@@ -94,13 +95,15 @@ export function listDeliveries(db: Db, accountId: string, opts: { jobId?: string
 
 export async function attemptsOf(db: Db, deliveryIds: string[]): Promise<Map<string, AttemptRow[]>> {
   const out = new Map<string, AttemptRow[]>(deliveryIds.map((id) => [id, []]));
-  if (deliveryIds.length === 0) return out;
-  const rows = await db
-    .select()
-    .from(webhookAttempts)
-    .where(inArray(webhookAttempts.deliveryId, deliveryIds))
-    .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt));
-  for (const row of rows) out.get(row.deliveryId)!.push(row);
+  // Chunks keep each query under D1's 100 bound variables.
+  for (let i = 0; i < deliveryIds.length; i += 50) {
+    const rows = await db
+      .select()
+      .from(webhookAttempts)
+      .where(inArray(webhookAttempts.deliveryId, deliveryIds.slice(i, i + 50)))
+      .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt));
+    for (const row of rows) out.get(row.deliveryId)!.push(row);
+  }
   return out;
 }
 
