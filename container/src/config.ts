@@ -14,6 +14,7 @@ export interface Config {
   maxRssBytes: number;
   maxBytes: number;
   startTimeoutMs: number;
+  shutdownGraceMs: number;
   tempDir: string;
   profileTemplate: string | undefined;
   soffice: string;
@@ -49,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRssBytes: int(env, "CONVERTER_MAX_RSS_MB", 1536, 1) * 1024 * 1024,
     maxBytes: int(env, "CONVERTER_MAX_BYTES", 200 * 1024 * 1024, 1),
     startTimeoutMs: int(env, "CONVERTER_START_TIMEOUT_MS", 60_000, 1000),
+    shutdownGraceMs: int(env, "CONVERTER_SHUTDOWN_GRACE_MS", 5_000),
     tempDir: env.CONVERTER_TEMP_DIR || tmpdir(),
     profileTemplate: env.CONVERTER_PROFILE_TEMPLATE || undefined,
     soffice: env.CONVERTER_SOFFICE || "/usr/lib/libreoffice/program/soffice.bin",

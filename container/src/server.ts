@@ -3,7 +3,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
@@ -16,6 +16,7 @@ import { parseOptions } from "./options.ts";
 import { Pool } from "./pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ensureProfileTemplate, isProfile } from "./engine/profile.ts";
+import { sweepStaleRoots } from "./engine/leftovers.ts";
 
 export interface RunningServer {
   server: Server;
@@ -202,7 +203,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     server,
     pool,
     port,
-    close(graceMs = 10_000) {
+    close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         accepting = false;
         server.close();
@@ -267,30 +268,6 @@ function sendError(res: ServerResponse, error: ConvertError, status = error.stat
   sendJson(res, status, JSON.stringify(error.toJSON()), extra);
 }
 
-/** Removes temp roots left by converter processes that died without cleaning up (kill -9, OOM). */
-async function sweepStaleRoots(tempDir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await readdir(tempDir);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const match = /^docconv-(\d+)-/.exec(entry);
-    if (!match || Number(match[1]) === process.pid || isRunning(Number(match[1]))) continue;
-    await rm(join(tempDir, entry), { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
@@ -300,7 +277,7 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     log("info", "shutting down", { signal });
-    void running.close().then(() => process.exit(0));
+    void running.close(config.shutdownGraceMs).then(() => process.exit(0));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -1,9 +1,11 @@
 // Timeouts that kill, crashes that retry, back-pressure, recycling and clean shutdown — on a server of its own
 // (two instances, a one-slot queue, recycling after a few conversions, a small body limit).
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { convert, fixture, getJson, isPdf, pdfPages } from "./helpers.ts";
 import { processesMentioning, startTestServer, type TestServer } from "./server-process.ts";
+import { sofficePipes } from "../src/engine/leftovers.ts";
 
 let server: TestServer;
 let stopped = false;
@@ -53,6 +55,15 @@ function cpuTicks(pid: number): number {
 }
 
 describe("robustness", () => {
+  test("LibreOffice's sockets in /tmp are where leftovers.ts expects them (so a kill leaves none)", async () => {
+    await allIdle();
+    const [root] = readdirSync(server.tempDir).filter((d) => d.startsWith("docconv-"));
+    const instances = readdirSync(join(server.tempDir, root!)).filter((d) => d.startsWith("instance-"));
+    expect(instances).toHaveLength(2);
+    const pipes = sofficePipes(join(server.tempDir, root!, instances[0]!, "profile"), undefined);
+    expect(existsSync(pipes[0]!), pipes[0]).toBe(true);
+  });
+
   test("a conversion past its timeout is killed and replaced while another request succeeds", async () => {
     await allIdle();
     const before = sofficePids();

@@ -2,10 +2,12 @@
 // on stop that it left no LibreOffice process and no file behind.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { sofficePipes } from "../src/engine/leftovers.ts";
 
 const serverScript = fileURLToPath(new URL("../src/server.ts", import.meta.url));
 
@@ -67,6 +69,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     pid,
     tempDir,
     async stop() {
+      // The instances alive now; their single-instance pipes must be gone after SIGTERM.
+      const instanceProfiles = readdirSync(tempDir)
+        .filter((d) => d.startsWith("docconv-"))
+        .flatMap((root) => readdirSync(join(tempDir, root)).filter((d) => d.startsWith("instance-")).map((d) => join(tempDir, root, d, "profile")));
       const exitCode =
         child.exitCode ??
         (await new Promise<number | null>((resolve) => {
@@ -78,10 +84,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
           child.kill("SIGTERM");
         }));
       const processes = processesMentioning(`docconv_${pid}_`).concat(processesMentioning(tempDir));
+      const ipcPipes = instanceProfiles.flatMap((profile) => sofficePipes(profile, undefined)).filter((p) => existsSync(p));
       const files = readdirSync(tempDir);
       const pipes = readdirSync("/tmp").filter((f) => f.startsWith(`OSL_PIPE_`) && f.includes(`docconv_${pid}_`));
       rmSync(tempDir, { recursive: true, force: true });
-      return { processes, files: files.concat(pipes), exitCode };
+      return { processes, files: files.concat(pipes, ipcPipes), exitCode };
     },
   };
 }

@@ -2,10 +2,11 @@
 // the user profile, and a private TMPDIR. Speaks line-delimited JSON; one request at a time.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdir, rm, unlink } from "node:fs/promises";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { cp, mkdir, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { removeFiles, sofficePipes } from "./leftovers.ts";
 
 export const BRIDGE_SCRIPT = fileURLToPath(new URL("./bridge.py", import.meta.url));
 
@@ -66,7 +67,8 @@ export class Instance {
   private nextId = 1;
   private pending: { id: number; resolve: (r: BridgeReply) => void; reject: (e: Error) => void } | undefined;
   private stderrTail: string[] = [];
-  private ownedSockets: string[] = [];
+  /** LibreOffice's sockets in /tmp, which survive a kill. */
+  private pipes: string[] = [];
   private exitListeners: ((reason: string) => void)[] = [];
   private markExited!: () => void;
   private exitReason = "";
@@ -98,6 +100,7 @@ export class Instance {
     await cp(profileTemplate, profile, { recursive: true });
 
     const pipe = `docconv_${process.pid}_${this.id}_${++pipeCounter}`;
+    this.pipes = sofficePipes(profile, pipe);
     const args = [
       BRIDGE_SCRIPT,
       "--soffice", this.options.soffice,
@@ -126,7 +129,6 @@ export class Instance {
           this.sofficePid = typeof event.pid === "number" ? event.pid : undefined;
           this.startMs = typeof event.startMs === "number" ? event.startMs + Number(event.warmMs ?? 0) : undefined;
           this.options.log("debug", "instance ready", { instance: this.id, ...event });
-          this.ownedSockets = this.sofficePid ? listUnixSockets(this.sofficePid) : [];
           resolve();
         } else if (event.event === "failed") {
           clearTimeout(timer);
@@ -278,7 +280,7 @@ export class Instance {
       if (this.child?.pid) process.kill(-this.child.pid, "SIGKILL");
     } catch {}
     for (const listener of this.exitListeners) listener(why);
-    await Promise.all(this.ownedSockets.map((path) => unlink(path).catch(() => {})));
+    await removeFiles(this.pipes);
     await rm(this.options.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
     this.markExited();
   }
@@ -293,46 +295,5 @@ function isRunning(pid: number | undefined): boolean {
     return state !== "Z" && state !== "X";
   } catch {
     return false;
-  }
-}
-
-/**
- * Paths of the Unix sockets soffice listens on (its UNO pipe and single-instance pipe). LibreOffice hard-codes
- * them under /tmp and only removes them on a clean exit, so we remove them after a kill.
- */
-function listUnixSockets(pid: number): string[] {
-  try {
-    const inodes = new Set<string>();
-    for (const fd of readdirSyncSafe(`/proc/${pid}/fd`)) {
-      const target = readlinkSyncSafe(`/proc/${pid}/fd/${fd}`);
-      const match = target && /^socket:\[(\d+)\]$/.exec(target);
-      if (match?.[1]) inodes.add(match[1]);
-    }
-    const paths: string[] = [];
-    for (const line of readFileSync("/proc/net/unix", "utf8").split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      const inode = fields[6];
-      const path = fields[7];
-      if (inode && path?.startsWith("/") && inodes.has(inode) && path.includes("OSL_PIPE")) paths.push(path);
-    }
-    return paths;
-  } catch {
-    return [];
-  }
-}
-
-function readdirSyncSafe(path: string): string[] {
-  try {
-    return readdirSync(path);
-  } catch {
-    return [];
-  }
-}
-
-function readlinkSyncSafe(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
   }
 }
