@@ -17,6 +17,7 @@ import { toHex } from "../auth/api-keys";
 import { canonicalOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
 import { waitForJobEnd } from "./job-waiter";
 import { admitJobs, signedOutputUrl, type Services } from "./jobs";
+import type { PlanId } from "./plans";
 
 export interface RenditionSource {
   kind: "file" | "run";
@@ -80,8 +81,8 @@ export async function renditionFor(req: RenditionRequest): Promise<RenditionOutc
   // A miss: from here on everything goes to the primary, which the admission batch writes anyway.
   const writes = primarySession(req.env.DB);
   const svc: Services = { env: req.env, db: openDb(writes), d1: writes };
-  const file = await req.loadFile(svc);
-  const jobId = await admitOrJoin(svc, req, file, format, options, cacheKey, cached);
+  const [file, account] = await Promise.all([req.loadFile(svc), getAccount(svc.db, req.caller.accountId)]);
+  const jobId = await admitOrJoin(svc, req, file, account.planId, format, options, cacheKey, cached);
 
   await waitForJobEnd(req.env, jobId, req.waitMs);
   const job = await findRenditionJob(writes, jobId);
@@ -105,6 +106,7 @@ async function admitOrJoin(
   svc: Services,
   req: RenditionRequest,
   file: FileRow,
+  planId: PlanId,
   format: string,
   options: ConvertOptions,
   cacheKey: string,
@@ -112,7 +114,6 @@ async function admitOrJoin(
 ): Promise<string> {
   // The pair, the options and the limits are checked before anything is written or charged.
   const { quote, target } = planConversion(svc.env, file, format, options);
-  const account = await getAccount(svc.db, req.caller.accountId);
   let current = seen;
   for (let round = 0; round < MAX_ADMISSION_ROUNDS; round++) {
     if (current && (isActive(current.status) || isServable(current))) return current.jobId;
@@ -122,7 +123,7 @@ async function admitOrJoin(
     try {
       const [job] = await admitJobs(
         svc,
-        account.planId,
+        planId,
         [jobSpecFor(file, target, options, quote, { accountId: req.caller.accountId, apiKeyId: req.caller.apiKeyId, kind: "rendition" })],
         ([row]) =>
           claimRenditionStatements(
