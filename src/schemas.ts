@@ -1,6 +1,6 @@
 // Shapes shared by several routes, written once as zod schemas: they validate, type and document (OpenAPI).
 import { z } from "@hono/zod-openapi";
-import { errorCatalog } from "./errors";
+import { errorBody, errorCatalog } from "./errors";
 
 // The envelope's codes, documented from the one table in errors.ts.
 const ERROR_CATALOG = errorCatalog();
@@ -28,7 +28,7 @@ export const ErrorEnvelope = z
 // 500 is always listed: onError answers any route with `internal_error`.
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(
-    [...statuses, 500].map((s) => [s, { description: ERROR_DESCRIPTIONS[s] ?? "error", content: { "application/json": { schema: ErrorEnvelope } } }]),
+    [...statuses, 500].map((s) => [s, { description: ERROR_DESCRIPTIONS[s] ?? "error", content: { "application/json": { schema: ErrorEnvelope, example: ERROR_EXAMPLES[s] } } }]),
   ) as Record<number, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }>;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -47,6 +47,25 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: "the converter is unavailable",
   504: "the conversion timed out",
   500: "unexpected error (`internal_error`)",
+};
+
+// One typical envelope a status, built like the real ones (errorBody), for the docs' examples.
+const ERROR_EXAMPLES: Record<number, ReturnType<typeof errorBody>> = {
+  400: errorBody("convert.unsupported_format_pair", "cannot convert docx to mp3; docx converts to: pdf, html, txt, odt", { sourceFormat: "docx", targetFormat: "mp3", supportedTargets: ["pdf", "html", "txt", "odt"] }),
+  401: errorBody("auth.missing_key", "send your API key in X-API-Key or Authorization: Bearer"),
+  402: errorBody("credits.insufficient", "this needs 12 credits and the balance is too low", { creditCost: 12 }),
+  403: errorBody("download.invalid_signature", "the download link's signature does not match"),
+  404: errorBody("jobs.not_found", "job not found"),
+  409: errorBody("jobs.already_finished", "the job is already Succeeded", { status: "Succeeded" }),
+  410: errorBody("jobs.output_expired", "the job's output has expired and was deleted"),
+  413: errorBody("request.too_large", "the file is 73400320 bytes; the limit is 52428800", { maxFileSizeBytes: 52428800 }),
+  415: errorBody("request.unsupported_format", "zip is not a supported source format", { detectedFormat: "zip" }),
+  422: errorBody("convert.corrupt_input", "the file is a damaged or truncated zip archive"),
+  429: errorBody("limits.concurrent_jobs", "at most 5 jobs may be queued or running at once on the Free plan", { maxConcurrentJobs: 5 }),
+  500: errorBody("internal_error", "internal error"),
+  502: errorBody("convert.failed", "the converter failed; a retry is safe"),
+  503: errorBody("upstream.unavailable", "the converter is unavailable"),
+  504: errorBody("convert.timeout", "the conversion took longer than the limit"),
 };
 
 export const ConvertOptionsSchema = z.object({

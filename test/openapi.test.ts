@@ -148,6 +148,19 @@ describe("GET /v1/openapi.json", () => {
     }
   });
 
+  it("gives each error response an example envelope whose code answers with that status", () => {
+    const statusOf = new Map<string, number>(errorCatalog().map((e) => [e.code, e.status]));
+    for (const { key, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const media = response.content?.["application/json"] as { schema?: { $ref?: string }; example?: { error: string; type: string; detail: string } } | undefined;
+        if (media?.schema?.$ref !== ERROR_REF) continue;
+        expect(media.example, `${key} ${status}`).toBeDefined();
+        expect(statusOf.get(media.example!.error), `${key} ${status}: ${media.example!.error}`).toBe(Number(status));
+        expect(media.example!.detail).toBeTruthy();
+      }
+    }
+  });
+
   it("enumerates every error code of src/errors.ts in the Error schema", () => {
     const error = doc.components.schemas.Error;
     const codes = errorCatalog().map((e) => e.code);
