@@ -1,5 +1,6 @@
-// npm run key -- [--credits N] [--workspace NAME] [--plan free|pro] [--user NAME] [--persist-to DIR]
+// npm run key -- [--credits N] [--workspace NAME] [--plan free|pro] [--user NAME] [--persist-to DIR] [--remote]
 // Creates (or reuses) an account in the local D1 and prints a new API key as the last line.
+// --remote: in the deployed D1 instead (wrangler's login), with an sk_live_ key.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     user: { type: "string", default: "local" },
     // The local state of a stack started with `wrangler dev --persist-to DIR` (the e2e tests' own stack).
     "persist-to": { type: "string" },
+    remote: { type: "boolean" },
   },
 });
 if (values.plan && values.plan !== "free" && values.plan !== "pro") throw new Error("--plan is free or pro");
@@ -23,7 +25,7 @@ if (credits !== undefined && (!Number.isInteger(credits) || credits < 0)) throw 
 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const token = (n: number) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => ALPHABET[b % 62]).join("");
-const key = `sk_test_${token(32)}`;
+const key = `${values.remote ? "sk_live_" : "sk_test_"}${token(32)}`;
 const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key))).toString("hex");
 const userId = await accountIdFor("usr", values.user!);
 const workspaceId = values.workspace ? await accountIdFor("wks", values.workspace) : undefined;
@@ -44,7 +46,7 @@ const dir = mkdtempSync(join(tmpdir(), "docconv-key-"));
 try {
   const file = join(dir, "provision.sql");
   writeFileSync(file, statements.join(";\n") + ";\n");
-  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", "--local", "--file", file, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])], {
+  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", values.remote ? "--remote" : "--local", "--file", file, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });
