@@ -2,11 +2,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startConverter } from "./converter-process";
+import { startFakeConverter } from "./fake-converter";
 import { startWebhookReceiver } from "./webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
     converterPort: number;
+    fakeConverterPort: number; // test/fake-converter.ts: faults on demand
     webhookReceiverPort: number; // test/webhook-receiver.ts on 127.0.0.1
     fixtures: Record<string, string>; // name → base64: the Workers runtime has no file system
   }
@@ -24,7 +26,10 @@ export default async function setup(project: TestProject) {
   project.provide("fixtures", fixtures);
   const receiver = await startWebhookReceiver();
   project.provide("webhookReceiverPort", receiver.port);
+  const fake = await startFakeConverter();
+  project.provide("fakeConverterPort", fake.port);
   return async () => {
+    await fake.stop();
     await receiver.stop();
     await converter.stop();
   };
