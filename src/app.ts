@@ -5,11 +5,14 @@ import type { AppEnv } from "./app-env";
 import { requireApiKey } from "./auth/scope";
 import { openDb } from "./db/client";
 import { ApiError, notFound, onError, validationHook } from "./errors";
+import { MAX_BATCH_SIZE_BYTES } from "./domain/plans";
 import { maxFileSizeBytes } from "./domain/uploads";
 import { OPENAPI_PATH, openApiConfig, registerSecuritySchemes } from "./openapi";
+import { catalogRoutes } from "./routes/catalog";
 import { convertRoutes } from "./routes/convert";
 import { docsRoutes } from "./routes/docs";
 import { downloadsRoutes } from "./routes/downloads";
+import { entitlementsRoutes } from "./routes/entitlements";
 import { filesRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
 import { jobsRoutes } from "./routes/jobs";
@@ -17,7 +20,7 @@ import { runsRoutes } from "./routes/runs";
 import { webhooksRoutes } from "./routes/webhooks";
 
 // Paths under /v1 that need no API key: the signature or nothing secret is the credential.
-const PUBLIC_PREFIXES = ["/v1/downloads/", "/v1/openapi.json"];
+const PUBLIC_PREFIXES = ["/v1/downloads/", "/v1/openapi.json", "/v1/convert/conversions", "/v1/convert/estimate/"];
 
 // Multipart framing around the file; the file itself is held to MAX_FILE_SIZE_BYTES.
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -37,7 +40,7 @@ export function createApp() {
   app.on("POST", ["/v1/files", "/v1/convert", "/v1/convert/batch"], async (c, next) => {
     const limit = maxFileSizeBytes(c.env) + MULTIPART_OVERHEAD_BYTES;
     return bodyLimit({
-      maxSize: c.req.path.endsWith("/batch") ? limit * 2 : limit,
+      maxSize: c.req.path.endsWith("/batch") ? MAX_BATCH_SIZE_BYTES + MULTIPART_OVERHEAD_BYTES : limit,
       onError: () => {
         throw new ApiError("request.too_large", `the request body exceeds ${limit} bytes`, { maxFileSizeBytes: maxFileSizeBytes(c.env) });
       },
@@ -50,6 +53,8 @@ export function createApp() {
   app.route("/", jobsRoutes);
   app.route("/", runsRoutes);
   app.route("/", downloadsRoutes);
+  app.route("/", catalogRoutes);
+  app.route("/", entitlementsRoutes);
   app.route("/", webhooksRoutes);
 
   app.route("/", docsRoutes);
