@@ -75,7 +75,7 @@ try {
   children.push(converter);
 
   log(`starting wrangler dev on ${apiUrl}`);
-  const api = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(API_PORT), "--show-interactive-dev-session=false"], {
+  const api = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(API_PORT), "--show-interactive-dev-session=false", "--test-scheduled"], {
     stdio: ["ignore", "inherit", "inherit"],
     env: quietEnv,
   });
@@ -85,6 +85,9 @@ try {
   await waitFor(`${converterUrl}/health`, converter, "converter", 120_000);
   await waitFor(`${apiUrl}/health`, api, "API", 120_000);
   log(`docconv is ready: ${apiUrl} (converter ${converterUrl}). Create a key with: npm run key`);
+  // wrangler dev does not fire cron triggers; run the sweeper as production would, so jobs stranded by a
+  // reload of the Worker (it restarts when src/ changes) are taken back.
+  setInterval(() => void fetch(`${apiUrl}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => undefined), 60_000).unref();
 } catch (err) {
   console.error(`[dev] ${(err as Error).message}`);
   stop(1);
