@@ -184,8 +184,9 @@ async function convert(ctx: Context, positionals: string[]): Promise<number> {
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
       onPhase: (j) => ctx.status.update(jobLine(j), `${j.status}/${j.progress.phase}`),
     });
-  } finally {
+  } catch (err) {
     ctx.status.done();
+    throw err;
   }
   ctx.status.done(`job ${job.id}: ${job.status} (${size(job.metrics.outputBytes ?? 0)}${job.output && job.output.fileCount > 1 ? `, ${job.output.fileCount} files` : ""})`);
   const saved = await save(ctx, job.id);
