@@ -299,6 +299,13 @@ export class DocconvClient {
   }
 
   async #multipart<T>(path: string, fields: [string, string][], files: FilePart[], onProgress?: UploadProgress, headers: Record<string, string> = {}): Promise<T> {
+    if (!onProgress) {
+      // Plain FormData works everywhere; a streamed body needs HTTP/2 in browsers, so only progress uses it.
+      const form = new FormData();
+      for (const [name, value] of fields) form.append(name, value);
+      for (const file of files) form.append(file.field, file.blob, file.filename);
+      return (await this.#request("POST", path, { body: form, headers })).json() as Promise<T>;
+    }
     const form = streamedForm(fields, files, onProgress);
     const init = { body: form.body, headers: { ...headers, "Content-Type": form.contentType, "Content-Length": String(form.length) } };
     return (await this.#request("POST", path, init)).json() as Promise<T>;
