@@ -35,7 +35,7 @@ async function outputsOf(account: TestAccount, id: string) {
 }
 
 describe("converter faults", () => {
-  it.each(["crash", "fail", "busy", "hang"])("retries a job a bounded number of times when the converter %ss, then fails it with upstream_error and refunds", async (fault) => {
+  it.each(["crash", "fail", "hang"])("retries a job a bounded number of times when the converter %ss, then fails it with upstream_error and refunds", async (fault) => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 4);
     expect((await balance(account.accountId)).credits).toBe(6);
@@ -47,6 +47,18 @@ describe("converter faults", () => {
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
     const status = (await account.json(`/v1/convert/job/${id}`)).body;
     expect(status).toMatchObject({ status: "Failed", error: { code: "upstream_error" }, output: null });
+  });
+
+  it("waits out a full converter (503 busy) without using up attempts, then converts", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
+    for (let i = 0; i < MAX_CONVERSION_ATTEMPTS + 2; i++) {
+      expect(await processJob(faultyEnv("busy"), id)).toEqual({ kind: "retry", delaySeconds: 1 });
+    }
+    expect(await jobRow(id)).toMatchObject({ status: "Queued", attempts: 0 });
+    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 1 });
+    expect((await balance(account.accountId)).credits).toBe(9);
   });
 
   it("recovers when the converter comes back before the attempts run out", async () => {

@@ -49,6 +49,11 @@ export class ConverterError extends Error {
     // timeout (it killed LibreOffice on this document); a converter that does not answer at all is not.
     this.retryable = (status >= 500 || status === 429 || status === 0) && code !== "convert.timeout";
   }
+
+  /** The converter (its wait queue, or the platform's instance limit) is full; nothing was attempted. */
+  get overloaded(): boolean {
+    return this.status === 429 || (this.status === 503 && this.code !== "convert.engine_failure");
+  }
 }
 
 export function httpTransport(baseUrl: string): ConverterTransport {

@@ -141,9 +141,11 @@ export async function completeJob(d1: D1, id: string, out: JobOutput, now: numbe
 }
 
 /** Running → Queued, for a retry after a transient converter fault. */
-export async function requeueJob(d1: D1, id: string): Promise<boolean> {
+export async function requeueJob(d1: D1, id: string, opts: { returnAttempt?: boolean } = {}): Promise<boolean> {
+  // A converter that was merely full did not try the document: its claim gives the attempt back.
+  const attempts = opts.returnAttempt ? "attempts = MAX(0, attempts - 1)," : "";
   const res = await d1
-    .prepare(`UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, deadline_at = NULL WHERE id = ?1 AND status = 'Running'`)
+    .prepare(`UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${attempts} deadline_at = NULL WHERE id = ?1 AND status = 'Running'`)
     .bind(id)
     .run();
   return res.meta.changes > 0;

@@ -100,6 +100,11 @@ class PermanentFailure extends Error {
 }
 
 async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<Outcome> {
+  if (err instanceof ConverterError && err.overloaded) {
+    // Back-pressure, not failure: the job waits its turn without using up an attempt.
+    await requeueJob(svc.d1, job.id, { returnAttempt: true });
+    return { kind: "retry", delaySeconds: err.retryAfterSeconds ?? 5 };
+  }
   if (err instanceof ConverterError && err.retryable && job.attempts < MAX_CONVERSION_ATTEMPTS) {
     if (await requeueJob(svc.d1, job.id)) {
       const backoff = err.retryAfterSeconds ?? Math.min(60, 2 ** job.attempts);
