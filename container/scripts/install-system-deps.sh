@@ -3,6 +3,7 @@
 # system python3), metric-compatible and wide-coverage fonts, poppler-utils (pdfinfo, pdftoppm), and tini (the
 # image's init: it reaps LibreOffice processes orphaned by a kill).
 # One script for the container image, CI and local set-up, so CI exercises the image's install steps.
+# Usage: install-system-deps.sh [extra Debian packages…]
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,8 @@ packages=(
   fonts-noto-cjk fonts-noto-extra fonts-noto-ui-core fonts-noto-color-emoji fonts-opensymbol
   poppler-utils fontconfig
   tini
+  # Extra packages from the caller (scripts/setup.sh adds what only the tests need).
+  "$@"
 )
 
 missing=()
