@@ -78,9 +78,16 @@ export class Pool {
     }));
   }
 
-  /** Starts every instance eagerly; resolves when the first one is ready. */
+  /**
+   * Starts every instance eagerly; resolves when the first one is ready. The first starts alone so it is not
+   * slowed by the others competing for the CPUs (it alone serves a cold start's first request); the rest
+   * start together as soon as it is up.
+   */
   start(): Promise<void> {
-    for (const slot of this.slots) void this.launch(slot);
+    const [first, ...rest] = this.slots;
+    void this.launch(first!).finally(() => {
+      for (const slot of rest) void this.launch(slot);
+    });
     return new Promise((resolve) => (this.everReady ? resolve() : this.readyListeners.push(resolve)));
   }
 

@@ -9,10 +9,28 @@ describe.concurrent("inputs a converter must survive", () => {
     expect(res.json).toMatchObject({ error: "convert.password_protected" });
   });
 
+  test("an encrypted PDF is convert.password_protected (422)", async () => {
+    const res = await convert(fixture("hostile-password-protected.pdf"), { to: "png" });
+    expect(res.status).toBe(422);
+    expect(res.json).toMatchObject({ error: "convert.password_protected" });
+  });
+
   test("a truncated docx is convert.corrupt_input (422)", async () => {
     const res = await convert(fixture("hostile-truncated.docx"), { to: "pdf", from: "docx" });
     expect(res.status).toBe(422);
     expect(res.json).toMatchObject({ error: "convert.corrupt_input" });
+  });
+
+  test("a BIFF file crafted to make readers allocate huge memory converts without harm", async () => {
+    const res = await convert(fixture("hostile-oom-alloc.xls"), { to: "pdf" });
+    expect(res.status).toBe(200);
+    expect(isPdf(res.body)).toBe(true);
+  });
+
+  test("a pptx with a missing relationship target still converts", async () => {
+    const res = await convert(fixture("hostile-missing-rels-item.pptx"), { to: "pdf" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-output-pages")).toBe("1");
   });
 
   test("an empty body is convert.empty_input (400)", async () => {
