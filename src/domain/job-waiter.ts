@@ -57,10 +57,18 @@ function waiterFor(env: Env, jobId: string) {
   return (env.JOB_WAITER as DurableObjectNamespace<JobWaiter>).getByName(jobId);
 }
 
-/** Waits up to `timeoutMs` for the job to end; true if it did. */
+/**
+ * Waits up to `timeoutMs` for the job to end; true if it did. If the waiter cannot be reached the caller
+ * answers with the job's state as it is (202 while active), never an error: the job goes on either way.
+ */
 export async function waitForJobEnd(env: Env, jobId: string, timeoutMs: number): Promise<boolean> {
   if (timeoutMs <= 0) return false;
-  return waiterFor(env, jobId).waitForEnd(jobId, timeoutMs);
+  try {
+    return await waiterFor(env, jobId).waitForEnd(jobId, timeoutMs);
+  } catch (err) {
+    console.error("waiting on the job failed", jobId, err);
+    return false;
+  }
 }
 
 /** Wakes whoever waits on the job. A failure here must not fail the job's own bookkeeping: waiters re-check D1. */
