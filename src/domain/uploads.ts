@@ -33,7 +33,7 @@ export async function storeUpload(env: Env, db: Db, accountId: string, file: Fil
   const bytes = new Uint8Array(await file.arrayBuffer());
   const inspection = inspectDocument(bytes, filename);
   if (!inspection.ok) {
-    const code = inspection.code === "request.unsupported_format" || inspection.code === "request.format_mismatch" ? inspection.code : inspection.code;
+    const code = inspection.code;
     throw new ApiError(code, inspection.detail, {
       filename,
       ...(inspection.detected ? { detectedFormat: inspection.detected } : {}),
