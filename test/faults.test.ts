@@ -2,8 +2,7 @@
 // the consumer is called with an env whose CONVERTER_URL points at the fault wanted.
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import worker from "../src/index";
 import { MAX_CONVERSION_ATTEMPTS, processJob } from "../src/queue/consumer";
 import { balance, parkedJob, seedAccount, waitForJob, type TestAccount } from "./harness";
@@ -38,6 +37,8 @@ describe("converter faults", () => {
   it.each(["crash", "fail", "hang"])("retries a job a bounded number of times when the converter %ss, then fails it with upstream_error and refunds", async (fault) => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 4);
+    const hook = `http://127.0.0.1:${inject("webhookReceiverPort")}/faults-${fault}-${id}`;
+    await env.DB.prepare("UPDATE jobs SET webhook_url = ?2 WHERE id = ?1").bind(id, hook).run();
     expect((await balance(account.accountId)).credits).toBe(6);
     const outcomes = await consumeUntilSettled(faultyEnv(fault), id);
     expect(outcomes).toEqual([...Array(MAX_CONVERSION_ATTEMPTS - 1).fill("retry"), "done"]);
@@ -47,6 +48,12 @@ describe("converter faults", () => {
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
     const status = (await account.json(`/v1/convert/job/${id}`)).body;
     expect(status).toMatchObject({ status: "Failed", error: { code: "upstream_error" }, output: null });
+    // The caller hears of it: a job.failed event is delivered to the job's webhook.
+    const received = await vi.waitUntil(async () => {
+      const got = await (await fetch(`http://127.0.0.1:${inject("webhookReceiverPort")}/__received?path=${encodeURIComponent(new URL(hook).pathname)}`)).json<any[]>();
+      return got.length ? got : false;
+    });
+    expect(JSON.parse(received[0].body)).toMatchObject({ type: "job.failed", data: { id, status: "Failed", error: { code: "upstream_error" } } });
   });
 
   it("waits out a full converter (503 busy) without using up attempts, then converts", async () => {
