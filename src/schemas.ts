@@ -134,3 +134,9 @@ export const RenditionPendingResponseSchema = z
     status_url: z.string().openapi({ example: "/v1/convert/job/019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "poll it; when Succeeded, calling the same endpoint again returns the cached rendition" }),
   })
   .openapi("RenditionPending");
+
+/** Response headers of the rendition endpoints. */
+export const RenditionResponseHeaders = z.object({
+  "x-d1-bookmark": z.string().openapi({ description: "D1 session bookmark: send it back as `x-d1-bookmark` for read-your-writes" }),
+  "x-rendition-cache": z.enum(["hit", "miss"]).openapi({ description: "hit: served from the cache, nothing converted or charged" }),
+});

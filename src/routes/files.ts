@@ -5,7 +5,7 @@ import { ownedOr404 } from "../auth/scope";
 import { findFile } from "../db/files";
 import { ApiError, validationHook } from "../errors";
 import { fileResponse, storeUpload } from "../domain/uploads";
-import { apiKeySecurity, errorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema } from "../schemas";
+import { apiKeySecurity, errorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders } from "../schemas";
 import { BOOKMARK_HEADER } from "../db/sessions";
 import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
 import { bodyLimit } from "hono/body-limit";
@@ -75,7 +75,7 @@ const convertFile = createRoute({
     body: { required: true, content: { "multipart/form-data": { schema: RenditionRequestSchema } } },
   },
   responses: {
-    200: { description: "the rendition", content: { "application/json": { schema: FileRenditionSchema } } },
+    200: { description: "the rendition", headers: RenditionResponseHeaders, content: { "application/json": { schema: FileRenditionSchema } } },
     202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
     ...errorResponses(400, 401, 402, 404, 413, 422, 429, 502),
   },

@@ -12,7 +12,7 @@ import { ApiError, validationHook } from "../errors";
 import { hasLiveOutput, type Services } from "../domain/jobs";
 import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
 import { isUuidV7 } from "../ids";
-import { apiKeySecurity, errorResponses, RenditionPendingResponseSchema, RenditionRequestSchema } from "../schemas";
+import { apiKeySecurity, errorResponses, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders } from "../schemas";
 
 const RunParams = z.object({ run_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "a job id" }) });
 
@@ -47,7 +47,7 @@ const exportRun = createRoute({
     body: { required: true, content: { "application/json": { schema: RenditionRequestSchema } } },
   },
   responses: {
-    200: { description: "the export", content: { "application/json": { schema: RunExportSchema } } },
+    200: { description: "the export", headers: RenditionResponseHeaders, content: { "application/json": { schema: RunExportSchema } } },
     202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
     ...errorResponses(400, 401, 402, 404, 409, 410, 413, 422, 429, 502),
   },
