@@ -1,6 +1,6 @@
 // Job rows and their state changes. Changes that move money or must not race are single D1 batches
 // (atomic: any failing statement rolls the whole batch back) whose WHERE clauses encode the state machine.
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { jobs, type JobStatus } from "./schema";
 
@@ -98,17 +98,17 @@ export function admissionFailure(err: unknown): "concurrency" | "credits" | "dai
   return null;
 }
 
-/** Claims a job for conversion: Queued, or Running past its deadline (a consumer that died). */
-export async function claimJob(d1: D1, id: string, now: number, deadline: number): Promise<boolean> {
-  const row = await d1
-    .prepare(
-      `UPDATE jobs SET status = 'Running', phase = 'converting', percent = 10, started_at = ?2, deadline_at = ?3, attempts = attempts + 1
-       WHERE id = ?1 AND (status = 'Queued' OR (status = 'Running' AND deadline_at < ?2))
-       RETURNING id`,
-    )
-    .bind(id, now, deadline)
-    .first<{ id: string }>();
-  return row !== null;
+/**
+ * Claims a job for conversion: Queued, or Running past its deadline (a consumer that died). Returns the claimed
+ * row in the same round trip, or undefined when another delivery has it or it has ended.
+ */
+export async function claimJob(db: Db, id: string, now: number, deadline: number): Promise<JobRow | undefined> {
+  const [row] = await db
+    .update(jobs)
+    .set({ status: "Running", phase: "converting", percent: 10, startedAt: now, deadlineAt: deadline, attempts: sql`${jobs.attempts} + 1` })
+    .where(and(eq(jobs.id, id), or(eq(jobs.status, "Queued"), and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now)))))
+    .returning();
+  return row;
 }
 
 export async function setPhase(d1: D1, id: string, phase: string, percent: number): Promise<void> {

@@ -2,7 +2,7 @@
 // message finds the job already taken or finished and does nothing: no second conversion, no second charge.
 import { eq } from "drizzle-orm";
 import { openDb } from "../db/client";
-import { claimJob, completeJob, findJob, requeueJob, setPhase, type JobRow } from "../db/jobs";
+import { claimJob, completeJob, requeueJob, setPhase, type JobRow } from "../db/jobs";
 import { files } from "../db/schema";
 import { converterFor, ConverterError, type ConvertOptions } from "../converter/client";
 import { failJob, outputFileName, type Services } from "../domain/jobs";
@@ -29,8 +29,8 @@ export async function processJob(env: Env, jobId: string): Promise<Outcome> {
   const svc: Services = { env, db: openDb(env.DB), d1: env.DB };
   const now = Date.now();
   // Finished, canceled, or being converted elsewhere: nothing to do.
-  if (!(await claimJob(env.DB, jobId, now, now + RUNNING_DEADLINE_MS))) return { kind: "done" };
-  const job = (await findJob(svc.db, jobId))!;
+  const job = await claimJob(svc.db, jobId, now, now + RUNNING_DEADLINE_MS);
+  if (!job) return { kind: "done" };
   try {
     await convertAndStore(svc, job);
     return { kind: "done" };
@@ -57,11 +57,11 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     requestTimeoutMs: (Number(env.CONVERTER_REQUEST_TIMEOUT_SECONDS) || conversionTimeout + 30) * 1000,
   });
 
-  await setPhase(env.DB, job.id, "storing", 90);
   const fileName = outputFileName(file.filename, job.sourceFormat, job.targetFormat, result.extension, result.fileCount);
   const key = outputKey(job.accountId, job.id, fileName);
   try {
-    await putStream(env.BUCKET, key, result.body, result.length, result.contentType);
+    // The phase is for callers polling; it need not hold up the write.
+    await Promise.all([setPhase(env.DB, job.id, "storing", 90), putStream(env.BUCKET, key, result.body, result.length, result.contentType)]);
   } catch (err) {
     // Nothing half-written is served: the job never points at an object that failed to store.
     await env.BUCKET.delete(key).catch(() => undefined);
