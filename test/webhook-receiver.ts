@@ -7,9 +7,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-type Programmed = number | "hang" | { status: number; body?: string; location?: string };
+export type Programmed = number | "hang" | { status: number; body?: string; location?: string };
 
-interface Received {
+export interface Received {
   method: string;
   path: string;
   headers: Record<string, string>;

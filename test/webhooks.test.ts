@@ -6,17 +6,10 @@ import { describe, expect, inject, it, vi } from "vitest";
 import { checkWebhookUrl, parseIPv4, parseIPv6, classifyIPv6 } from "../src/domain/webhooks";
 import { randomToken } from "../src/ids";
 import { balance, fixture, seedAccount, submit, waitForJob, type TestAccount } from "./harness";
+import type { Programmed, Received } from "./webhook-receiver";
 
 const RECEIVER = `http://127.0.0.1:${inject("webhookReceiverPort")}`;
 
-type Programmed = number | "hang" | { status: number; body?: string; location?: string };
-interface Received {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  at: number;
-}
 
 function hookPath(name: string): string {
   return `/hooks/${name}-${randomToken(10)}`;
