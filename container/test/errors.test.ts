@@ -1,6 +1,6 @@
 // Bad inputs and bad requests: each gets its specific error code and status, and the bytes decide the format.
 import { inject, describe, expect, test } from "vitest";
-import { convert, fixture, getJson, isPdf } from "./helpers.ts";
+import { convert, expectedPages, fixture, getJson, isPdf, pdfPages } from "./helpers.ts";
 
 describe.concurrent("inputs a converter must survive", () => {
   test("an encrypted document is convert.password_protected (422)", async () => {
@@ -25,6 +25,19 @@ describe.concurrent("inputs a converter must survive", () => {
     const res = await convert(fixture("hostile-oom-alloc.xls"), { to: "pdf" });
     expect(res.status).toBe(200);
     expect(isPdf(res.body)).toBe(true);
+  });
+
+  test("a docx with comments converts to pdf, txt and html (Writer builds its comment window from a .ui file)", async () => {
+    // With Debian's -nogui packages (no module .ui files) this document aborted soffice on every attempt.
+    const doc = fixture("docx-comments.docx");
+    const [pdf, txt, html] = await Promise.all([convert(doc, { to: "pdf" }), convert(doc, { to: "txt" }), convert(doc, { to: "html" })]);
+    expect(pdf.status, JSON.stringify(pdf.json)).toBe(200);
+    expect(pdfPages(pdf.body)).toBe(expectedPages["docx-comments.docx"]);
+    expect(txt.status, JSON.stringify(txt.json)).toBe(200);
+    expect(txt.body.toString("utf8")).toContain("Some text worthy of note.");
+    expect(html.status, JSON.stringify(html.json)).toBe(200);
+    // The comments were loaded: Writer's HTML export keeps them as HTML comments.
+    expect(html.body.toString("utf8")).toContain("<!-- Text with character style. -->");
   });
 
   test("a pptx with a missing relationship target still converts", async () => {
