@@ -40,6 +40,7 @@ if os.getppid() == 1:
 import uno  # noqa: E402
 import unohelper  # noqa: E402
 from com.sun.star.beans import PropertyValue  # noqa: E402
+from com.sun.star.lang import DisposedException  # noqa: E402
 from com.sun.star.task import XInteractionHandler  # noqa: E402
 
 
@@ -68,6 +69,10 @@ def props(**kw):
 def typed_filter_data(data):
     # FilterData must travel as a sequence of PropertyValue; plain tuples lose their type over the bridge.
     return uno.Any("[]com.sun.star.beans.PropertyValue", tuple(prop(k, v) for k, v in data.items()))
+
+
+class EngineGone(Exception):
+    """soffice died or dropped the connection while working on a request: the instance must be replaced."""
 
 
 class Failure(Exception):
@@ -180,13 +185,18 @@ class Engine:
                 raise
             doc, error = None, e
         if doc is None:
+            # A crash mid-load can surface as an ordinary load error (or a None) before the broken connection
+            # is noticed: a dead engine is not the document's fault, whatever the error said.
+            if not self.alive():
+                raise EngineGone("soffice died while loading the document%s"
+                                 % (": %s" % describe(error) if error is not None else ""))
             if handler.password_requested:
                 raise Failure("password_protected", "the document is encrypted and no password was given")
             detail = "LibreOffice could not read the document"
             if handler.repair_offered:
                 detail += " (it is damaged; repair was declined)"
             elif error is not None:
-                detail += ": %s" % (getattr(error, "Message", "") or type(error).__name__)
+                detail += ": %s" % (getattr(error, "Message", "") or uno_name(error))
             raise Failure("corrupt_input", detail)
         return doc
 
@@ -319,9 +329,20 @@ def close(doc):
             pass
 
 
+def uno_name(e):
+    """The exception's short name. pyuno names its classes in full ("com.sun.star.lang.DisposedException")."""
+    return type(e).__name__.rsplit(".", 1)[-1]
+
+
+def describe(e):
+    return "%s: %s" % (uno_name(e), getattr(e, "Message", "") or e)
+
+
 def is_fatal(e):
     # A broken connection means soffice is gone or wedged: the instance must be replaced.
-    name = type(e).__name__
+    if isinstance(e, (EngineGone, DisposedException)):
+        return True
+    name = uno_name(e)
     if name == "DisposedException":
         return True
     text = str(e)
@@ -366,8 +387,7 @@ def main():
         except Exception as e:
             fatal = is_fatal(e) or not engine.alive()
             log(traceback.format_exc())
-            send({"id": rid, "ok": False, "error": "engine_failure", "fatal": fatal,
-                  "detail": "%s: %s" % (type(e).__name__, getattr(e, "Message", "") or e)})
+            send({"id": rid, "ok": False, "error": "engine_failure", "fatal": fatal, "detail": describe(e)})
             if fatal:
                 break
     # stdin closed or the connection died: take soffice down with us.

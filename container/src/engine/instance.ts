@@ -210,8 +210,12 @@ export class Instance {
         resolve: (reply) => {
           clearTimeout(timer);
           clearInterval(watchdog);
-          if (!reply.ok && reply.fatal) reject(new EngineCrash(reply.detail));
-          else resolve(reply);
+          // A failure reply written while soffice was dying (the bridge may not have noticed yet) is a crash,
+          // not the document's error.
+          if (!reply.ok && (reply.fatal || !isRunning(this.sofficePid))) {
+            this.kill("soffice died during a conversion");
+            reject(new EngineCrash(reply.detail));
+          } else resolve(reply);
         },
         reject: (error) => {
           clearTimeout(timer);
