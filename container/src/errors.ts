@@ -10,6 +10,7 @@ export type ErrorCode =
   | "convert.input_too_large"
   | "convert.busy"
   | "convert.engine_failure"
+  | "convert.engine_crash_on_input"
   | "convert.not_found";
 
 export const statusOf: Record<ErrorCode, number> = {
@@ -22,6 +23,8 @@ export const statusOf: Record<ErrorCode, number> = {
   "convert.input_too_large": 413,
   "convert.busy": 503,
   "convert.engine_failure": 500,
+  // LibreOffice crashed on the document twice (the retry on a fresh instance too): retrying fails the same way.
+  "convert.engine_crash_on_input": 422,
   "convert.not_found": 404,
 };
 

@@ -1,5 +1,5 @@
 // Warm LibreOffice instances: a bounded FIFO of requests waiting for a free one, per-request timeouts that
-// kill and replace a stuck instance, one retry elsewhere when an instance crashes, and recycling in the
+// kill and replace a stuck instance, one retry on the crashed instance's replacement, and recycling in the
 // background after N conversions or past an RSS limit.
 
 import { join } from "node:path";
@@ -36,6 +36,8 @@ interface Slot {
 }
 
 interface Waiter {
+  /** A crash retry waits for this slot's replacement instance and takes no other. */
+  slot?: Slot;
   resolve: (slot: Slot) => void;
   reject: (error: Error) => void;
   cleanup: () => void;
@@ -111,7 +113,9 @@ export class Pool {
 
   /**
    * Runs one bridge command on a free instance. The time budget starts when an instance is assigned, so
-   * waiting in the queue never eats into it. A crash is retried once on another instance.
+   * waiting in the queue never eats into it. A crash is retried once, on the crashed slot's replacement: a
+   * document that kills LibreOffice every time then costs one slot's restarts, never a second, healthy
+   * instance. A second crash is the document's (422 `convert.engine_crash_on_input`).
    */
   async run(
     command: ConvertCommand,
@@ -120,13 +124,20 @@ export class Pool {
   ): Promise<{ reply: BridgeReply; startedAt: number; queueMs: number }> {
     const queuedAt = Date.now();
     let startedAt = 0;
+    let crashed: { slot: Slot; instance: Instance; detail: string } | undefined;
     for (let attempt = 0; ; attempt++) {
-      const slot = await this.acquire(signal, attempt > 0);
+      const slot = crashed
+        ? await this.acquireReplacement(crashed, timeoutMs - (Date.now() - startedAt), signal)
+        : await this.acquire(signal);
       if (attempt === 0) startedAt = Date.now();
       const instance = slot.instance!;
       const remaining = timeoutMs - (Date.now() - startedAt);
+      if (remaining <= 0) {
+        // The replacement came up just as the budget ran out: give it back untouched.
+        this.handOut(slot);
+        throw new ConvertError("convert.timeout", `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`, { timeoutMs });
+      }
       try {
-        if (remaining <= 0) throw new EngineTimeout("no time left for a retry");
         const began = Date.now();
         const reply = await instance.request(command, remaining);
         this.recordDuration(Date.now() - began);
@@ -147,10 +158,19 @@ export class Pool {
           this.options.log("warn", "instance crashed during a conversion", { instance: slot.index, attempt, error: error.message });
           if (slot.instance === instance && slot.state === "busy") slot.state = "replacing";
           instance.kill("crash");
-          if (attempt === 0 && !this.closed) continue;
-          throw new ConvertError("convert.engine_failure", `LibreOffice crashed twice on this document: ${error.message}`, {
-            retryable: true,
-          });
+          if (this.closed) {
+            throw new ConvertError("convert.engine_failure", `the converter shut down during the conversion: ${error.message}`, {
+              retryable: true,
+            });
+          }
+          if (attempt === 0) {
+            crashed = { slot, instance, detail: error.message };
+            continue;
+          }
+          throw new ConvertError(
+            "convert.engine_crash_on_input",
+            `LibreOffice crashed on this document twice, the second time on a fresh instance (first: ${crashed!.detail}; retry: ${error.message})`,
+          );
         }
         this.release(slot, instance);
         throw error;
@@ -172,25 +192,64 @@ export class Pool {
     );
   }
 
-  private acquire(signal: AbortSignal | undefined, front: boolean): Promise<Slot> {
+  /** Any free instance, in FIFO order behind the requests already waiting. */
+  private acquire(signal: AbortSignal | undefined): Promise<Slot> {
     if (this.closed) return Promise.reject(new ConvertError("convert.busy", "the converter is shutting down", {}, 5));
     const idle = this.slots.find((s) => s.state === "idle" && s.instance?.isAlive);
-    if (idle && this.waiters.length === 0) {
+    const queued = this.queuedCount();
+    if (idle && queued === 0) {
       idle.state = "busy";
       return Promise.resolve(idle);
     }
-    if (!front && this.waiters.length >= this.options.maxQueue) {
+    if (queued >= this.options.maxQueue) {
       return Promise.reject(
         new ConvertError("convert.busy", `all ${this.slots.length} instances are busy and the queue is full`, {
-          queued: this.waiters.length,
+          queued,
         }, this.retryAfterSeconds()),
       );
     }
+    const expired = () =>
+      new ConvertError("convert.busy", `no instance became free within ${this.options.queueTimeoutMs} ms`, {}, this.retryAfterSeconds());
+    return this.wait(signal, undefined, this.options.queueTimeoutMs, expired, idle);
+  }
+
+  /**
+   * The crashed slot's next instance, for the retry; other instances keep serving the queue. Waits at most
+   * for what is left of the conversion's time budget.
+   */
+  private acquireReplacement(
+    crashed: { slot: Slot; instance: Instance; detail: string },
+    waitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Slot> {
+    const { slot } = crashed;
+    const seconds = Math.max(0, Math.round(waitMs / 100) / 10);
+    const notReplaced = () =>
+      new ConvertError(
+        "convert.engine_failure",
+        `LibreOffice crashed on this document (${crashed.detail}) and no replacement instance was ready to retry it within ${seconds} s`,
+        { retryable: true },
+      );
+    if (this.closed) return Promise.reject(new ConvertError("convert.busy", "the converter is shutting down", {}, 5));
+    if (waitMs <= 0) return Promise.reject(notReplaced());
+    if (slot.state === "idle" && slot.instance !== crashed.instance && slot.instance?.isAlive) {
+      slot.state = "busy";
+      return Promise.resolve(slot);
+    }
+    return this.wait(signal, slot, waitMs, notReplaced);
+  }
+
+  /** Requests waiting for any instance (crash retries waiting for their own slot are not counted). */
+  private queuedCount(): number {
+    return this.waiters.filter((w) => !w.slot).length;
+  }
+
+  private wait(signal: AbortSignal | undefined, slot: Slot | undefined, waitMs: number, expired: () => Error, idle?: Slot): Promise<Slot> {
     return new Promise<Slot>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove();
-        reject(new ConvertError("convert.busy", `no instance became free within ${this.options.queueTimeoutMs} ms`, {}, this.retryAfterSeconds()));
-      }, this.options.queueTimeoutMs);
+        reject(expired());
+      }, waitMs);
       const onAbort = () => {
         remove();
         reject(new ConvertError("convert.busy", "the client went away while queued"));
@@ -201,6 +260,7 @@ export class Pool {
         waiter.cleanup();
       };
       const waiter: Waiter = {
+        slot,
         resolve,
         reject,
         cleanup: () => {
@@ -209,8 +269,7 @@ export class Pool {
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (front) this.waiters.unshift(waiter);
-      else this.waiters.push(waiter);
+      this.waiters.push(waiter);
       if (idle) this.handOut(idle);
     });
   }
@@ -226,13 +285,15 @@ export class Pool {
     if (this.recentMs.length > 50) this.recentMs.shift();
   }
 
-  /** Gives an idle slot to the first waiter, or leaves it idle. */
+  /** Gives an idle slot to the crash retry waiting for it, else to the first waiter, or leaves it idle. */
   private handOut(slot: Slot): void {
-    const waiter = this.waiters.shift();
-    if (!waiter) {
+    let index = this.waiters.findIndex((w) => w.slot === slot);
+    if (index < 0) index = this.waiters.findIndex((w) => !w.slot);
+    if (index < 0) {
       slot.state = "idle";
       return;
     }
+    const [waiter] = this.waiters.splice(index, 1) as [Waiter];
     waiter.cleanup();
     slot.state = "busy";
     waiter.resolve(slot);

@@ -1,10 +1,10 @@
-// Timeouts that kill, crashes that retry, back-pressure, recycling and clean shutdown — on a server of its own
-// (two instances, a one-slot queue, recycling after a few conversions, a small body limit).
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+// Timeouts that kill, back-pressure, recycling and clean shutdown — on a server of its own (two instances, a
+// one-slot queue, recycling after a few conversions, a small body limit). Crash retries: crash-retry.test.ts.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { convert, fixture, getJson, isPdf, pdfPages } from "./helpers.ts";
-import { processesMentioning, startTestServer, type TestServer } from "./server-process.ts";
+import { convert, fixture, isPdf, pdfPages } from "./helpers.ts";
+import { health as healthOf, sofficePids as sofficePidsOf, startTestServer, waitForHealth, type TestServer } from "./server-process.ts";
 import { sofficePipes } from "../src/engine/leftovers.ts";
 
 let server: TestServer;
@@ -26,33 +26,12 @@ afterAll(async () => {
 const docx = fixture("docx-header-footer.docx");
 const looping = fixture("hostile-dos.ods"); // LibreOffice never finishes loading it
 
-async function health(): Promise<any> {
-  return (await getJson("/health", server.url)).body;
-}
-
-async function waitFor(predicate: (h: any) => boolean, what: string, ms = 30_000): Promise<any> {
-  for (const deadline = Date.now() + ms; ; ) {
-    const h = await health();
-    if (predicate(h)) return h;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const health = () => healthOf(server);
+const waitFor = (predicate: (h: any) => boolean, what: string) => waitForHealth(server, predicate, what);
+const sofficePids = () => sofficePidsOf(server);
 
 const fullStrength = (h: any) => h.instances.ready === 2 && h.instances.starting === 0;
 const allIdle = () => waitFor((h) => fullStrength(h) && h.instances.busy === 0 && h.queued === 0, "two idle instances");
-
-/** soffice.bin processes of this server, by pid. */
-function sofficePids(): number[] {
-  return processesMentioning(`docconv_${server.pid}_`)
-    .filter((line) => line.includes("soffice.bin --headless"))
-    .map((line) => Number(line.split(":")[0]));
-}
-
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 describe("robustness", () => {
   test("LibreOffice's sockets in /tmp are where leftovers.ts expects them (so a kill leaves none)", async () => {
@@ -105,28 +84,6 @@ describe("robustness", () => {
     expect(isPdf(served.body)).toBe(true);
   });
 
-  test("an instance that crashes mid-conversion is replaced and the request is retried on another", async () => {
-    await allIdle();
-    // A CSV that takes LibreOffice a few seconds to lay out as PDF.
-    const rows = ["id,name,city,amount,note"];
-    for (let i = 0; i < 18_000; i++) rows.push(`${i},name ${i},city ${i % 50},${i}.5,note ${i}`);
-    const csv = Buffer.from(rows.join("\n"));
-    const crashedBefore = (await health()).crashed;
-
-    const pending = convert(csv, { to: "pdf" }, server.url);
-    await waitFor((h) => h.instances.busy === 1, "the conversion to start");
-    const pids = sofficePids();
-    const first = new Map(pids.map((pid) => [pid, cpuTicks(pid)]));
-    await new Promise((r) => setTimeout(r, 300));
-    const busiest = pids.sort((a, b) => cpuTicks(b) - first.get(b)! - (cpuTicks(a) - first.get(a)!))[0]!;
-    process.kill(busiest, "SIGKILL");
-
-    const res = await pending;
-    expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(pdfPages(res.body)).toBeGreaterThan(1);
-    const h = await waitFor(fullStrength, "the replacement");
-    expect(h.crashed).toBe(crashedBefore + 1);
-  });
 
   test("bodies over CONVERTER_MAX_BYTES are refused with 413, with or without Content-Length", async () => {
     const big = Buffer.alloc(1_200_000, "a"); // against a 1 MB limit

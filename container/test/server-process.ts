@@ -108,3 +108,25 @@ export function processesMentioning(needle: string): string[] {
   }
   return found;
 }
+
+/** GET /health of a test server. */
+export async function health(server: TestServer): Promise<any> {
+  return (await fetch(`${server.url}/health`)).json();
+}
+
+/** Polls /health until `predicate` holds; returns that health. */
+export async function waitForHealth(server: TestServer, predicate: (h: any) => boolean, what: string, ms = 30_000): Promise<any> {
+  for (const deadline = Date.now() + ms; ; ) {
+    const h = await health(server);
+    if (predicate(h)) return h;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(h)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** soffice.bin processes of a test server, by pid. */
+export function sofficePids(server: TestServer): number[] {
+  return processesMentioning(`docconv_${server.pid}_`)
+    .filter((line) => line.includes("soffice.bin --headless"))
+    .map((line) => Number(line.split(":")[0]));
+}
