@@ -36,6 +36,7 @@ const CODES = {
   "convert.zip_bomb": 422,
   "convert.password_protected": 422,
   "convert.corrupt_input": 422,
+  "convert.engine_crash_on_input": 422,
   "convert.failed": 502,
   "convert.timeout": 504,
   "credits.insufficient": 402,
