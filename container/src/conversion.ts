@@ -15,7 +15,7 @@ import {
   type SourceName,
   type TargetName,
 } from "./formats.ts";
-import { selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
+import { exportedPageNumbers, selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
 import { csvImportOptions, detectFormat, type Detection } from "./engine/detect.ts";
 import { CSV_IMPORT_FILTER, exportFilter, engineOutputExtension, type OfficeFamily } from "./engine/filters.ts";
 import { inlineSideFiles } from "./engine/html.ts";
@@ -97,8 +97,9 @@ export class Converter {
       command.inputFilter = CSV_IMPORT_FILTER;
       command.inputFilterOptions = await csvImportOptions(input);
     }
-    if (target === "pdf") {
+    if (target === "pdf" || imageTargets.has(target)) {
       const data: Record<string, string | number> = {};
+      // Images too: one page of a long document should not cost exporting (and laying out) all of them.
       if (options.pages) data.PageRange = pageRangeText(options.pages);
       if (options.pdfa) data.SelectPdfVersion = PDFA_VERSION[options.pdfa];
       if (Object.keys(data).length) command.filterData = data;
@@ -114,7 +115,9 @@ export class Converter {
 
     if (imageTargets.has(target)) {
       const count = await pdfPageCount(first, deadline);
-      const images = await this.renderPages(first, count, request, outDir, deadline);
+      // The PDF holds only the selected pages: render all of it, named by their page numbers in the document.
+      const numbers = options.pages ? exportedPageNumbers(options.pages, count) : undefined;
+      const images = await this.renderPages(first, count, request, outDir, deadline, numbers);
       return { ...images, sourceFormat: source, inputPages, queueMs };
     }
     if (target === "pdf") {
@@ -141,21 +144,26 @@ export class Converter {
     return single(first, target, source, inputPages, undefined, queueMs);
   }
 
+  /**
+   * Renders the selected pages of `pdf`; with `pageNumbers` (a PDF exported with a page range) it renders every
+   * page of the PDF and names page i by `pageNumbers[i - 1]`.
+   */
   private async renderPages(
     pdf: string,
     count: number,
     request: ConversionRequest,
     outDir: string,
     deadline: number,
+    pageNumbers?: readonly number[],
   ): Promise<Omit<ConversionResult, "sourceFormat" | "inputPages" | "queueMs">> {
     const format = request.target as "png" | "jpg";
     const { options } = request;
     if (count === 0) throw new ConvertError("convert.corrupt_input", "the document has no pages to render");
-    const pages = selectPages(options.pages, count);
+    const pages = pageNumbers ? selectPages(undefined, count) : selectPages(options.pages, count);
     const imagesDir = join(outDir, "pages");
     await mkdir(imagesDir);
     const images = await this.rendering.use(() =>
-      rasterize(pdf, pages, { format, dpi: options.dpi, quality: options.quality }, imagesDir, deadline),
+      rasterize(pdf, pages, { format, dpi: options.dpi, quality: options.quality }, imagesDir, deadline, pageNumbers),
     );
     if (images.length === 1) {
       return { path: images[0]!.path, mediaType: targets[format].mediaType, extension: format, files: 1, outputPages: 1 };

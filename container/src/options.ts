@@ -70,6 +70,25 @@ export function selectPages(ranges: PageRange[] | undefined, count: number): num
   return [...selected].sort((a, b) => a - b);
 }
 
+/**
+ * The document page numbers of a PDF exported with PageRange = `ranges` that holds `count` pages: the selected
+ * pages that exist, in order (an open range runs to the document's end). Undefined when the PDF has more pages
+ * than the selection allows, i.e. the export ignored the range and the PDF is the whole document.
+ */
+export function exportedPageNumbers(ranges: PageRange[], count: number): number[] | undefined {
+  const numbers: number[] = [];
+  for (const { first, last } of ranges) {
+    for (let page = first; (last === undefined || page <= last) && numbers.length < count; page++) numbers.push(page);
+  }
+  if (numbers.length < count) return undefined;
+  // Every closed range must exist whole, and an open one at least by its first page.
+  const wanted = ranges.reduce((sum, { first, last }) => sum + (last === undefined ? 1 : last - first + 1), 0);
+  if (count < wanted) {
+    throw invalid("pages", `pages ${pageRangeText(ranges)} asked for ${wanted} page(s) but only ${count} of them exist`);
+  }
+  return numbers;
+}
+
 /** LibreOffice's PDF export PageRange syntax for the same selection. */
 export function pageRangeText(ranges: PageRange[]): string {
   return ranges.map(({ first, last }) => (last === first ? `${first}` : `${first}-${last ?? ""}`)).join(",");

@@ -1,6 +1,6 @@
 // The conversion options over HTTP: sheet, pages, dpi, quality, pdfa, and their validation.
 import { describe, expect, test } from "vitest";
-import { convert, csvRows, fixture, isJpeg, isPng, makeWorkbook, pdfPages, pngSize, unzip } from "./helpers.ts";
+import { checkPng, convert, csvRows, fixture, isJpeg, isPng, makeWorkbook, pdfPages, pngSize, unzip } from "./helpers.ts";
 
 const workbook = makeWorkbook(
   {
@@ -82,6 +82,19 @@ describe.concurrent("pages", () => {
     const open = await convert(fixture("odp-placeholders.odp"), { to: "jpg", pages: "7-", dpi: 40 });
     expect([...unzip(open.body).keys()]).toEqual(["page-007.jpg", "page-008.jpg", "page-009.jpg"]);
     expect(open.headers.get("x-output-pages")).toBe("3");
+  });
+
+  test("a selected page looks the same as that page of the whole document (only it is exported)", async () => {
+    for (const [file, page] of [["odp-placeholders.odp", 7], ["rtf-raw-text.rtf", 2], ["xlsx-many-sheets.xlsx", 2]] as const) {
+      const [one, all] = await Promise.all([
+        convert(fixture(file), { to: "png", pages: page, dpi: 40 }),
+        convert(fixture(file), { to: "png", dpi: 40 }),
+      ]);
+      expect(one.status, file).toBe(200);
+      expect(one.headers.get("x-input-pages"), file).toBe(all.headers.get("x-input-pages"));
+      const whole = unzip(all.body).get(`page-${String(page).padStart(3, "0")}.png`)!;
+      expect(checkPng(one.body).scanlines.equals(checkPng(whole).scanlines), `${file} page ${page}`).toBe(true);
+    }
   });
 
   test("pdf sources render the selected pages directly", async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { pageRangeText, parsePages, selectPages } from "../src/options.ts";
+import { exportedPageNumbers, pageRangeText, parsePages, selectPages } from "../src/options.ts";
 import { writeZip } from "../src/engine/zip.ts";
 import { unzip } from "./helpers.ts";
 
@@ -23,6 +23,18 @@ describe("pages", () => {
 
   test("a huge range is not expanded before it meets the document", () => {
     expect(() => selectPages(parsePages("1-99999"), 2)).toThrow(/2 page/);
+    expect(() => exportedPageNumbers(parsePages("1-99999"), 2)).toThrow(/only 2/);
+  });
+
+  test("the pages of a PDF exported with a page range are numbered as in the document", () => {
+    expect(exportedPageNumbers(parsePages("2,7-"), 2)).toEqual([2, 7]);
+    expect(exportedPageNumbers(parsePages("2,7-"), 4)).toEqual([2, 7, 8, 9]);
+    expect(exportedPageNumbers(parsePages("1,3-4"), 3)).toEqual([1, 3, 4]);
+    // A closed range must exist whole, as for pdf output.
+    expect(() => exportedPageNumbers(parsePages("2-5"), 2)).toThrow(/asked for 4 page\(s\) but only 2/);
+    expect(() => exportedPageNumbers(parsePages("2,7-"), 1)).toThrow(/only 1/);
+    // More pages than the selection allows: the range was not applied, the PDF is the whole document.
+    expect(exportedPageNumbers(parsePages("1-2"), 5)).toBeUndefined();
   });
 });
 

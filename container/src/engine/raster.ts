@@ -28,16 +28,21 @@ export interface PageImage {
   path: string;
 }
 
-/** Renders `pages` (sorted, within the document) of `pdf` into `outDir`. */
+/**
+ * Renders `pages` (sorted, within the PDF) of `pdf` into `outDir`. Images are named by page number, or by
+ * `labels[i]` for `pages[i]` when the PDF holds a selection of a document's pages.
+ */
 export async function rasterize(
   pdf: string,
   pages: readonly number[],
   options: RasterOptions,
   outDir: string,
   deadline: number,
+  labels?: readonly number[],
 ): Promise<PageImage[]> {
-  const digits = Math.max(3, String(pages[pages.length - 1] ?? 1).length);
-  const nameOf = (page: number) => join(outDir, `page-${String(page).padStart(digits, "0")}.${options.format}`);
+  const labelOf = new Map(pages.map((page, i) => [page, labels?.[i] ?? page]));
+  const digits = Math.max(3, String(labelOf.get(pages[pages.length - 1]!) ?? 1).length);
+  const nameOf = (page: number) => join(outDir, `page-${String(labelOf.get(page) ?? page).padStart(digits, "0")}.${options.format}`);
   const images = options.format === "png"
     ? await renderPng(pdf, pages, options.dpi, outDir, nameOf, deadline)
     : await renderJpeg(pdf, pages, options, outDir, nameOf, deadline);
