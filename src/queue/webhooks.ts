@@ -5,7 +5,8 @@ import { openDb, type Db } from "../db/client";
 import { findJob } from "../db/jobs";
 import { ensureAccountWebhookSecret, findDelivery, findEndpoint, markDeliveriesFailed, recordAttempt, type DeliveryRow } from "../db/webhooks";
 import { jobStatusResponse } from "../domain/jobs";
-import { attemptTimeoutMs, checkWebhookUrl, newSigningSecret, publicOrigin, retryDelaysSeconds, webhookHeaders } from "../domain/webhooks";
+import { checkWebhookUrl } from "../domain/webhook-addresses";
+import { attemptTimeoutMs, newSigningSecret, publicOrigin, retryDelaysSeconds, webhookHeaders } from "../domain/webhooks";
 import type { WebhookMessage } from "./messages";
 
 export type WebhookOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };

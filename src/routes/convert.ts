@@ -12,7 +12,7 @@ import { canonicalOptions, jobSpecFor, planConversion } from "../domain/conversi
 import { admitJobs, IdempotencyRace, replayIdempotent, type Services } from "../domain/jobs";
 import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES } from "../domain/plans";
 import { storeUpload } from "../domain/uploads";
-import { assertWebhookUrl } from "../domain/webhooks";
+import { assertWebhookUrl } from "../domain/webhook-addresses";
 import type { ConvertOptions } from "../converter/client";
 import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema } from "../schemas";
 

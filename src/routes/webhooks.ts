@@ -21,7 +21,8 @@ import {
 } from "../db/webhooks";
 import { ApiError, validationHook } from "../errors";
 import { prefixedId } from "../ids";
-import { assertWebhookUrl, newSigningSecret, sendDeliveryMessages, WEBHOOK_EVENT_TYPES } from "../domain/webhooks";
+import { assertWebhookUrl } from "../domain/webhook-addresses";
+import { newSigningSecret, sendDeliveryMessages, WEBHOOK_EVENT_TYPES } from "../domain/webhooks";
 import { apiKeySecurity, errorResponses, JobStatusResponseSchema } from "../schemas";
 
 // Each endpoint is one more request per job end: the fan-out stays bounded.
