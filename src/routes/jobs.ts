@@ -37,14 +37,14 @@ const download = createRoute({
   path: "/v1/convert/job/{id}/download",
   tags: ["Jobs"],
   summary: "Download a job's output",
-  description: "Streams the output (a ZIP when the job produced several files). Supports Range and If-None-Match.",
+  description: "Streams the output (a ZIP when the job produced several files). Supports HEAD, `Range` (one byte range → 206; past the end → 416 `download.range_not_satisfiable` with `Content-Range: bytes */<size>`; invalid or several ranges → 200 with the whole file; `If-Range`) and the validators `ETag`/`Last-Modified`: a matching `If-None-Match`/`If-Modified-Since` → 304, a failing `If-Match`/`If-Unmodified-Since` → 412 `download.precondition_failed`; malformed validators are ignored (RFC 9110).",
   security: apiKeySecurity,
   request: { params: JobParams },
   responses: {
     200: { description: "the output", content: { "application/octet-stream": { schema: z.any().openapi({ type: "string", format: "binary" }) } } },
     206: { description: "partial content" },
     304: { description: "not modified" },
-    ...errorResponses(401, 404, 409, 410),
+    ...errorResponses(401, 404, 409, 410, 412, 416),
   },
 });
 

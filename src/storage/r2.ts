@@ -1,4 +1,6 @@
 // Where things live in R2, and moving bytes in and out without holding them in memory.
+import { ApiError } from "../errors";
+import { evaluatePreconditions, selectRange, type Validators } from "./conditional-requests";
 
 export const uploadKey = (accountId: string, fileId: string) => `uploads/${accountId}/${fileId}`;
 export const outputKey = (accountId: string, jobId: string, fileName: string) => `outputs/${accountId}/${jobId}/${fileName}`;
@@ -13,36 +15,82 @@ export async function putStream(bucket: R2Bucket, key: string, body: ReadableStr
 }
 
 /**
- * A download response for an R2 object: Range, ETag/If-None-Match, attachment disposition, and headers that
- * keep converted HTML from running script on our origin.
+ * A download response for an R2 object, with RFC 9110's conditional and range semantics (see
+ * conditional-requests.ts): 304 / 412 for validators, 206 / 416 for a Range, 200 with the whole file for a
+ * Range that must be ignored; HEAD answers the headers without opening the body. Always an attachment, with
+ * headers that keep converted HTML from running script on our origin. Null when the object does not exist.
+ *
+ * R2 is never handed the request's headers: it throws on some malformed ones. Conditional and range requests
+ * read the object's metadata first (`head`), decide here, then read only the bytes sent, guarded by the ETag
+ * the decision was made on.
  */
 export async function serveObject(bucket: R2Bucket, key: string, request: Request, fileName: string, contentType: string): Promise<Response | null> {
-  const object = await bucket.get(key, { range: request.headers, onlyIf: request.headers });
-  if (!object) return null;
+  const method = request.method;
+  if (method === "GET" && !CONDITIONAL_FIELDS.some((f) => request.headers.has(f))) {
+    const object = await bucket.get(key);
+    if (!object) return null;
+    const headers = downloadHeaders(object, fileName, contentType);
+    headers.set("Content-Length", String(object.size));
+    return new Response(object.body, { status: 200, headers });
+  }
+  // Twice at most: an object replaced between the decision and the read is judged again.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const meta = await bucket.head(key);
+    if (!meta) return null;
+    const validators: Validators = { etag: meta.httpEtag, lastModified: meta.uploaded.getTime() };
+    const headers = downloadHeaders(meta, fileName, contentType);
+    const precondition = evaluatePreconditions(method, request.headers, validators);
+    if (precondition === "not_modified") return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
+    if (precondition === "precondition_failed") {
+      return new ApiError("download.precondition_failed", "the file does not match the request's If-Match or If-Unmodified-Since", { etag: meta.httpEtag }).toResponse();
+    }
+    if (method === "HEAD") {
+      headers.set("Content-Length", String(meta.size));
+      return new Response(null, { status: 200, headers });
+    }
+    const range = selectRange(method, request.headers, meta.size, validators);
+    if (range.kind === "unsatisfiable") {
+      return new ApiError("download.range_not_satisfiable", `the requested range is outside the file's ${meta.size} bytes`, { size: meta.size }, { "Content-Range": `bytes */${meta.size}` }).toResponse();
+    }
+    const object = await bucket.get(key, {
+      onlyIf: { etagMatches: meta.etag },
+      ...(range.kind === "partial" ? { range: { offset: range.offset, length: range.length } } : {}),
+    });
+    if (!object) return null;
+    if (!("body" in object)) continue;
+    if (range.kind === "partial") {
+      headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${meta.size}`);
+      headers.set("Content-Length", String(range.length));
+      return new Response(object.body, { status: 206, headers });
+    }
+    headers.set("Content-Length", String(meta.size));
+    return new Response(object.body, { status: 200, headers });
+  }
+  throw new Error(`${key} changed while it was being served`);
+}
+
+const CONDITIONAL_FIELDS = ["range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"];
+
+function downloadHeaders(object: R2Object, fileName: string, contentType: string): Headers {
   const headers = new Headers();
   object.writeHttpMetadata(headers);
   headers.set("Content-Type", contentType);
   headers.set("ETag", object.httpEtag);
+  headers.set("Last-Modified", object.uploaded.toUTCString());
   headers.set("Accept-Ranges", "bytes");
   headers.set("Cache-Control", "private, max-age=3600");
   // Always an attachment: converted HTML must never render on the API's origin.
   headers.set("Content-Disposition", contentDisposition(fileName));
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("Content-Security-Policy", "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
-  if (!("body" in object) || !object.body) {
-    // A failed precondition: If-None-Match matched.
-    return new Response(null, { status: 304, headers });
-  }
-  const range = object.range as { offset?: number; length?: number; suffix?: number } | undefined;
-  if (range && request.headers.has("range")) {
-    const offset = range.suffix !== undefined ? object.size - range.suffix : (range.offset ?? 0);
-    const length = range.suffix !== undefined ? range.suffix : (range.length ?? object.size - offset);
-    headers.set("Content-Range", `bytes ${offset}-${offset + length - 1}/${object.size}`);
-    headers.set("Content-Length", String(length));
-    return new Response(object.body, { status: 206, headers });
-  }
-  headers.set("Content-Length", String(object.size));
-  return new Response(object.body, { status: 200, headers });
+  return headers;
+}
+
+/** A 304 carries the validators and caching fields a 200 would have had, no representation metadata. */
+function notModifiedHeaders(full: Headers): Headers {
+  const headers = new Headers();
+  for (const name of ["ETag", "Last-Modified", "Cache-Control"]) headers.set(name, full.get(name)!);
+  return headers;
 }
 
 export function contentDisposition(fileName: string, kind: "inline" | "attachment" = "attachment"): string {
