@@ -50,7 +50,6 @@ describe("refused before anything is stored or charged", () => {
   it.each([
     ["a path", "../../etc/passwd.docx"],
     ["a Windows path", "C:\\Users\\me\\report.docx"],
-    ["control characters", "report\u0007\u001b.docx"],
     ["300 characters", `${"a".repeat(295)}.docx`],
   ])("a filename with %s → request.invalid_filename", (_, name) => refusedAtUpload(name, fixture("docx-header-footer.docx"), 400, "request.invalid_filename"));
 

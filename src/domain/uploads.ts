@@ -6,28 +6,15 @@ import { ApiError } from "../errors";
 import { prefixedId } from "../ids";
 import { uploadKey } from "../storage/r2";
 import { inspectDocument } from "./documents";
+import { storedFileName } from "./file-names";
 import { isSupportedSource, mediaTypeOf, sourceFormats } from "./formats";
-
-export const MAX_FILENAME_LENGTH = 255;
 
 export function maxFileSizeBytes(env: Env): number {
   return Number(env.MAX_FILE_SIZE_BYTES) || 50 * 1024 * 1024;
 }
 
-/** The name as given, or a specific error: no paths, no control characters, not absurdly long. */
-export function checkFilename(name: string): string {
-  const trimmed = name.trim();
-  if (!trimmed) return "document";
-  if (/[/\\]/.test(trimmed)) throw new ApiError("request.invalid_filename", "the file name must not contain path separators", { filename: trimmed.slice(0, 100) });
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new ApiError("request.invalid_filename", "the file name must not contain control characters");
-  if (trimmed.length > MAX_FILENAME_LENGTH) throw new ApiError("request.invalid_filename", `the file name is ${trimmed.length} characters; at most ${MAX_FILENAME_LENGTH} are allowed`);
-  if (trimmed === "." || trimmed === "..") throw new ApiError("request.invalid_filename", "the file name is not valid");
-  return trimmed;
-}
-
 export async function storeUpload(env: Env, db: Db, accountId: string, file: File, purpose: string): Promise<FileRow> {
-  const filename = checkFilename(file.name || "document");
+  const filename = storedFileName(file.name);
   const limit = maxFileSizeBytes(env);
   if (file.size > limit) throw new ApiError("request.too_large", `the file is ${file.size} bytes; the limit is ${limit}`, { maxFileSizeBytes: limit });
   const bytes = new Uint8Array(await file.arrayBuffer());

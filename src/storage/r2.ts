@@ -1,4 +1,5 @@
 // Where things live in R2, and moving bytes in and out without holding them in memory.
+import { sanitizeFileName } from "../domain/file-names";
 import { ApiError } from "../errors";
 import { evaluatePreconditions, selectRange, type Validators } from "./conditional-requests";
 
@@ -94,6 +95,8 @@ function notModifiedHeaders(full: Headers): Headers {
 }
 
 export function contentDisposition(fileName: string, kind: "inline" | "attachment" = "attachment"): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+  // Names are sanitized when stored; again here for names stored before that, and for derived ones.
+  const name = sanitizeFileName(fileName);
+  const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
