@@ -3,6 +3,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./app-env";
 import { requireApiKey } from "./auth/scope";
+import { fieldsBodyLimit } from "./body-limits";
 import { openDb } from "./db/client";
 import { ApiError, notFound, onError, validationHook } from "./errors";
 import { MAX_BATCH_SIZE_BYTES } from "./domain/plans";
@@ -36,6 +37,7 @@ export function createApp() {
     if (PUBLIC_PREFIXES.some((p) => c.req.path.startsWith(p))) return next();
     return requireApiKey(c, next);
   });
+  app.use("*", fieldsBodyLimit);
   // Oversize uploads are refused before any of the body is stored.
   app.on("POST", ["/v1/files", "/v1/convert", "/v1/convert/batch"], async (c, next) => {
     const limit = maxFileSizeBytes(c.env) + MULTIPART_OVERHEAD_BYTES;
