@@ -17,6 +17,8 @@ const CODES = {
   "auth.missing_key": 401,
   "auth.invalid_key": 401,
   "auth.revoked_key": 401,
+  "auth.invalid_authorization": 401,
+  "auth.conflicting_keys": 400,
   "files.not_found": 404,
   "jobs.not_found": 404,
   "runs.not_found": 404,

@@ -12,8 +12,10 @@ LibreOffice, behind an asynchronous job API.
 ## Authentication
 Every \`/v1\` endpoint except the catalog, estimates, signed downloads and this document needs an API key,
 sent as \`X-API-Key: sk_live_…\` or \`Authorization: Bearer sk_live_…\` (\`sk_test_…\` for local keys; create
-one with \`npm run key\`). A personal key sees its user's files and jobs, a workspace key its workspace's;
-anything else answers 404, never 403.
+one with \`npm run key\`). \`Authorization\` must be exactly \`Bearer <key>\` (the scheme in any case): a bare key
+or another scheme is 401 \`auth.invalid_authorization\`. Both headers may carry the same key; two different
+keys in one request are 400 \`auth.conflicting_keys\`. A personal key sees its user's files and jobs, a
+workspace key its workspace's; anything else answers 404, never 403.
 
 ## The job flow
 1. \`POST /v1/convert\` with the document (\`file\`) or an uploaded file's id (\`fileId\`) and \`targetFormat\`
@@ -67,6 +69,6 @@ export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
     type: "http",
     scheme: "bearer",
     bearerFormat: "sk_live_… / sk_test_…",
-    description: "the same key as `Authorization: Bearer <key>`",
+    description: "the same key as `Authorization: Bearer <key>`: exactly that, a bare key is refused (401 `auth.invalid_authorization`)",
   });
 }

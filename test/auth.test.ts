@@ -29,6 +29,57 @@ describe("API key auth", () => {
     expect((await get({ authorization: `Bearer ${account.key}` })).status).toBe(200);
   });
 
+  it("accepts the Bearer scheme in any case, and the same key in both headers", async () => {
+    const account = await seedAccount();
+    for (const authorization of [`bearer ${account.key}`, `BEARER ${account.key}`, `Bearer  ${account.key}`]) {
+      expect((await get({ authorization })).status, authorization).toBe(200);
+    }
+    expect((await get({ "x-api-key": account.key, authorization: `Bearer ${account.key}` })).status).toBe(200);
+    const twice = new Headers([["x-api-key", account.key], ["x-api-key", account.key]]);
+    expect((await exports.default.fetch(new Request(`${BASE}/v1/convert/jobs`, { headers: twice }))).status).toBe(200);
+  });
+
+  it("refuses a bare key in Authorization with 401 auth.invalid_authorization saying how to send it", async () => {
+    const account = await seedAccount();
+    const res = await get({ authorization: account.key });
+    expect(res.status).toBe(401);
+    const body = await res.json<{ error: string; type: string; detail: string }>();
+    expect(body).toMatchObject({ error: "auth.invalid_authorization", type: "authentication_error" });
+    expect(body.detail).toContain("Authorization: Bearer <key>");
+    expect(body.detail).toContain("X-API-Key");
+  });
+
+  it.each([
+    ["another scheme", (key: string) => `Basic ${btoa(`${key}:`)}`, "must be Bearer"],
+    ["Token scheme", (key: string) => `Token ${key}`, "must be Bearer"],
+    ["Bearer without a key", () => "Bearer", "exactly one key"],
+    ["Bearer with two tokens", (key: string) => `Bearer ${key} ${key}`, "exactly one key"],
+    ["Bearer with a tab", (key: string) => `Bearer\t${key}`, "exactly one key"],
+    ["a valid X-API-Key beside a malformed Authorization", (key: string) => key, "no scheme"],
+  ])("refuses %s with 401 auth.invalid_authorization", async (_, authorization, detail) => {
+    const account = await seedAccount();
+    const res = await get({ "x-api-key": account.key, authorization: authorization(account.key) });
+    expect(res.status).toBe(401);
+    const body = await res.json<{ error: string; detail: string }>();
+    expect(body.error).toBe("auth.invalid_authorization");
+    expect(body.detail).toContain(detail);
+  });
+
+  it("refuses two different keys in one request with 400 auth.conflicting_keys, whichever is valid", async () => {
+    const account = await seedAccount();
+    const other = await seedAccount();
+    for (const headers of [
+      new Headers({ "x-api-key": account.key, authorization: `Bearer ${other.key}` }),
+      new Headers({ "x-api-key": account.key, authorization: "Bearer sk_test_00000000000000000000000000000000" }),
+      new Headers([["x-api-key", account.key], ["x-api-key", other.key]]),
+      new Headers([["authorization", `Bearer ${account.key}`], ["authorization", `Bearer ${other.key}`]]),
+    ]) {
+      const res = await exports.default.fetch(new Request(`${BASE}/v1/convert/jobs`, { headers }));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: "auth.conflicting_keys", type: "invalid_request" });
+    }
+  });
+
   it("refuses a revoked key with 401 auth.revoked_key", async () => {
     const account = await seedAccount();
     await env.DB.prepare("UPDATE api_keys SET revoked_at = ?1 WHERE account_id = ?2").bind(Date.now(), account.accountId).run();
