@@ -1,5 +1,8 @@
-// The one error envelope: {"error": "<area>.<code>", "type": "<class>", "detail": "…", …context}.
-// Every error a caller sees is built here; `type` is the coarse class a client can switch on.
+// The one error envelope, in the vocabulary of the document each endpoint family implements
+// (../shared/seeds): every code has one HTTP status, and its class follows from that status.
+//   /v1/files*, /v1/runs* (seed 000): {"error": "<class>", "code": "<area>.<code>", "detail", "message", …context}
+//   everything else (seed 003):         {"error": "<area>.<code>", "type": "<class>", "detail", …context}
+// Every error a caller sees is built here, middleware failures (auth, body limits) included.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -33,7 +36,9 @@ const CODES = {
   "jobs.output_expired": 410,
   "convert.unsupported_format_pair": 400,
   "convert.invalid_option": 400,
-  "convert.too_many_pages": 413,
+  // The real page or slide count passed maxPages: at submission (counted from the file's structure) or in the
+  // converter (a document that lied about its structure); the converter's code and status are the same.
+  "convert.too_many_pages": 422,
   "convert.file_too_large": 413,
   "convert.zip_bomb": 422,
   "convert.password_protected": 422,
@@ -62,37 +67,57 @@ const CODES = {
 
 export type ErrorCode = keyof typeof CODES;
 
-const TYPES: Record<number, string> = {
+/**
+ * The class of each status, in seed 000's style: its four (invalid_request, not_found, conflict,
+ * upstream_error) and, for statuses it does not list, the reason phrase in the same snake case.
+ */
+const CLASSES: Record<number, string> = {
   400: "invalid_request",
-  401: "authentication_error",
+  401: "unauthorized",
   402: "payment_required",
   403: "forbidden",
   404: "not_found",
   409: "conflict",
   410: "gone",
+  412: "precondition_failed",
   413: "payload_too_large",
-  412: "invalid_request",
-  415: "invalid_request",
-  416: "invalid_request",
-  422: "invalid_request",
+  415: "unsupported_media_type",
+  416: "range_not_satisfiable",
+  422: "unprocessable",
   429: "rate_limited",
+  500: "internal_error",
   502: "upstream_error",
   503: "unavailable",
   504: "upstream_error",
 };
 
-/** Every code with its HTTP status and `type`: the OpenAPI document and the client list them from here. */
+export const ERROR_CLASSES = [...new Set(Object.values(CLASSES))];
+
+export function classOf(code: ErrorCode): string {
+  return CLASSES[CODES[code]] ?? "internal_error";
+}
+
+/** Every code with its HTTP status and class: the OpenAPI document and the README list them from here. */
 export function errorCatalog(): { code: ErrorCode; status: number; type: string }[] {
-  return (Object.keys(CODES) as ErrorCode[]).map((code) => ({ code, status: CODES[code], type: TYPES[CODES[code]] ?? "internal_error" }));
+  return (Object.keys(CODES) as ErrorCode[]).map((code) => ({ code, status: CODES[code], type: classOf(code) }));
 }
 
 export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return CODES[code];
 }
 
-export function errorBody(code: ErrorCode, detail: string, context: Record<string, unknown> = {}) {
-  const status = CODES[code];
-  return { error: code, type: TYPES[status] ?? "internal_error", detail, ...context };
+/** Which document's vocabulary an endpoint answers in: seed 000's (files, runs) or seed 003's (the rest). */
+export type ErrorFamily = "files" | "jobs";
+
+const FILES_FAMILY = /^\/v1\/(files|runs)(\/|$)/;
+
+export function errorFamilyOf(path: string): ErrorFamily {
+  return FILES_FAMILY.test(path) ? "files" : "jobs";
+}
+
+export function errorBody(code: ErrorCode, detail: string, context: Record<string, unknown> = {}, family: ErrorFamily = "jobs") {
+  if (family === "files") return { error: classOf(code), code, detail, message: detail, ...context };
+  return { error: code, type: classOf(code), detail, ...context };
 }
 
 /** Thrown anywhere; `onError` turns it into the envelope. */
@@ -109,8 +134,8 @@ export class ApiError extends Error {
   get status(): ContentfulStatusCode {
     return CODES[this.code];
   }
-  toResponse(): Response {
-    return Response.json(errorBody(this.code, this.message, this.context), { status: this.status, headers: this.headers });
+  toResponse(family: ErrorFamily): Response {
+    return Response.json(errorBody(this.code, this.message, this.context, family), { status: this.status, headers: this.headers });
   }
 }
 
@@ -124,24 +149,25 @@ export function validationError(error: ZodError, target: string): ApiError {
 /** The zod-openapi / zod-validator hook: validation failures use the envelope. */
 export function validationHook(result: { success: boolean; error?: unknown; target?: string }, c: Context) {
   if (!result.success) {
-    return validationError(result.error as ZodError, result.target ?? "request").toResponse();
+    return validationError(result.error as ZodError, result.target ?? "request").toResponse(errorFamilyOf(c.req.path));
   }
   return undefined;
 }
 
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return err.toResponse();
+  const family = errorFamilyOf(c.req.path);
+  if (err instanceof ApiError) return err.toResponse(family);
   if (err instanceof HTTPException) {
     const status = err.status;
-    if (status === 413) return new ApiError("request.too_large", err.message || "request body too large").toResponse();
-    if (status === 404) return new ApiError("not_found", err.message || "not found").toResponse();
-    if (status === 401) return new ApiError("auth.invalid_key", err.message || "unauthorized").toResponse();
-    return Response.json(errorBody("request.invalid", err.message || "bad request"), { status });
+    if (status === 413) return new ApiError("request.too_large", err.message || "request body too large").toResponse(family);
+    if (status === 404) return new ApiError("not_found", err.message || "not found").toResponse(family);
+    if (status === 401) return new ApiError("auth.invalid_key", err.message || "unauthorized").toResponse(family);
+    return Response.json(errorBody("request.invalid", err.message || "bad request", {}, family), { status });
   }
   console.error("unhandled error", c.req.method, c.req.path, err);
-  return Response.json(errorBody("internal_error", "internal error"), { status: 500 });
+  return new ApiError("internal_error", "internal error").toResponse(family);
 }
 
 export function notFound(c: Context): Response {
-  return new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse();
+  return new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(errorFamilyOf(c.req.path));
 }

@@ -26,8 +26,19 @@ workspace key its workspace's; anything else answers 404, never 403.
 3. \`GET /v1/convert/job/{id}/download\`, or the signed \`download_url\` (no key needed, valid for an hour).
 
 ## Errors
-Every error is the same JSON envelope — \`{"error": "<area>.<code>", "type": "<class>", "detail": "…", …context}\` —
-with the HTTP status given by the code. The \`Error\` schema lists every code.
+One envelope, in the vocabulary of the document each endpoint family implements; the HTTP status and the
+class follow from the code (one table, listed in the \`Error\` schema):
+- \`/v1/convert*\` and every other endpoint (the \`Error\` schema): \`{"error": "<area>.<code>", "type": "<class>", "detail": "…", …context}\`.
+- \`/v1/files*\` and \`/v1/runs*\` (the \`FilesError\` schema): \`{"error": "<class>", "code": "<area>.<code>", "detail": "…", "message": "…", …context}\`,
+  where the class is \`invalid_request\` (400), \`not_found\` (404), \`conflict\` (409), \`upstream_error\` (502), or for other
+  statuses \`unauthorized\`, \`payment_required\`, \`forbidden\`, \`gone\`, \`payload_too_large\`, \`unsupported_media_type\`,
+  \`unprocessable\`, \`rate_limited\`, \`unavailable\`, \`internal_error\`.
+Failures before the route (a missing key, a body over the limit) answer in the family of the path.
+
+## Prices
+A price is decided at submission from what the server measures exactly: \`PerPage\` where the source's page or slide
+count is read from its structure (pdf pages; pptx and odp slides), \`PerMegabyte\` for everything else. The catalog
+lists each conversion's \`costing\`; \`GET /v1/convert/estimate/{from}/{to}\` runs the calculation.
 
 ## Try it
 On \`/docs\`, press **Authorize**, paste your key under \`ApiKeyHeader\`, then **Try it out** on any endpoint.

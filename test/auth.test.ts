@@ -8,7 +8,7 @@ describe("API key auth", () => {
   it("refuses a request without a key with 401 auth.missing_key", async () => {
     const res = await get({});
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ error: "auth.missing_key", type: "authentication_error" });
+    expect(await res.json()).toMatchObject({ error: "auth.missing_key", type: "unauthorized" });
   });
 
   it("refuses an unknown key with 401 auth.invalid_key", async () => {
@@ -95,6 +95,19 @@ describe("API key auth", () => {
     expect(rows.results[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows.results[0]!.hash).not.toContain(account.key.slice(12));
     expect(account.key.startsWith(rows.results[0]!.prefix)).toBe(true);
+  });
+
+  it("answers a missing key on /v1/files* and /v1/runs* in seed 000's vocabulary, before the route runs", async () => {
+    for (const [method, path] of [["POST", "/v1/files"], ["GET", "/v1/files/file_x"], ["POST", "/v1/files/file_x/convert"], ["POST", "/v1/runs/x/export"]] as const) {
+      const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method }));
+      expect(res.status, path).toBe(401);
+      expect(await res.json(), path).toEqual({ error: "unauthorized", code: "auth.missing_key", detail: expect.any(String), message: expect.any(String) });
+    }
+    const bad = await exports.default.fetch(new Request(`${BASE}/v1/files/file_x/convert`, { method: "POST", headers: { "x-api-key": "sk_test_00000000000000000000000000000000" } }));
+    expect(await bad.json()).toMatchObject({ error: "unauthorized", code: "auth.invalid_key" });
+    // …and the job API keeps seed 003's: the dotted code in `error`.
+    const jobs = await exports.default.fetch(new Request(`${BASE}/v1/convert`, { method: "POST" }));
+    expect(await jobs.json()).toEqual({ error: "auth.missing_key", type: "unauthorized", detail: expect.any(String) });
   });
 
   it("answers unknown routes with the error envelope", async () => {

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sources } from "../container/src/formats";
+import { sources, targets } from "../container/src/formats";
 import { BASE } from "./harness";
 
 const get = (path: string, headers: Record<string, string> = {}) => exports.default.fetch(new Request(`${BASE}${path}`, { headers }));
@@ -30,6 +30,36 @@ describe("GET /v1/convert/conversions", () => {
     expect([...categories].sort()).toEqual(["documents", "images", "presentations", "spreadsheets"]);
   });
 
+  it("prices per page only where the source's count is exact from its structure, per megabyte elsewhere", async () => {
+    const body = await (await get("/v1/convert/conversions")).json<any>();
+    const edges = Object.values(body.sourceFormatTo).flat() as any[];
+    const perPage = new Set(edges.filter((e) => e.costing.strategy === "PerPage").map((e) => e.sourceFormat));
+    // From the matrix's own property, not a list: pdf pages, pptx and odp slides today.
+    expect([...perPage].sort()).toEqual(Object.keys(sources).filter((s) => sources[s as keyof typeof sources].countedUnit).sort());
+    expect([...perPage].sort()).toEqual(["odp", "pdf", "pptx"]);
+    for (const e of edges) {
+      const unit = sources[e.sourceFormat as keyof typeof sources].countedUnit;
+      if (unit) {
+        expect(e.costing, `${e.job}`).toMatchObject({ strategy: "PerPage", incrementUnit: unit, increment: 10, displaySuffix: `per 10 ${unit}` });
+        expect(e.maxPages, e.job).toBe(2000);
+      } else {
+        expect(e.costing, `${e.job}`).toMatchObject({ strategy: "PerMegabyte", incrementUnit: "mb", increment: 5, displaySuffix: "per 5 MB" });
+        expect(e.maxPages, e.job).toBeNull();
+      }
+      expect(e.maxDurationMinutes).toBeNull();
+      // Variants only where a converter really has them: PDF/A for targets that take the pdfa option.
+      if (targets[e.targetFormat as keyof typeof targets].options.includes("pdfa" as never)) {
+        expect(e.costing.costVariants).toEqual({ pdfa: { description: expect.any(String), baseCost: e.costing.baseCost + 1, displaySuffix: e.costing.displaySuffix } });
+      } else {
+        expect(e.costing.costVariants).toBeNull();
+      }
+    }
+    const items = body.conversions as any[];
+    expect(items.find((c) => c.job === "image.pdf-to-png")).toMatchObject({ maxPages: 2000, costing: { strategy: "PerPage", incrementUnit: "pages" } });
+    expect(items.find((c) => c.job === "document.docx-to-pdf")).toMatchObject({ maxPages: null, costing: { strategy: "PerMegabyte" } });
+    expect(items.filter((c) => c.costing.strategy === "PerMinute" || c.costing.strategy === "Fixed")).toEqual([]);
+  });
+
   it("is cacheable: ETag, Cache-Control and 304 on If-None-Match", async () => {
     const first = await get("/v1/convert/conversions");
     const etag = first.headers.get("etag");
@@ -46,47 +76,48 @@ describe("GET /v1/convert/estimate/{from}/{to}", () => {
     return { status: res.status, body: await res.json<any>() };
   };
 
-  it("prices Fixed conversions at the base cost", async () => {
-    const { body } = await estimate("/v1/convert/estimate/docx/txt?bytes=5000000");
-    expect(body.costing.strategy).toBe("Fixed");
-    expect(body.creditCost).toBe(body.costing.baseCost);
-  });
-
-  it("prices PerPage by started increments of pages", async () => {
-    const { body } = await estimate("/v1/convert/estimate/docx/pdf?bytes=1000&pages=11");
-    expect(body.costing).toMatchObject({ strategy: "PerPage", increment: 10, baseCost: 1 });
+  it("prices PerPage by started increments of the given pages", async () => {
+    const { body } = await estimate("/v1/convert/estimate/pdf/png?pages=11");
+    expect(body.costing).toMatchObject({ strategy: "PerPage", increment: 10, incrementUnit: "pages", baseCost: 1 });
     expect(body.inputs).toMatchObject({ pages: 11, pagesSource: "given" });
-    expect(body.increments).toBe(2);
-    expect(body.creditCost).toBe(2);
-    expect((await estimate("/v1/convert/estimate/docx/pdf?bytes=1000&pages=10")).body.creditCost).toBe(1);
+    expect(body.assumptions).toEqual([]);
+    expect(body).toMatchObject({ quantity: 11, unit: "pages", increments: 2, creditCost: 2, maxPages: 11 });
+    expect((await estimate("/v1/convert/estimate/pdf/png?pages=10")).body.creditCost).toBe(1);
+    expect((await estimate("/v1/convert/estimate/pdf/png?pages=5000")).body.maxPages).toBe(2000);
   });
 
-  it("counts pages from the size when none are given", async () => {
-    const { body } = await estimate(`/v1/convert/estimate/docx/pdf?bytes=${100 * 1024 * 25 + 1}`);
-    expect(body.inputs).toMatchObject({ pages: 26, pagesSource: "estimated" });
-    expect(body.creditCost).toBe(3);
+  it("prices decks by slides: 200 slides at 1 per 10 slides is 20 credits", async () => {
+    const { body } = await estimate("/v1/convert/estimate/pptx/pdf?pages=200&bytes=1000");
+    expect(body.costing).toMatchObject({ strategy: "PerPage", incrementUnit: "slides", displaySuffix: "per 10 slides" });
+    expect(body).toMatchObject({ unit: "slides", increments: 20, creditCost: 20 });
   });
 
-  it("prices PerMegabyte by started increments of megabytes", async () => {
-    const { body } = await estimate(`/v1/convert/estimate/xlsx/pdf?bytes=${5 * 1024 * 1024 + 1}`);
-    expect(body.costing).toMatchObject({ strategy: "PerMegabyte", increment: 5 });
+  it("says what it assumed when PerPage is asked without pages: one increment", async () => {
+    const { body } = await estimate("/v1/convert/estimate/odp/pdf");
+    expect(body.inputs).toMatchObject({ pages: 10, pagesSource: "assumed" });
+    expect(body.assumptions).toEqual([expect.stringContaining("no `pages` given: 10 slides assumed")]);
+    expect(body.creditCost).toBe(1);
+  });
+
+  it("prices PerMegabyte by started increments of megabytes, whatever pages are claimed", async () => {
+    const { body } = await estimate(`/v1/convert/estimate/docx/pdf?bytes=${5 * 1024 * 1024 + 1}&pages=276`);
+    expect(body.costing).toMatchObject({ strategy: "PerMegabyte", increment: 5, incrementUnit: "mb" });
+    expect(body.inputs).toMatchObject({ bytesSource: "given", pages: null, pagesSource: null });
     expect(body.increments).toBe(2);
     expect(body.creditCost).toBe(2 * body.costing.baseCost);
+    expect(body.maxPages).toBeNull();
     expect((await estimate("/v1/convert/estimate/xlsx/pdf?bytes=10")).body.creditCost).toBe(body.costing.baseCost);
-  });
-
-  it("prices PerMinute by estimated render minutes", async () => {
-    const { body } = await estimate("/v1/convert/estimate/pptx/png?bytes=1000&pages=31");
-    expect(body.costing).toMatchObject({ strategy: "PerMinute", incrementUnit: "minute", increment: 1 });
-    // 31 pages × 2 s = 62 s → 2 started minutes
-    expect(body.increments).toBe(2);
-    expect(body.creditCost).toBe(2 * body.costing.baseCost);
+    const assumed = (await estimate("/v1/convert/estimate/docx/txt")).body;
+    expect(assumed.inputs).toMatchObject({ bytes: 0, bytesSource: "assumed" });
+    expect(assumed.assumptions).toEqual([expect.stringContaining("no `bytes` given")]);
+    expect(assumed.creditCost).toBe(1);
   });
 
   it("applies the PDF/A variant", async () => {
-    const plain = (await estimate("/v1/convert/estimate/docx/pdf?pages=1")).body;
-    const pdfa = (await estimate("/v1/convert/estimate/docx/pdf?pages=1&pdfa=2b")).body;
+    const plain = (await estimate("/v1/convert/estimate/docx/pdf?bytes=1")).body;
+    const pdfa = (await estimate("/v1/convert/estimate/docx/pdf?bytes=1&pdfa=2b")).body;
     expect(pdfa.inputs.variant).toBe("pdfa");
+    expect(pdfa.creditCost).toBe(plain.costing.costVariants.pdfa.baseCost);
     expect(pdfa.creditCost).toBeGreaterThan(plain.creditCost);
   });
 

@@ -3,9 +3,10 @@
 // renamed or made nullable on one side only fails the typecheck.
 import type { z } from "@hono/zod-openapi";
 import type { FileRecord, JobAccepted, JobStatus, RenditionPending, RenditionRequest } from "../src/client/types.ts";
-import type { ErrorEnvelope as ClientErrorEnvelope } from "../src/client/types.ts";
+import type { ErrorEnvelope as ClientErrorEnvelope, FilesErrorEnvelope as ClientFilesErrorEnvelope } from "../src/client/types.ts";
 import type {
   ErrorEnvelope,
+  FilesErrorEnvelope,
   FileResponseSchema,
   JobAcceptedResponseSchema,
   JobStatusResponseSchema,
@@ -24,4 +25,5 @@ export type ClientContract = [
   Assert<Equals<z.infer<typeof RenditionPendingResponseSchema>, RenditionPending>>,
   Assert<Equals<z.infer<typeof RenditionRequestSchema>, RenditionRequest>>,
   Assert<Assignable<z.infer<typeof ErrorEnvelope>, ClientErrorEnvelope>>,
+  Assert<Assignable<z.infer<typeof FilesErrorEnvelope>, ClientFilesErrorEnvelope>>,
 ];

@@ -4,7 +4,7 @@ import { exports } from "cloudflare:workers";
 import { inspectRoutes } from "hono/dev";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { errorCatalog } from "../src/errors";
+import { classOf, errorCatalog, errorFamilyOf, type ErrorCode } from "../src/errors";
 import { BASE } from "./harness";
 
 type Operation = {
@@ -26,6 +26,9 @@ type Document = {
 
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
 const ERROR_REF = "#/components/schemas/Error";
+const FILES_ERROR_REF = "#/components/schemas/FilesError";
+/** Each path answers in its own document's vocabulary: seed 000's for /v1/files*, /v1/runs*, seed 003's else. */
+const errorRefOf = (path: string) => (errorFamilyOf(path) === "files" ? FILES_ERROR_REF : ERROR_REF);
 
 // The routes this document must hold at least; the introspection test below catches any route added later.
 const EXPECTED = [
@@ -115,27 +118,30 @@ describe("GET /v1/openapi.json", () => {
   it("resolves every $ref inside the document", () => {
     const refs = [...new Set(refsIn(doc))];
     expect(refs).toContain(ERROR_REF);
+    expect(refs).toContain(FILES_ERROR_REF);
     for (const ref of refs) expect(resolve(ref), ref).toBeDefined();
   });
 
-  it("gives every operation a summary, a tag, a success response and the error envelope", () => {
-    for (const { key, op } of operations()) {
+  it("gives every operation a summary, a tag, a success response and its family's error envelope", () => {
+    for (const { key, path, op } of operations()) {
       expect(op.summary, key).toBeTruthy();
       expect(op.tags?.length, key).toBeGreaterThan(0);
       const statuses = Object.keys(op.responses);
       expect(statuses.some((s) => /^[23]\d\d$/.test(s)), `${key} has a 2xx/3xx response`).toBe(true);
       for (const [status, response] of Object.entries(op.responses)) expect(response.description, `${key} ${status}`).toBeTruthy();
-      const errors = statuses.filter((s) => op.responses[s]!.content?.["application/json"]?.schema?.$ref === ERROR_REF);
+      const errors = statuses.filter((s) => op.responses[s]!.content?.["application/json"]?.schema?.$ref === errorRefOf(path));
       expect(errors, `${key} documents the error envelope`).toContain("500");
+      const foreign = statuses.filter((s) => [ERROR_REF, FILES_ERROR_REF].includes(op.responses[s]!.content?.["application/json"]?.schema?.$ref ?? "") && !errors.includes(s));
+      expect(foreign, `${key} documents only its own family's envelope`).toEqual([]);
     }
   });
 
   it("documents 401 with the envelope on every operation that needs a key, naming only defined schemes", () => {
     const schemes = Object.keys(doc.components.securitySchemes);
-    for (const { key, op } of operations()) {
+    for (const { key, path, op } of operations()) {
       if (!op.security?.length) continue;
       for (const requirement of op.security) for (const name of Object.keys(requirement)) expect(schemes, key).toContain(name);
-      expect(op.responses["401"]?.content?.["application/json"]?.schema?.$ref, `${key} 401`).toBe(ERROR_REF);
+      expect(op.responses["401"]?.content?.["application/json"]?.schema?.$ref, `${key} 401`).toBe(errorRefOf(path));
     }
   });
 
@@ -148,17 +154,26 @@ describe("GET /v1/openapi.json", () => {
     }
   });
 
-  it("gives each error response an example envelope whose code answers with that status", () => {
+  it("gives each error response an example envelope, in its family's vocabulary, whose code answers with that status", () => {
     const statusOf = new Map<string, number>(errorCatalog().map((e) => [e.code, e.status]));
-    for (const { key, op } of operations()) {
+    let seen = 0;
+    for (const { key, path, op } of operations()) {
       for (const [status, response] of Object.entries(op.responses)) {
-        const media = response.content?.["application/json"] as { schema?: { $ref?: string }; example?: { error: string; type: string; detail: string } } | undefined;
-        if (media?.schema?.$ref !== ERROR_REF) continue;
-        expect(media.example, `${key} ${status}`).toBeDefined();
-        expect(statusOf.get(media.example!.error), `${key} ${status}: ${media.example!.error}`).toBe(Number(status));
-        expect(media.example!.detail).toBeTruthy();
+        type Example = { error: string; type?: string; code?: string; detail: string; message?: string };
+        const media = response.content?.["application/json"] as { schema?: { $ref?: string }; example?: Example } | undefined;
+        if (media?.schema?.$ref !== errorRefOf(path)) continue;
+        const example = media.example!;
+        expect(example, `${key} ${status}`).toBeDefined();
+        const code = errorFamilyOf(path) === "files" ? example.code! : example.error;
+        const cls = errorFamilyOf(path) === "files" ? example.error : example.type!;
+        expect(statusOf.get(code), `${key} ${status}: ${code}`).toBe(Number(status));
+        expect(cls, `${key} ${status}`).toBe(classOf(code as ErrorCode));
+        expect(example.detail).toBeTruthy();
+        if (errorFamilyOf(path) === "files") expect(example.message).toBe(example.detail);
+        seen++;
       }
     }
+    expect(seen).toBeGreaterThan(20);
   });
 
   it("enumerates every error code of src/errors.ts in the Error schema", () => {
@@ -168,6 +183,15 @@ describe("GET /v1/openapi.json", () => {
     expect(error.required).toEqual(expect.arrayContaining(["error", "type", "detail"]));
     for (const { code, status } of errorCatalog()) expect(error.description).toContain(`| \`${code}\` | ${status} |`);
     expect(codes).toContain(error.example.error);
+  });
+
+  it("describes seed 000's envelope for /v1/files* and /v1/runs*: the class in `error`, the code in `code`", () => {
+    const files = doc.components.schemas.FilesError;
+    expect(files.required).toEqual(expect.arrayContaining(["error", "code", "detail", "message"]));
+    expect(files.properties.code.enum).toEqual(errorCatalog().map((e) => e.code));
+    expect(files.properties.error.enum).toEqual(expect.arrayContaining(["invalid_request", "not_found", "conflict", "upstream_error"]));
+    expect(files.example).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair" });
+    expect(doc.components.schemas.Error.properties.type.enum).toEqual(files.properties.error.enum);
   });
 
   it("carries examples for the request and response fields people fill in first", () => {

@@ -141,7 +141,10 @@ export class Converter {
     }
     if (target === "html") await inlineSideFiles(first, outDir);
     if (target === "txt") await stripUtf8Bom(first, join(outDir, "result-nobom.txt"));
-    return single(first, target, source, inputPages, undefined, queueMs);
+    // A deck saved as another deck format holds every slide LibreOffice loaded: its exact slide count, which
+    // the API prices a re-export of this output by.
+    const outputSlides = isSource(target) && sources[target].countedUnit === "slides" ? inputPages : undefined;
+    return single(first, target, source, inputPages, outputSlides, queueMs);
   }
 
   /**

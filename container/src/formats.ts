@@ -10,6 +10,12 @@ export interface SourceFormat {
   family: Family;
   mediaType: string;
   targets: readonly TargetName[];
+  /**
+   * What the detector counts exactly from the file's structure (PDF page tree, pptx sldIdLst, odp draw:page),
+   * never from metadata the uploader wrote. Absent: no exact count. The API prices per page only where it is
+   * present, and tells the converter that many pages at most (maxPages).
+   */
+  countedUnit?: "pages" | "slides";
 }
 
 export interface TargetFormat {
@@ -73,7 +79,7 @@ export const sources: Record<SourceName, SourceFormat> = {
   doc: { category: "documents", family: "writer", mediaType: targets.doc.mediaType, targets: writerTargets },
   odt: { category: "documents", family: "writer", mediaType: targets.odt.mediaType, targets: without(writerTargets, "odt") },
   rtf: { category: "documents", family: "writer", mediaType: targets.rtf.mediaType, targets: without(writerTargets, "rtf") },
-  pdf: { category: "documents", family: "pdf", mediaType: targets.pdf.mediaType, targets: ["png", "jpg"] },
+  pdf: { category: "documents", family: "pdf", mediaType: targets.pdf.mediaType, targets: ["png", "jpg"], countedUnit: "pages" },
   xlsx: {
     category: "spreadsheets",
     family: "calc",
@@ -103,6 +109,7 @@ export const sources: Record<SourceName, SourceFormat> = {
     family: "impress",
     mediaType: targets.pptx.mediaType,
     targets: ["pdf", "odp", "png", "jpg"],
+    countedUnit: "slides",
   },
   ppt: {
     category: "presentations",
@@ -115,6 +122,7 @@ export const sources: Record<SourceName, SourceFormat> = {
     family: "impress",
     mediaType: targets.odp.mediaType,
     targets: ["pdf", "pptx", "png", "jpg"],
+    countedUnit: "slides",
   },
 };
 

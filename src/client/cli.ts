@@ -17,7 +17,7 @@ const EXIT = { ok: 0, error: 1, usage: 2, jobFailed: 3 } as const;
 const USAGE = `docconv: convert office documents with the docconv API
 
 Usage:
-  docconv convert <file> --to <format> [-o <output>] [--pages 1-3] [--sheet N|all] [--dpi N] [--quality N]
+  docconv convert <file> --to <format> [-o <output>] [--pages 1-3|all] [--sheet N|all] [--dpi N] [--quality N]
                   [--pdfa 1b|2b|3b] [--idempotency-key K] [--no-wait] [--timeout SECONDS]
   docconv job <id>                 a job's status
   docconv download <id> [-o <output>]
@@ -33,6 +33,9 @@ Options:
   --json            print the API's JSON instead of text
   -q, --quiet       no progress on stderr
   -h, --help        this help;  -v, --version
+
+Images (--to png|jpg) of a multi-page document are every page, as a ZIP, unless --pages selects some.
+Errors print the API's dotted code (e.g. credits.insufficient) and its status.
 
 Exit codes: 0 success, 1 API or network error, 2 usage error, 3 the job ended Failed or Canceled.
 `;
@@ -143,8 +146,7 @@ function convertOptions(flags: Flags): ConvertOptions {
 }
 
 function jobLine(job: JobStatus): string {
-  const phase = job.status === "Running" ? ` ${job.progress.phase} ${job.progress.percent}%` : ` ${job.progress.phase}`;
-  return `job ${job.id}: ${job.status}${job.status === "Queued" || job.status === "Running" ? phase : ""}`;
+  return `job ${job.id}: ${job.status}${job.progress.phase ? ` ${job.progress.phase}` : ""}`;
 }
 
 async function convert(ctx: Context, positionals: string[]): Promise<number> {
@@ -188,7 +190,7 @@ async function convert(ctx: Context, positionals: string[]): Promise<number> {
     ctx.status.done();
     throw err;
   }
-  ctx.status.done(`job ${job.id}: ${job.status} (${size(job.metrics.outputBytes ?? 0)}${job.output && job.output.fileCount > 1 ? `, ${job.output.fileCount} files` : ""})`);
+  ctx.status.done(`job ${job.id}: ${job.status} (${size(job.metrics.outputBytes)}${job.output && job.output.fileCount > 1 ? `, ${job.output.fileCount} files` : ""})`);
   const saved = await save(ctx, job.id);
   if (saved !== "-") ctx.print(saved, { ...job, savedTo: saved });
   return EXIT.ok;
@@ -229,9 +231,9 @@ async function showJob(ctx: Context, [id]: string[]): Promise<number> {
   const job = await ctx.client.getJob(id);
   const lines = [
     `${job.id}  ${job.status}  ${job.sourceFormat} → ${job.targetFormat}  ${job.metrics.creditCost} credits`,
-    `phase: ${job.progress.phase} (${job.progress.percent}%)`,
+    job.progress.phase ? `phase: ${job.progress.phase}` : null,
     job.error ? `error: ${job.error.code}: ${job.error.detail}` : null,
-    job.output ? `output: ${job.output.fileName} (${job.output.contentType}, ${size(job.metrics.outputBytes ?? 0)})` : null,
+    job.output ? `output: ${job.output.fileName} (${job.output.contentType}, ${size(job.metrics.outputBytes)})` : null,
   ].filter(Boolean);
   ctx.print(lines.join("\n"), job);
   return EXIT.ok;
@@ -302,9 +304,12 @@ async function estimate(ctx: Context, [from, to]: string[]): Promise<number> {
     return Number(value);
   };
   const e = await ctx.client.estimate(from, to, { bytes: number("bytes"), pages: number("pages") });
-  ctx.print(`${e.sourceFormat} → ${e.targetFormat}: ${e.creditCost} credit${e.creditCost === 1 ? "" : "s"} (${e.costing.strategy}, ${e.quantity} ${e.unit})`, e);
+  const summary = `${e.sourceFormat} → ${e.targetFormat}: ${e.creditCost} credit${e.creditCost === 1 ? "" : "s"} (${e.costing.strategy} ${e.costing.displaySuffix}, ${round(e.quantity)} ${e.unit})`;
+  ctx.print([summary, ...e.assumptions.map((a) => `  assumed: ${a}`)].join("\n"), e);
   return EXIT.ok;
 }
+
+const round = (n: number) => Math.round(n * 100) / 100;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
@@ -328,7 +333,7 @@ function describe(err: DocconvError, apiUrl: string): string {
   const lines = [`docconv: ${err.code}${err.status ? ` (${err.status})` : ""}: ${err.detail}`];
   const supported = err.body.supportedTargets;
   if (Array.isArray(supported)) lines.push(`  supported targets: ${supported.join(", ")}`);
-  if (err.type === "authentication_error") lines.push("  check --api-key / DOCCONV_API_KEY (a local key: npm run key)");
+  if (err.type === "unauthorized") lines.push("  check --api-key / DOCCONV_API_KEY (a local key: npm run key)");
   if (err.code === "client.network") lines.push(`  is the API running at ${apiUrl}? (npm run dev; or set --api-url / DOCCONV_API_URL)`);
   if (err.retryAfter) lines.push(`  retry after ${err.retryAfter} s`);
   return lines.join("\n");

@@ -5,7 +5,7 @@
 export type JobState = "Queued" | "Running" | "Succeeded" | "Failed" | "Canceled";
 export const FINISHED_STATES: readonly JobState[] = ["Succeeded", "Failed", "Canceled"];
 
-/** The error envelope of every endpoint; context fields depend on the code. */
+/** The error envelope of the job API (`/v1/convert*` and the rest): `error` is the dotted code, `type` its class. */
 export interface ErrorEnvelope {
   error: string;
   type: string;
@@ -13,10 +13,22 @@ export interface ErrorEnvelope {
   [context: string]: unknown;
 }
 
+/** The error envelope of `/v1/files*` and `/v1/runs*` (seed 000): `error` is the class, `code` the dotted code. */
+export interface FilesErrorEnvelope {
+  error: string;
+  code: string;
+  detail: string;
+  message: string;
+  [context: string]: unknown;
+}
+
 export interface ConvertOptions {
   /** CSV from a workbook: 1-based sheet index, sheet name, or `all`. */
   sheet?: string;
-  /** Page range for PDF and image outputs, like `1-3` or `1,3-5`. */
+  /**
+   * Pages for PDF and image outputs, like `1-3` or `1,3-5`, or `all`. Images without it: every page (a ZIP)
+   * from `convert`, the first page (one image) from `convertFile` and `exportRun`.
+   */
   pages?: string;
   dpi?: number;
   quality?: number;
@@ -47,8 +59,10 @@ export interface BatchAccepted {
 export interface JobStatus {
   id: string;
   status: JobState;
-  progress: { percent: number; phase: string };
-  metrics: { inputBytes: number; outputBytes: number | null; creditCost: number; inputPages: number | null; outputPages: number | null };
+  /** percent: 0 until Succeeded (100); phase: the step while Queued or Running, null once finished. */
+  progress: { percent: number; phase: string | null };
+  /** Byte counts are 0 while Queued or Running, and outputBytes 0 when nothing was produced. */
+  metrics: { inputBytes: number; outputBytes: number; creditCost: number; inputPages: number | null; outputPages: number | null };
   error: { code: string; detail: string } | null;
   output: { fileName: string; contentType: string; fileCount: number } | null;
   download_url: string | null;
@@ -67,13 +81,21 @@ export interface Page<T> {
 
 export type CostingStrategy = "Fixed" | "PerMegabyte" | "PerPage" | "PerMinute";
 
+export interface CostVariant {
+  description: string;
+  baseCost: number;
+  displaySuffix: string;
+}
+
+/** credits = ceil(quantity / increment) × baseCost (Fixed: baseCost). */
 export interface CostingInfo {
   strategy: CostingStrategy;
   baseCost: number;
-  increment: number;
-  incrementUnit: string;
+  increment: number | null;
+  incrementUnit: "pages" | "slides" | "mb" | null;
   displaySuffix: string;
-  costVariants: { variant: string; description: string; baseCost: number }[];
+  /** Keyed by variant (`pdfa`); null when the conversion has none. */
+  costVariants: Record<string, CostVariant> | null;
 }
 
 export type Category = "documents" | "spreadsheets" | "presentations" | "images";
@@ -81,15 +103,16 @@ export type Category = "documents" | "spreadsheets" | "presentations" | "images"
 interface Limits {
   maxFileSizeBytes: number;
   maxConcurrentJobs: number;
-  maxPages: number;
-  maxDurationMinutes: number;
+  /** PerPage conversions only. */
+  maxPages: number | null;
+  maxDurationMinutes: number | null;
 }
 
 export interface ConversionItem extends Limits {
   job: string;
   category: Category;
   costing: CostingInfo;
-  endpoint: string;
+  endpoint: string | null;
   inputFormats: string[];
   outputFormats: string[];
   maxBatchSizeBytes: number;
@@ -99,7 +122,7 @@ export interface ConversionEdge extends Limits {
   sourceFormat: string;
   targetFormat: string;
   job: string;
-  endpoint: string;
+  endpoint: string | null;
   category: Category;
   costing: CostingInfo;
 }
@@ -118,11 +141,14 @@ export interface Estimate {
   job: string;
   category: Category;
   costing: CostingInfo;
-  inputs: { bytes: number; pages: number; pagesSource: "given" | "estimated"; variant: string | null };
+  inputs: { bytes: number; bytesSource: "given" | "assumed"; pages: number | null; pagesSource: "given" | "assumed" | null; variant: string | null };
+  /** What was assumed for inputs the strategy needs and the request left out. */
+  assumptions: string[];
   quantity: number;
   unit: string;
   increments: number;
   creditCost: number;
+  maxPages: number | null;
 }
 
 export interface Entitlements {
@@ -132,7 +158,7 @@ export interface Entitlements {
   planName: string;
   accessDisplayName: string;
   totalCredits: number;
-  tier: number;
+  tier: "free" | "pro";
   dailyLimit: number | null;
   dailyUsed: number | null;
   resetDate: string | null;

@@ -10,6 +10,8 @@ export interface ConvertOptions {
   dpi?: number;
   quality?: number;
   pdfa?: string;
+  /** The most pages or slides the converter may convert (`convert.too_many_pages` past it); set per job. */
+  maxPages?: number;
 }
 
 export interface ConvertRequest {

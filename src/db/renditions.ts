@@ -68,9 +68,9 @@ export const runOutputFileId = (runId: string) => `file_run_${runId.replace(/-/g
 
 /**
  * Registers a run's output as a file of the run's account (once: the id follows from the run's), pointing at
- * the output's own R2 object, so exporting a run is converting a file.
+ * the output's own R2 object, so exporting a run is converting a file. `pages` is the output's exact count.
  */
-export async function registerRunOutputFile(d1: D1, run: JobRow, now: number): Promise<string> {
+export async function registerRunOutputFile(d1: D1, run: JobRow, pages: number | null, now: number): Promise<string> {
   const id = runOutputFileId(run.id);
   await d1
     .prepare(
@@ -78,7 +78,7 @@ export async function registerRunOutputFile(d1: D1, run: JobRow, now: number): P
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'run-output', ?7, ?8, ?9)
        ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(id, run.accountId, run.outputFileName, run.outputBytes ?? 0, run.targetFormat, run.outputContentType, run.outputPages, run.outputKey, now)
+    .bind(id, run.accountId, run.outputFileName, run.outputBytes ?? 0, run.targetFormat, run.outputContentType, pages, run.outputKey, now)
     .run();
   return id;
 }

@@ -1,33 +1,37 @@
 // The conversion catalog: every pair of the converter's matrix with its price and limits. Derived, never
 // written by hand: the matrix comes from container/src/formats.ts, prices from pricing.ts, limits from plans.ts.
 import { categoryOf, jobName, sourceFormats, targetsFor, type Category } from "./formats";
-import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES, MAX_DURATION_MINUTES, MAX_PAGES, PLANS } from "./plans";
-import { costingFor, type CostingInfo } from "./pricing";
+import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES, MAX_PAGES, PLANS } from "./plans";
+import { costingFor, quote, type CostingInfo } from "./pricing";
+import { normalizeFormat } from "./conversions";
+import { assertConvertible } from "./formats";
 
 export interface ConversionEdge {
   sourceFormat: string;
   targetFormat: string;
   job: string;
-  endpoint: string;
+  endpoint: string | null;
   category: Category;
   costing: CostingInfo;
   maxFileSizeBytes: number;
   maxConcurrentJobs: number;
-  maxPages: number;
-  maxDurationMinutes: number;
+  /** Page-priced conversions only (seed 003: "document converters with PerPage costing"). */
+  maxPages: number | null;
+  /** PerMinute conversions only: none here. */
+  maxDurationMinutes: number | null;
 }
 
 export interface ConversionItem {
   job: string;
   category: Category;
   costing: CostingInfo;
-  endpoint: string;
+  endpoint: string | null;
   inputFormats: string[];
   outputFormats: string[];
   maxFileSizeBytes: number;
   maxConcurrentJobs: number;
-  maxPages: number;
-  maxDurationMinutes: number;
+  maxPages: number | null;
+  maxDurationMinutes: number | null;
   maxBatchSizeBytes: number;
 }
 
@@ -48,17 +52,18 @@ export function buildCatalog(maxFileSizeBytes: number): Catalog {
   const conversions: ConversionItem[] = [];
   for (const source of sourceFormats()) {
     sourceFormatTo[source] = targetsFor(source).map((target) => {
+      const costing = costingFor(source, target);
       const edge: ConversionEdge = {
         sourceFormat: source,
         targetFormat: target,
         job: jobName(source, target),
         endpoint: JOBS_ENDPOINT,
         category: categoryOf(source, target),
-        costing: costingFor(categoryOf(source, target), target),
+        costing,
         maxFileSizeBytes,
         maxConcurrentJobs,
-        maxPages: MAX_PAGES,
-        maxDurationMinutes: MAX_DURATION_MINUTES,
+        maxPages: costing.strategy === "PerPage" ? MAX_PAGES : null,
+        maxDurationMinutes: null,
       };
       conversions.push({
         job: edge.job,
@@ -69,12 +74,50 @@ export function buildCatalog(maxFileSizeBytes: number): Catalog {
         outputFormats: [target],
         maxFileSizeBytes,
         maxConcurrentJobs,
-        maxPages: MAX_PAGES,
-        maxDurationMinutes: MAX_DURATION_MINUTES,
+        maxPages: edge.maxPages,
+        maxDurationMinutes: null,
         maxBatchSizeBytes: MAX_BATCH_SIZE_BYTES,
       });
       return edge;
     });
   }
   return { conversions, sourceFormatTo, maxFileSizeBytes, maxConcurrentJobs, maxBatchFiles: MAX_BATCH_FILES };
+}
+
+/**
+ * GET /v1/convert/estimate: the submission's calculation on given inputs. An input the strategy needs and the
+ * caller left out is assumed (pages: one increment, as a file whose count could not be read is charged;
+ * bytes: 0) and said so in `assumptions`.
+ */
+export function estimateFor(from: string, to: string, given: { bytes?: number; pages?: number; pdfa?: string }) {
+  const source = normalizeFormat(from);
+  const target = normalizeFormat(to);
+  assertConvertible(source, target);
+  const costing = costingFor(source, target);
+  const result = quote(costing, { bytes: given.bytes ?? 0, pages: given.pages ?? null, options: { pdfa: given.pdfa } });
+  const perPage = costing.strategy === "PerPage";
+  const assumptions: string[] = [];
+  if (perPage && given.pages === undefined) assumptions.push(`no \`pages\` given: ${result.pagesCharged} ${costing.incrementUnit} assumed (one increment)`);
+  if (costing.strategy === "PerMegabyte" && given.bytes === undefined) assumptions.push("no `bytes` given: 0 bytes assumed (one increment)");
+  const source_ = (v: unknown) => (v === undefined ? ("assumed" as const) : ("given" as const));
+  return {
+    sourceFormat: source,
+    targetFormat: target,
+    job: jobName(source, target),
+    category: categoryOf(source, target),
+    costing,
+    inputs: {
+      bytes: given.bytes ?? 0,
+      bytesSource: source_(given.bytes),
+      pages: perPage ? result.pagesCharged : null,
+      pagesSource: perPage ? source_(given.pages) : null,
+      variant: result.variant,
+    },
+    assumptions,
+    quantity: result.quantity,
+    unit: result.unit,
+    increments: result.increments,
+    creditCost: result.credits,
+    maxPages: perPage ? result.maxPages : null,
+  };
 }

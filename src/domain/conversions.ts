@@ -2,10 +2,10 @@
 import type { FileRow } from "../db/files";
 import type { ConvertOptions } from "../converter/client";
 import { ApiError } from "../errors";
-import { assertConvertible, categoryOf } from "./formats";
+import { assertConvertible, isPageImageTarget } from "./formats";
 import { MATRIX } from "./matrix";
 import { MAX_PAGES } from "./plans";
-import { costingFor, quote, type CostQuote } from "./pricing";
+import { costingFor, countedUnitOf, quote, type CostQuote } from "./pricing";
 import { maxFileSizeBytes } from "./uploads";
 import type { JobSpec } from "./jobs";
 
@@ -30,11 +30,21 @@ export function planConversion(
   }
   const limit = maxFileSizeBytes(env);
   if (file.bytes > limit) throw new ApiError("convert.file_too_large", `the file is ${file.bytes} bytes; this conversion accepts at most ${limit}`, { maxFileSizeBytes: limit });
-  if (file.pages !== null && file.pages > MAX_PAGES) {
-    throw new ApiError("convert.too_many_pages", `the document has ${file.pages} pages; at most ${MAX_PAGES} are converted`, { maxPages: MAX_PAGES });
+  const pages = exactPagesOf(file);
+  if (pages !== null && pages > MAX_PAGES) {
+    const unit = countedUnitOf(file.sourceFormat)!;
+    throw new ApiError("convert.too_many_pages", `the document has ${pages} ${unit}; at most ${MAX_PAGES} are converted`, { pages, maxPages: MAX_PAGES });
   }
-  const q = quote(costingFor(categoryOf(file.sourceFormat, target), target), { bytes: file.bytes, pages: file.pages, options });
+  const q = quote(costingFor(file.sourceFormat, target), { bytes: file.bytes, pages, options });
   return { quote: q, target };
+}
+
+/**
+ * The file's page or slide count where it is exact from its structure (the source format's `countedUnit`:
+ * the detector's count, or the converter's count of a run output); null otherwise, whatever else is stored.
+ */
+export function exactPagesOf(file: Pick<FileRow, "sourceFormat" | "pages">): number | null {
+  return countedUnitOf(file.sourceFormat) && file.pages !== null && file.pages > 0 ? file.pages : null;
 }
 
 export function jobSpecFor(
@@ -48,10 +58,11 @@ export function jobSpecFor(
     fileId: file.id,
     sourceFormat: file.sourceFormat,
     targetFormat: target,
-    options,
+    // The converter stops a document whose real count passes what was paid for (or the plans' limit).
+    options: { ...options, maxPages: q.maxPages },
     creditCost: q.credits,
     inputBytes: file.bytes,
-    inputPages: file.pages,
+    inputPages: exactPagesOf(file),
     ...extra,
   };
 }
@@ -64,4 +75,31 @@ export function canonicalOptions(options: ConvertOptions): ConvertOptions {
     if (v !== undefined && v !== null && v !== "") out[key] = v;
   }
   return out as ConvertOptions;
+}
+
+/**
+ * Which pages an image target renders when the caller did not say: seed 000's endpoints promise one file of
+ * the format asked for (the first page or slide); the job API converts every page, as seed 003's multi-output
+ * example shows.
+ */
+export type PageDefault = "first-page" | "every-page";
+
+/** The options a conversion really runs with: part of cache keys and idempotency hashes, so a default and its
+ *  explicit spelling share one result. `pages=all` is every page (no selection). */
+export function effectiveOptions(targetFormat: string, options: ConvertOptions, pageDefault: PageDefault): ConvertOptions {
+  const target = normalizeFormat(targetFormat);
+  if (!MATRIX.targets[target]?.options.includes("pages")) return options;
+  if (options.pages === "all") return { ...options, pages: undefined };
+  if (options.pages === undefined && pageDefault === "first-page" && isPageImageTarget(target)) return { ...options, pages: "1" };
+  return options;
+}
+
+/** An option that may come as a query parameter and as a body field: either, or both when they agree. */
+export function queryOrBody(name: string, query: string | undefined, body: string | undefined): string | undefined {
+  if (query === "") query = undefined;
+  if (body === "") body = undefined;
+  if (query !== undefined && body !== undefined && query !== body) {
+    throw new ApiError("request.invalid", `${name} is given twice with different values: "${query}" as a query parameter and "${body}" in the body; send one`, { option: name });
+  }
+  return query ?? body;
 }

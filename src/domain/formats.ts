@@ -5,8 +5,6 @@ import { MATRIX } from "./matrix";
 
 export type Category = "documents" | "spreadsheets" | "presentations" | "images";
 
-const IMAGE_TARGETS = new Set(["png", "jpg"]);
-
 export function sourceFormats(): string[] {
   return Object.keys(MATRIX.sources);
 }
@@ -19,9 +17,14 @@ export function isSupportedSource(source: string): boolean {
   return source in MATRIX.sources;
 }
 
+/** A target made of one file per page (an image format). */
+export function isPageImageTarget(target: string): boolean {
+  return MATRIX.targets[target]?.splitBy === "page";
+}
+
 /** Rendering to images is its own category; otherwise the source's. */
 export function categoryOf(source: string, target: string): Category {
-  if (IMAGE_TARGETS.has(target)) return "images";
+  if (isPageImageTarget(target)) return "images";
   return (MATRIX.sources[source]?.category ?? "documents") as Category;
 }
 

@@ -157,11 +157,12 @@ export function baseName(filename: string): string {
   return base || "document";
 }
 
+/** Seed 003's JobStatusResponse, plus docconv's extra fields (pages, download_url, formats, times). */
 export interface JobStatusResponse {
   id: string;
   status: JobRow["status"];
-  progress: { percent: number; phase: string };
-  metrics: { inputBytes: number; outputBytes: number | null; creditCost: number; inputPages: number | null; outputPages: number | null };
+  progress: { percent: number; phase: string | null };
+  metrics: { inputBytes: number; outputBytes: number; creditCost: number; inputPages: number | null; outputPages: number | null };
   error: { code: string; detail: string } | null;
   output: { fileName: string; contentType: string; fileCount: number } | null;
   download_url: string | null;
@@ -176,15 +177,27 @@ export function hasLiveOutput(job: JobRow, now = Date.now()): boolean {
   return job.status === "Succeeded" && !!job.outputKey && (job.outputExpiresAt === null || job.outputExpiresAt > now);
 }
 
+/**
+ * What a caller sees of a job, as seed 003 states it: while Queued or Running `percent` and both byte counts
+ * are 0 and `phase` names the step; once finished the phase is null, the byte counts are numbers (0 where
+ * nothing was produced), `error` is set only when Failed and `output` only when Succeeded and still stored.
+ */
 export async function jobStatusResponse(env: Env, job: JobRow, origin: string): Promise<JobStatusResponse> {
   const live = hasLiveOutput(job);
+  const active = job.status === "Queued" || job.status === "Running";
   let download: { url: string; expiresAt: number } | null = null;
   if (live) download = await signedOutputUrl(env, job, origin);
   return {
     id: job.id,
     status: job.status,
-    progress: { percent: job.percent, phase: job.phase },
-    metrics: { inputBytes: job.inputBytes, outputBytes: job.outputBytes, creditCost: job.creditCost, inputPages: job.inputPages, outputPages: job.outputPages },
+    progress: { percent: job.status === "Succeeded" ? 100 : 0, phase: active ? job.phase : null },
+    metrics: {
+      inputBytes: active ? 0 : job.inputBytes,
+      outputBytes: active ? 0 : (job.outputBytes ?? 0),
+      creditCost: job.creditCost,
+      inputPages: job.inputPages,
+      outputPages: job.outputPages,
+    },
     error: job.status === "Failed" ? { code: job.errorCode ?? "upstream_error", detail: job.errorDetail ?? "the conversion failed" } : null,
     output: live ? { fileName: job.outputFileName!, contentType: job.outputContentType!, fileCount: job.outputFileCount ?? 1 } : null,
     download_url: download?.url ?? null,

@@ -3,6 +3,6 @@
 import { sources, targets } from "../../container/src/formats.ts";
 
 export const MATRIX: {
-  sources: Record<string, { category: string; mediaType: string; targets: readonly string[] }>;
-  targets: Record<string, { mediaType: string; multiPage: boolean; options: readonly string[] }>;
+  sources: Record<string, { category: string; mediaType: string; targets: readonly string[]; countedUnit?: "pages" | "slides" }>;
+  targets: Record<string, { mediaType: string; multiPage: boolean; splitBy?: "page" | "sheet"; options: readonly string[] }>;
 } = { sources, targets };

@@ -6,23 +6,24 @@ export interface Plan {
   id: PlanId;
   name: string;
   accessDisplayName: string;
-  tier: number;
+  /** Seed 003's `tier`: "free" or "pro". */
+  tier: PlanId;
   dailyLimit: number | null; // credits a UTC day; null: no daily limit
   maxConcurrentJobs: number;
   signupCredits: number;
 }
 
 export const PLANS: Record<PlanId, Plan> = {
-  free: { id: "free", name: "Free", accessDisplayName: "Free plan", tier: 0, dailyLimit: 100, maxConcurrentJobs: 10, signupCredits: 100 },
-  pro: { id: "pro", name: "Pro", accessDisplayName: "Pro plan", tier: 1, dailyLimit: null, maxConcurrentJobs: 50, signupCredits: 10000 },
+  free: { id: "free", name: "Free", accessDisplayName: "Free plan", tier: "free", dailyLimit: 100, maxConcurrentJobs: 10, signupCredits: 100 },
+  pro: { id: "pro", name: "Pro", accessDisplayName: "Pro plan", tier: "pro", dailyLimit: null, maxConcurrentJobs: 50, signupCredits: 10000 },
 };
 
 // A full batch fits within the free plan's concurrent-job limit.
 export const MAX_BATCH_FILES = 10;
 export const MAX_BATCH_SIZE_BYTES = 100 * 1024 * 1024;
+// Pages or slides a conversion may have, on every plan: checked at submission where the count is exact, and
+// by the converter on the real count (maxPages) for every conversion.
 export const MAX_PAGES = 2000;
-// The converter's own limit per conversion (container/README.md), in minutes.
-export const MAX_DURATION_MINUTES = 2;
 
 export function utcDay(now = Date.now()): string {
   return new Date(now).toISOString().slice(0, 10);

@@ -1,54 +1,61 @@
 // Prices: the one table, and the one function from (conversion, size, pages, options) to credits.
-// The cost is decided at submission from what is known then and never changes afterwards.
+// A price rests only on what the server measures exactly at submission: the file's size, and its page or
+// slide count where the detector counts it from the file's structure (the source format's `countedUnit`),
+// never on a number the uploader wrote. The cost is decided then and never changes afterwards.
 import type { ConvertOptions } from "../converter/client";
-import type { Category } from "./formats";
+import { MATRIX } from "./matrix";
+import { MAX_PAGES } from "./plans";
 
+/** Seed 003's strategies; docconv prices with PerPage and PerMegabyte (nothing here has a duration). */
 export type CostingStrategy = "Fixed" | "PerMegabyte" | "PerPage" | "PerMinute";
 
 export interface CostVariant {
-  variant: string;
   description: string;
   baseCost: number;
+  displaySuffix: string;
 }
 
+/** Seed 003's CostingInfo. */
 export interface CostingInfo {
   strategy: CostingStrategy;
   baseCost: number;
-  increment: number;
-  incrementUnit: "conversion" | "megabyte" | "page" | "minute";
+  /** null for Fixed. */
+  increment: number | null;
+  /** "pages", "slides", "mb"; null for Fixed. */
+  incrementUnit: "pages" | "slides" | "mb" | null;
   displaySuffix: string;
-  costVariants: CostVariant[];
+  /** Pricing modes of a converter that has several (PDF/A output), keyed by variant; null for most. */
+  costVariants: Record<string, CostVariant> | null;
 }
 
+const PAGES_PER_INCREMENT = 10;
+const MEGABYTES_PER_INCREMENT = 5;
 const PDFA_SURCHARGE = 1;
 
-/** The pricing table: by output kind first, then by the source's category. */
-export function costingFor(category: Category, target: string): CostingInfo {
-  const variants = (base: number): CostVariant[] =>
-    target === "pdf" ? [{ variant: "pdfa", description: "PDF/A archival output", baseCost: base + PDFA_SURCHARGE }] : [];
-  if (target === "txt" || target === "csv") {
-    return { strategy: "Fixed", baseCost: 1, increment: 1, incrementUnit: "conversion", displaySuffix: "per conversion", costVariants: [] };
-  }
-  if (category === "images") {
-    // Rasterizing time grows with every page rendered; priced by the estimated render minutes.
-    return { strategy: "PerMinute", baseCost: 2, increment: 1, incrementUnit: "minute", displaySuffix: "per minute of rendering", costVariants: [] };
-  }
-  if (category === "spreadsheets") {
-    return { strategy: "PerMegabyte", baseCost: 1, increment: 5, incrementUnit: "megabyte", displaySuffix: "per 5 MB", costVariants: variants(1) };
-  }
-  if (category === "presentations") {
-    return { strategy: "PerPage", baseCost: 2, increment: 20, incrementUnit: "page", displaySuffix: "per 20 slides", costVariants: variants(2) };
-  }
-  return { strategy: "PerPage", baseCost: 1, increment: 10, incrementUnit: "page", displaySuffix: "per 10 pages", costVariants: variants(1) };
+/** The unit a source is counted in exactly, or null when its count cannot be known from its structure. */
+export function countedUnitOf(source: string): "pages" | "slides" | null {
+  return MATRIX.sources[source]?.countedUnit ?? null;
 }
 
-// Rendering a page to an image takes about this long on the converter (see bench/README.md).
-export const RENDER_SECONDS_PER_PAGE = 2;
-// A document whose page count its metadata does not state is counted as one page per this many bytes.
-export const BYTES_PER_ESTIMATED_PAGE = 100 * 1024;
+/**
+ * The pricing table, from format properties: per page (or slide) where the source's count is exact, else per
+ * megabyte. A target that takes the `pdfa` option has a PDF/A variant at a surcharge.
+ */
+export function costingFor(source: string, target: string): CostingInfo {
+  const unit = countedUnitOf(source);
+  const costing: Omit<CostingInfo, "costVariants"> = unit
+    ? { strategy: "PerPage", baseCost: 1, increment: PAGES_PER_INCREMENT, incrementUnit: unit, displaySuffix: `per ${PAGES_PER_INCREMENT} ${unit}` }
+    : { strategy: "PerMegabyte", baseCost: 1, increment: MEGABYTES_PER_INCREMENT, incrementUnit: "mb", displaySuffix: `per ${MEGABYTES_PER_INCREMENT} MB` };
+  const pdfa = MATRIX.targets[target]?.options.includes("pdfa");
+  return {
+    ...costing,
+    costVariants: pdfa ? { pdfa: { description: "PDF/A archival output (the pdfa option)", baseCost: costing.baseCost + PDFA_SURCHARGE, displaySuffix: costing.displaySuffix } } : null,
+  };
+}
 
 export interface CostInputs {
   bytes: number;
+  /** The exact page/slide count, or null when it is not known. */
   pages: number | null;
   options?: ConvertOptions;
 }
@@ -57,37 +64,39 @@ export interface CostQuote {
   credits: number;
   increments: number;
   quantity: number;
-  unit: CostingInfo["incrementUnit"];
-  pages: number;
-  pagesSource: "metadata" | "estimated";
+  unit: string;
   variant: string | null;
-}
-
-/** Pages known at submission: the document's own metadata, else the size rule. */
-export function pagesAtSubmission(bytes: number, pages: number | null): { pages: number; source: "metadata" | "estimated" } {
-  if (pages !== null && pages > 0) return { pages, source: "metadata" };
-  return { pages: Math.max(1, Math.ceil(bytes / BYTES_PER_ESTIMATED_PAGE)), source: "estimated" };
+  /** PerPage: the pages the credits pay for (the count, or one increment when it is unknown); else null. */
+  pagesCharged: number | null;
+  /** What the converter may convert at most (its maxPages): the pages paid for within the plans' limit. */
+  maxPages: number;
 }
 
 export function quote(costing: CostingInfo, inputs: CostInputs): CostQuote {
-  const { pages, source } = pagesAtSubmission(inputs.bytes, inputs.pages);
-  const variant = inputs.options?.pdfa ? costing.costVariants.find((v) => v.variant === "pdfa") ?? null : null;
-  const base = variant ? variant.baseCost : costing.baseCost;
+  const variantName = inputs.options?.pdfa && costing.costVariants?.pdfa ? "pdfa" : null;
+  const base = variantName ? costing.costVariants![variantName]!.baseCost : costing.baseCost;
+  if (costing.strategy === "Fixed" || costing.increment === null) {
+    return { credits: base, increments: 1, quantity: 1, unit: "conversion", variant: variantName, pagesCharged: null, maxPages: MAX_PAGES };
+  }
   let quantity: number;
-  switch (costing.strategy) {
-    case "Fixed":
-      return { credits: base, increments: 1, quantity: 1, unit: costing.incrementUnit, pages, pagesSource: source, variant: variant?.variant ?? null };
-    case "PerMegabyte":
-      quantity = inputs.bytes / (1024 * 1024);
-      break;
-    case "PerPage":
-      quantity = pages;
-      break;
-    case "PerMinute":
-      quantity = (pages * RENDER_SECONDS_PER_PAGE) / 60;
-      break;
+  let pagesCharged: number | null = null;
+  if (costing.strategy === "PerPage") {
+    // A count that could not be read (an encrypted or damaged file) buys one increment, and the converter
+    // stops the conversion if the document turns out longer.
+    quantity = inputs.pages !== null && inputs.pages > 0 ? inputs.pages : costing.increment;
+    pagesCharged = quantity;
+  } else {
+    quantity = inputs.bytes / (1024 * 1024);
   }
   // Every started increment counts; anything non-empty costs at least one increment.
   const increments = Math.max(1, Math.ceil(quantity / costing.increment - 1e-9));
-  return { credits: increments * base, increments, quantity, unit: costing.incrementUnit, pages, pagesSource: source, variant: variant?.variant ?? null };
+  return {
+    credits: increments * base,
+    increments,
+    quantity,
+    unit: costing.incrementUnit ?? "conversion",
+    variant: variantName,
+    pagesCharged,
+    maxPages: pagesCharged === null ? MAX_PAGES : Math.min(MAX_PAGES, pagesCharged),
+  };
 }

@@ -1,4 +1,5 @@
-// Renditions: conversions of a file or a run cached for good under (source, format, options). A hit is one
+// Renditions: conversions of a file or a run cached for good under (source, format, effective options: an image
+// of a multi-page document is its first page unless `pages` says otherwise, seed 000's default). A hit is one
 // D1 read and a signature. A miss admits a job of kind "rendition" through the same pipeline as every job —
 // debit, job and cache row in one batch, so two identical misses cannot both convert (the loser's batch
 // collides on the cache key, rolls back uncharged, and joins the winner's job) — then waits for that job on
@@ -14,7 +15,7 @@ import type { JobStatus } from "../db/schema";
 import { BOOKMARK_HEADER, primarySession, readSession } from "../db/sessions";
 import { ApiError, statusOf, type ErrorCode } from "../errors";
 import { toHex } from "../auth/api-keys";
-import { canonicalOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
+import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
 import { waitForJobEnd } from "./job-waiter";
 import { admitJobs, signedOutputUrl, type Services } from "./jobs";
 import type { PlanId } from "./plans";
@@ -71,7 +72,7 @@ export type RenditionOutcome = (
 /** Serves the rendition from the cache, or converts it (once, however many ask at the same time). */
 export async function renditionFor(req: RenditionRequest): Promise<RenditionOutcome> {
   const format = normalizeFormat(req.format);
-  const options = canonicalOptions(req.options);
+  const options = canonicalOptions(effectiveOptions(format, req.options, "first-page"));
   const cacheKey = await renditionKey(req.source, format, options);
 
   const reads = readSession(req.env.DB, req.bookmark);

@@ -4,42 +4,47 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { toHex } from "../auth/api-keys";
 import { validationHook } from "../errors";
-import { buildCatalog, JOBS_ENDPOINT } from "../domain/catalog";
-import { normalizeFormat } from "../domain/conversions";
-import { assertConvertible, categoryOf, jobName } from "../domain/formats";
-import { costingFor, quote } from "../domain/pricing";
+import { buildCatalog, estimateFor } from "../domain/catalog";
 import { maxFileSizeBytes } from "../domain/uploads";
 import { errorResponses } from "../schemas";
 
+const CostVariantSchema = z.object({ description: z.string(), baseCost: z.number().int(), displaySuffix: z.string() });
+
 const CostingInfoSchema = z
   .object({
-    strategy: z.enum(["Fixed", "PerMegabyte", "PerPage", "PerMinute"]),
+    strategy: z.enum(["Fixed", "PerMegabyte", "PerPage", "PerMinute"]).openapi({ description: "docconv prices PerPage (where the page or slide count is exact from the file's structure) or PerMegabyte" }),
     baseCost: z.number().int(),
-    increment: z.number(),
-    incrementUnit: z.enum(["conversion", "megabyte", "page", "minute"]),
+    increment: z.number().nullable().openapi({ description: "pages, slides or MB per baseCost; null for Fixed", example: 10 }),
+    incrementUnit: z.enum(["pages", "slides", "mb"]).nullable().openapi({ example: "pages" }),
     displaySuffix: z.string().openapi({ example: "per 10 pages" }),
-    costVariants: z.array(z.object({ variant: z.string(), description: z.string(), baseCost: z.number().int() })),
+    costVariants: z
+      .record(z.string(), CostVariantSchema)
+      .nullable()
+      .openapi({ description: "pricing modes keyed by variant (`pdfa`: PDF/A output, chosen by the `pdfa` option); null when there are none", example: { pdfa: { description: "PDF/A archival output (the pdfa option)", baseCost: 2, displaySuffix: "per 10 pages" } } }),
   })
-  .openapi("CostingInfo", { description: "credits = ceil(quantity / increment) × baseCost; Fixed: baseCost" });
+  .openapi("CostingInfo", {
+    description: "credits = ceil(quantity / increment) × baseCost (Fixed: baseCost); a variant replaces baseCost",
+    example: { strategy: "PerPage", baseCost: 1, increment: 10, incrementUnit: "pages", displaySuffix: "per 10 pages", costVariants: null },
+  });
 
 const Category = z.enum(["documents", "spreadsheets", "presentations", "images"]);
 const Limits = {
   maxFileSizeBytes: z.number().int(),
   maxConcurrentJobs: z.number().int(),
-  maxPages: z.number().int(),
-  maxDurationMinutes: z.number().int(),
+  maxPages: z.number().int().nullable().openapi({ description: "PerPage conversions: the most pages or slides a document may have; null for the others" }),
+  maxDurationMinutes: z.number().int().nullable().openapi({ description: "PerMinute conversions only; null here" }),
 };
 
 const ConversionEdgeSchema = z
-  .object({ sourceFormat: z.string(), targetFormat: z.string(), job: z.string().openapi({ example: "document.docx-to-pdf" }), endpoint: z.string(), category: Category, costing: CostingInfoSchema, ...Limits })
+  .object({ sourceFormat: z.string(), targetFormat: z.string(), job: z.string().openapi({ example: "image.pdf-to-png" }), endpoint: z.string().nullable(), category: Category, costing: CostingInfoSchema, ...Limits })
   .openapi("ConversionEdge");
 
 const ConversionItemSchema = z
   .object({
-    job: z.string().openapi({ example: "document.docx-to-pdf" }),
+    job: z.string().openapi({ example: "image.pdf-to-png" }),
     category: Category,
     costing: CostingInfoSchema,
-    endpoint: z.string(),
+    endpoint: z.string().nullable(),
     inputFormats: z.array(z.string()),
     outputFormats: z.array(z.string()),
     ...Limits,
@@ -66,16 +71,30 @@ const EstimateSchema = z
     costing: CostingInfoSchema,
     inputs: z.object({
       bytes: z.number().int(),
-      pages: z.number().int().openapi({ description: "pages used for costing" }),
-      pagesSource: z.enum(["given", "estimated"]).openapi({ description: "`estimated`: no pages given, counted as one page per 100 KiB" }),
+      bytesSource: z.enum(["given", "assumed"]),
+      pages: z.number().int().nullable().openapi({ description: "PerPage: the pages or slides priced; null for other strategies" }),
+      pagesSource: z.enum(["given", "assumed"]).nullable(),
       variant: z.string().nullable(),
     }),
-    quantity: z.number().openapi({ description: "in `unit`s: megabytes, pages or minutes of rendering" }),
+    assumptions: z.array(z.string()).openapi({ description: "what the estimate assumed for inputs it needs and was not given", example: ["no `pages` given: 10 pages assumed (one increment)"] }),
+    quantity: z.number().openapi({ description: "in `unit`s: pages, slides or megabytes" }),
     unit: z.string(),
     increments: z.number().int(),
     creditCost: z.number().int(),
+    maxPages: z.number().int().nullable().openapi({ description: "PerPage: the most pages the conversion may have" }),
   })
   .openapi("CostEstimate");
+
+/** The real catalog cut down to one page-priced and one megabyte-priced conversion, for the docs. */
+function catalogExample() {
+  const full = buildCatalog(50 * 1024 * 1024);
+  const picked = ["image.pdf-to-png", "document.docx-to-pdf"];
+  return {
+    ...full,
+    conversions: full.conversions.filter((c) => picked.includes(c.job)),
+    sourceFormatTo: { pdf: full.sourceFormatTo.pdf!.filter((e) => e.targetFormat === "png"), docx: full.sourceFormatTo.docx!.filter((e) => e.targetFormat === "pdf") },
+  };
+}
 
 const catalogRoute = createRoute({
   method: "get",
@@ -84,7 +103,7 @@ const catalogRoute = createRoute({
   summary: "Every supported conversion with its price and limits",
   description: "Derived from the converter's format matrix and the pricing table. Public and cacheable (ETag, Cache-Control).",
   responses: {
-    200: { description: "the catalog", content: { "application/json": { schema: CatalogSchema } } },
+    200: { description: "the catalog", content: { "application/json": { schema: CatalogSchema, example: catalogExample() } } },
     304: { description: "not modified (If-None-Match)" },
     ...errorResponses(),
   },
@@ -95,17 +114,21 @@ const estimateRoute = createRoute({
   path: "/v1/convert/estimate/{from}/{to}",
   tags: ["Catalog"],
   summary: "What a conversion would cost",
-  description: "The server-side calculation, showing its inputs. Without `pages`, page-priced conversions count one page per 100 KiB, as submission does when a document's metadata has no page count.",
+  description:
+    "The server-side calculation, showing its inputs. PerPage conversions (sources whose page or slide count is exact from their structure: pdf, pptx, odp) need `pages`; PerMegabyte ones need `bytes`. A missing input is assumed — `pages`: one increment, as submission charges a file whose count could not be read; `bytes`: 0, i.e. one increment — and `assumptions` says so.",
   request: {
     params: z.object({ from: z.string().openapi({ example: "docx" }), to: z.string().openapi({ example: "pdf" }) }),
     query: z.object({
-      bytes: z.coerce.number().int().min(0).default(0).openapi({ example: 250000 }),
+      bytes: z.coerce.number().int().min(0).optional().openapi({ example: 250000 }),
       pages: z.coerce.number().int().min(1).optional().openapi({ example: 12 }),
       pdfa: z.enum(["1b", "2b", "3b"]).optional(),
     }),
   },
   responses: {
-    200: { description: "the estimate", content: { "application/json": { schema: EstimateSchema } } },
+    200: {
+      description: "the estimate",
+      content: { "application/json": { schema: EstimateSchema, examples: { perPage: { summary: "pdf → png, 12 pages", value: estimateFor("pdf", "png", { pages: 12 }) }, perMegabyte: { summary: "docx → pdf, 12 MB, PDF/A", value: estimateFor("docx", "pdf", { bytes: 12_000_000, pdfa: "2b" }) } } } },
+    },
     ...errorResponses(400),
   },
 });
@@ -124,26 +147,5 @@ export const catalogRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
   .openapi(catalogRoute, async (c) => (await cachedJson(c, buildCatalog(maxFileSizeBytes(c.env)))) as never)
   .openapi(estimateRoute, async (c) => {
     const { from, to } = c.req.valid("param");
-    const q = c.req.valid("query");
-    const source = normalizeFormat(from);
-    const target = normalizeFormat(to);
-    assertConvertible(source, target);
-    const category = categoryOf(source, target);
-    const costing = costingFor(category, target);
-    const result = quote(costing, { bytes: q.bytes, pages: q.pages ?? null, options: { pdfa: q.pdfa } });
-    const estimate = {
-      sourceFormat: source,
-      targetFormat: target,
-      job: jobName(source, target),
-      category,
-      costing,
-      inputs: { bytes: q.bytes, pages: result.pages, pagesSource: q.pages ? ("given" as const) : ("estimated" as const), variant: result.variant },
-      quantity: result.quantity,
-      unit: result.unit,
-      increments: result.increments,
-      creditCost: result.credits,
-    };
-    return (await cachedJson(c, estimate)) as never;
+    return (await cachedJson(c, estimateFor(from, to, c.req.valid("query")))) as never;
   });
-
-

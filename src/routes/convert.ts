@@ -8,13 +8,13 @@ import { ownedOr404, type Caller } from "../auth/scope";
 import { getAccount } from "../db/accounts";
 import { deleteFile, findFile, type FileRow } from "../db/files";
 import { ApiError, validationHook } from "../errors";
-import { canonicalOptions, jobSpecFor, planConversion } from "../domain/conversions";
+import { canonicalOptions, effectiveOptions, jobSpecFor, planConversion, queryOrBody } from "../domain/conversions";
 import { admitJobs, IdempotencyRace, replayIdempotent, type Services } from "../domain/jobs";
 import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES } from "../domain/plans";
 import { storeUpload } from "../domain/uploads";
 import { assertWebhookUrl } from "../domain/webhook-addresses";
 import type { ConvertOptions } from "../converter/client";
-import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema } from "../schemas";
+import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema, SheetQuerySchema } from "../schemas";
 
 // Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
 const WebhookUrlField = z.string().optional().openapi({
@@ -58,9 +58,10 @@ const submit = createRoute({
   tags: ["Jobs"],
   summary: "Submit a conversion job",
   description:
-    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: the same key with the same request returns the same job without a second charge.",
+    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: the same key with the same request returns the same job without a second charge.",
   security: apiKeySecurity,
   request: {
+    query: SheetQuerySchema,
     headers: z.object({ "idempotency-key": z.string().max(255).optional() }),
     body: { content: { "multipart/form-data": { schema: ConvertForm }, "application/json": { schema: JobFields } } },
   },
@@ -78,6 +79,7 @@ const batch = createRoute({
   description: `Up to ${MAX_BATCH_FILES} files and ${MAX_BATCH_SIZE_BYTES} bytes in total. All or nothing: if any file is refused or the credits do not cover the whole batch, no job is created and nothing is charged.`,
   security: apiKeySecurity,
   request: {
+    query: SheetQuerySchema,
     body: { content: { "multipart/form-data": { schema: BatchForm }, "application/json": { schema: BatchFields } } },
   },
   responses: {
@@ -94,8 +96,11 @@ function validatedBody<T>(c: Context<AppEnv>): T {
   throw new ApiError("request.invalid", "send multipart/form-data or JSON");
 }
 
-const optionsOf = (input: ConvertOptions) =>
-  canonicalOptions({ sheet: input.sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa });
+/** The job's options: `?sheet=` merged with the body's, and what "every page" means spelled one way. */
+const optionsOf = (c: Context<AppEnv>, input: ConvertOptions & { targetFormat: string }) => {
+  const sheet = queryOrBody("sheet", c.req.query("sheet"), input.sheet);
+  return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa }, "every-page"));
+};
 
 const services = (c: Context<AppEnv>): Services => ({ env: c.env, db: c.var.db, d1: c.env.DB });
 
@@ -107,7 +112,7 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
   .openapi(submit, async (c) => {
     const input = validatedBody<z.infer<typeof ConvertForm>>(c);
     const caller = c.var.caller;
-    const options = optionsOf(input);
+    const options = optionsOf(c, input);
     const idempotencyKey = c.req.header("idempotency-key") ?? null;
     const upload = input.file instanceof File ? input.file : null;
     if (!upload && !input.fileId) throw new ApiError("request.missing_file", "send the document as `file`, or the id of an uploaded file as `fileId`");
@@ -151,7 +156,7 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
   .openapi(batch, async (c) => {
     const input = validatedBody<z.infer<typeof BatchForm>>(c);
     const caller = c.var.caller;
-    const options = optionsOf(input);
+    const options = optionsOf(c, input);
     const uploads = ([] as unknown[]).concat(input.files ?? []).filter((f): f is File => f instanceof File);
     const fileIds = ([] as unknown[])
       .concat(input.fileIds ?? [])

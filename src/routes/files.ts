@@ -5,7 +5,8 @@ import { ownedOr404 } from "../auth/scope";
 import { findFile } from "../db/files";
 import { ApiError, validationHook } from "../errors";
 import { fileResponse, storeUpload } from "../domain/uploads";
-import { apiKeySecurity, errorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders } from "../schemas";
+import { apiKeySecurity, filesErrorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
+import { queryOrBody } from "../domain/conversions";
 import { BOOKMARK_HEADER } from "../db/sessions";
 import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
 import { bodyLimit } from "hono/body-limit";
@@ -25,7 +26,7 @@ const upload = createRoute({
   request: { body: { required: true, content: { "multipart/form-data": { schema: UploadForm } } } },
   responses: {
     201: { description: "stored", content: { "application/json": { schema: FileResponseSchema } } },
-    ...errorResponses(400, 401, 413, 415, 422),
+    ...filesErrorResponses(400, 401, 413, 415, 422),
   },
 });
 
@@ -38,7 +39,7 @@ const getFile = createRoute({
   request: { params: z.object({ file_id: z.string() }) },
   responses: {
     200: { description: "the file", content: { "application/json": { schema: FileResponseSchema } } },
-    ...errorResponses(401, 404),
+    ...filesErrorResponses(401, 404),
   },
 });
 
@@ -66,18 +67,19 @@ const convertFile = createRoute({
   tags: ["Files"],
   summary: "Convert a file (cached)",
   description:
-    "Returns the file in `format` with a freshly signed download URL. Renditions are cached for good per (file, format, options): a repeat call costs nothing and does not convert. On a miss the conversion is charged like a job and the request waits for it (up to `wait` seconds, default and maximum RENDITION_WAIT_SECONDS = 60); identical concurrent requests share one conversion. If the wait runs out: 202 with the job's status URL. A failed conversion is refunded: 502 `convert.failed` (a retry converts again), or the document's own fault with its code (422 `convert.password_protected`, `convert.corrupt_input`). Send the `x-d1-bookmark` of a previous answer for read-your-writes.",
+    "Returns the file in `format` with a freshly signed download URL: one file of that format. An image format (`png`, `jpg`) of a multi-page document, deck or workbook is its first page or slide, as seed 000 says; `pages=all` (a ZIP of every page) or `pages=2-5` asks for more. `sheet` (csv) may also be the query parameter `?sheet=`. Renditions are cached for good per (file, format, options): a repeat call costs nothing and does not convert. On a miss the conversion is charged like a job and the request waits for it (up to `wait` seconds, default and maximum RENDITION_WAIT_SECONDS = 60); identical concurrent requests share one conversion. If the wait runs out: 202 with the job's status URL. A failed conversion is refunded: 502 `convert.failed` (a retry converts again), or the document's own fault with its code (422 `convert.password_protected`, `convert.corrupt_input`). Send the `x-d1-bookmark` of a previous answer for read-your-writes.",
   security: apiKeySecurity,
   middleware: [renditionBodyLimit] as const,
   request: {
     params: z.object({ file_id: z.string() }),
+    query: SheetQuerySchema,
     headers: z.object({ [BOOKMARK_HEADER]: z.string().optional() }),
     body: { required: true, content: { "multipart/form-data": { schema: RenditionRequestSchema } } },
   },
   responses: {
     200: { description: "the rendition", headers: RenditionResponseHeaders, content: { "application/json": { schema: FileRenditionSchema } } },
     202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
-    ...errorResponses(400, 401, 402, 404, 413, 422, 429, 502),
+    ...filesErrorResponses(400, 401, 402, 404, 413, 422, 429, 502),
   },
 });
 
@@ -96,6 +98,7 @@ export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   .openapi(convertFile, async (c) => {
     const { file_id } = c.req.valid("param");
     const { format, wait, ...options } = c.req.valid("form");
+    options.sheet = queryOrBody("sheet", c.req.valid("query").sheet, options.sheet);
     const caller = c.var.caller;
     const outcome = await renditionFor({
       env: c.env,

@@ -12,7 +12,9 @@ import { ApiError, validationHook } from "../errors";
 import { hasLiveOutput, type Services } from "../domain/jobs";
 import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
 import { isUuidV7 } from "../ids";
-import { apiKeySecurity, errorResponses, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders } from "../schemas";
+import { apiKeySecurity, filesErrorResponses, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
+import { queryOrBody } from "../domain/conversions";
+import { countedUnitOf } from "../domain/pricing";
 
 const RunParams = z.object({ run_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "a job id" }) });
 
@@ -38,18 +40,19 @@ const exportRun = createRoute({
   tags: ["Runs"],
   summary: "Export a run's output in another format (cached)",
   description:
-    "A run is any conversion job of the key's account; exporting converts its output (a docx→odt run exported as pdf converts the odt). Cached for good per (run, format, options) like file renditions: a repeat call is free. The run must be Succeeded (else 409 `runs.not_succeeded`), its output a single file (else 400 `runs.multi_file_output`) still stored (else 410 `runs.output_expired`), in a format the matrix accepts as a source (else 400 `convert.unsupported_format_pair`). Waiting, 202, failures and `x-d1-bookmark` as in POST /v1/files/{file_id}/convert.",
+    "A run is any conversion job of the key's account; exporting converts its output (a docx→odt run exported as pdf converts the odt). Cached for good per (run, format, options) like file renditions: a repeat call is free. The run must be Succeeded (else 409 `runs.not_succeeded`), its output a single file (else 400 `runs.multi_file_output`) still stored (else 410 `runs.output_expired`), in a format the matrix accepts as a source (else 400 `convert.unsupported_format_pair`). As in POST /v1/files/{file_id}/convert, an image format is the first page unless `pages` says otherwise (`all`, `2-5`), and `sheet` may be the query parameter `?sheet=`. Waiting, 202, failures and `x-d1-bookmark` as in POST /v1/files/{file_id}/convert.",
   security: apiKeySecurity,
   middleware: [exportBodyLimit] as const,
   request: {
     params: RunParams,
+    query: SheetQuerySchema,
     headers: z.object({ [BOOKMARK_HEADER]: z.string().optional() }),
     body: { required: true, content: { "application/json": { schema: RenditionRequestSchema } } },
   },
   responses: {
     200: { description: "the export", headers: RenditionResponseHeaders, content: { "application/json": { schema: RunExportSchema } } },
     202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
-    ...errorResponses(400, 401, 402, 404, 409, 410, 413, 422, 429, 502),
+    ...filesErrorResponses(400, 401, 402, 404, 409, 410, 413, 422, 429, 502),
   },
 });
 
@@ -65,13 +68,17 @@ async function runOutputFile(svc: Services, caller: Caller, runId: string): Prom
   if (!hasLiveOutput(run)) {
     throw new ApiError("runs.output_expired", "the run's output is no longer stored; convert the original again", { status_url: `/v1/convert/job/${run.id}` });
   }
-  const fileId = await registerRunOutputFile(svc.d1, run, Date.now());
+  // The converter counted the output's pages itself (X-Output-Pages): exact, so a page-priced export of it
+  // is priced on that count. Formats without an exact count keep none.
+  const pages = countedUnitOf(run.targetFormat) ? run.outputPages : null;
+  const fileId = await registerRunOutputFile(svc.d1, run, pages, Date.now());
   return (await findFile(svc.db, fileId))!;
 }
 
 export const runsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(exportRun, async (c) => {
   const { run_id } = c.req.valid("param");
   const { format, wait, ...options } = c.req.valid("json");
+  options.sheet = queryOrBody("sheet", c.req.valid("query").sheet, options.sheet);
   const caller = c.var.caller;
   const outcome = await renditionFor({
     env: c.env,

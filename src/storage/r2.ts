@@ -19,7 +19,8 @@ export async function putStream(bucket: R2Bucket, key: string, body: ReadableStr
  * A download response for an R2 object, with RFC 9110's conditional and range semantics (see
  * conditional-requests.ts): 304 / 412 for validators, 206 / 416 for a Range, 200 with the whole file for a
  * Range that must be ignored; HEAD answers the headers without opening the body. Always an attachment, with
- * headers that keep converted HTML from running script on our origin. Null when the object does not exist.
+ * headers that keep converted HTML from running script on our origin. Null when the object does not exist;
+ * 412 and 416 are thrown as ApiError, so the app answers them in the envelope of the route's family.
  *
  * R2 is never handed the request's headers: it throws on some malformed ones. Conditional and range requests
  * read the object's metadata first (`head`), decide here, then read only the bytes sent, guarded by the ETag
@@ -43,7 +44,7 @@ export async function serveObject(bucket: R2Bucket, key: string, request: Reques
     const precondition = evaluatePreconditions(method, request.headers, validators);
     if (precondition === "not_modified") return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
     if (precondition === "precondition_failed") {
-      return new ApiError("download.precondition_failed", "the file does not match the request's If-Match or If-Unmodified-Since", { etag: meta.httpEtag }).toResponse();
+      throw new ApiError("download.precondition_failed", "the file does not match the request's If-Match or If-Unmodified-Since", { etag: meta.httpEtag });
     }
     if (method === "HEAD") {
       headers.set("Content-Length", String(meta.size));
@@ -51,7 +52,7 @@ export async function serveObject(bucket: R2Bucket, key: string, request: Reques
     }
     const range = selectRange(method, request.headers, meta.size, validators);
     if (range.kind === "unsatisfiable") {
-      return new ApiError("download.range_not_satisfiable", `the requested range is outside the file's ${meta.size} bytes`, { size: meta.size }, { "Content-Range": `bytes */${meta.size}` }).toResponse();
+      throw new ApiError("download.range_not_satisfiable", `the requested range is outside the file's ${meta.size} bytes`, { size: meta.size }, { "Content-Range": `bytes */${meta.size}` });
     }
     const object = await bucket.get(key, {
       onlyIf: { etagMatches: meta.etag },
