@@ -14,6 +14,7 @@ const CODES = {
   "request.missing_file": 400,
   "request.invalid_filename": 400,
   "request.too_large": 413,
+  "request.unsupported_content_type": 415,
   "request.unsupported_format": 415,
   "request.format_mismatch": 415,
   "request.idempotency_mismatch": 422,
@@ -162,6 +163,9 @@ export function onError(err: Error, c: Context): Response {
     if (status === 413) return new ApiError("request.too_large", err.message || "request body too large").toResponse(family);
     if (status === 404) return new ApiError("not_found", err.message || "not found").toResponse(family);
     if (status === 401) return new ApiError("auth.invalid_key", err.message || "unauthorized").toResponse(family);
+    if (status === 415) {
+      return new ApiError("request.unsupported_content_type", `send the body as one of the media types this endpoint documents (not ${c.req.header("content-type") ?? "none"})`).toResponse(family);
+    }
     return Response.json(errorBody("request.invalid", err.message || "bad request", {}, family), { status });
   }
   console.error("unhandled error", c.req.method, c.req.path, err);

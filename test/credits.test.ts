@@ -62,12 +62,12 @@ describe("credits", () => {
     const free = await seedAccount({ plan: "free", credits: 80 });
     const res = await submit(free, { file: docx(), targetFormat: "txt" });
     const e = (await free.json("/v1/convert/entitlements/me")).body;
-    expect(e).toMatchObject({ userId: free.userId, organizationId: null, planId: "free", planName: "Free", totalCredits: 80 - res.body.creditCost, tier: 0, dailyLimit: 100, dailyUsed: res.body.creditCost });
+    expect(e).toMatchObject({ userId: free.userId, organizationId: null, planId: "free", planName: "Free", totalCredits: 80 - res.body.creditCost, tier: "free", dailyLimit: 100, dailyUsed: res.body.creditCost });
     expect(Date.parse(e.resetDate)).toBeGreaterThan(Date.now());
     expect(new Date(e.resetDate).toISOString().slice(11)).toBe("00:00:00.000Z");
     const pro = await seedAccount({ plan: "pro", workspace: `acme-${Date.now()}` });
     const p = (await pro.json("/v1/convert/entitlements/me")).body;
-    expect(p).toMatchObject({ planId: "pro", organizationId: pro.accountId, dailyLimit: null, dailyUsed: null, resetDate: null });
+    expect(p).toMatchObject({ planId: "pro", tier: "pro", organizationId: pro.accountId, dailyLimit: null, dailyUsed: null, resetDate: null });
     await waitForJob(free, res.body.id);
   });
 });

@@ -33,35 +33,35 @@ describe("POST /v1/files", () => {
     const account = await seedAccount();
     const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "empty.docx", bytes: new Uint8Array() } }) });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "request.empty_file", type: "invalid_request" });
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "request.empty_file" });
   });
 
   it("refuses an image named .docx with request.format_mismatch", async () => {
     const account = await seedAccount();
     const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "photo.docx", bytes: fixture("hostile-image-named-as.docx") } }) });
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ error: "request.format_mismatch", detectedFormat: "png" });
+    expect(res.body).toMatchObject({ error: "unsupported_media_type", code: "request.format_mismatch", detectedFormat: "png" });
   });
 
   it("refuses text named .xlsx with request.format_mismatch", async () => {
     const account = await seedAccount();
     const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "sheet.xlsx", bytes: fixture("hostile-text-named-as.xlsx") } }) });
     expect(res.status).toBe(415);
-    expect(res.body.error).toBe("request.format_mismatch");
+    expect(res.body.code).toBe("request.format_mismatch");
   });
 
   it("refuses a truncated docx with convert.corrupt_input before storing it", async () => {
     const account = await seedAccount();
     const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "broken.docx", bytes: fixture("hostile-truncated.docx") } }) });
     expect(res.status).toBe(422);
-    expect(res.body.error).toBe("convert.corrupt_input");
+    expect(res.body.code).toBe("convert.corrupt_input");
   });
 
   it("requires the file field", async () => {
     const account = await seedAccount();
     const res = await account.json("/v1/files", { method: "POST", body: form({ purpose: "x" }) });
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe("request.missing_file");
+    expect(res.body.code).toBe("request.missing_file");
   });
 });
 
@@ -72,7 +72,7 @@ describe("scope gating", () => {
     const { file_id } = await upload(owner, "docx-header-footer.docx");
     const res = await stranger.json(`/v1/files/${file_id}`);
     expect(res.status).toBe(404);
-    expect(res.body.error).toBe("files.not_found");
+    expect(res.body.code).toBe("files.not_found");
   });
 
   it("keeps a user's personal files apart from their workspace's", async () => {

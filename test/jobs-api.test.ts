@@ -12,7 +12,7 @@ describe("POST /v1/convert/job/{id}/cancel", () => {
     expect((await balance(account.accountId)).credits).toBe(17);
     const res = await account.json(`/v1/convert/job/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, status: "Canceled", progress: { phase: "canceled" }, output: null, error: null });
+    expect(res.body).toMatchObject({ id, status: "Canceled", progress: { percent: 0, phase: null }, metrics: { outputBytes: 0 }, output: null, error: null });
     expect(await balance(account.accountId)).toEqual({ credits: 20, ledgerSum: 20 });
     await env.JOBS_QUEUE.send({ type: "convert", jobId: id });
     await new Promise((r) => setTimeout(r, 300));

@@ -16,7 +16,7 @@ describe("POST /v1/convert → queue → converter → R2", () => {
     const job = await waitForJob(account, accepted.body.id);
     expect(job.status).toBe("Succeeded");
     expect(job.error).toBeNull();
-    expect(job.progress).toEqual({ percent: 100, phase: "done" });
+    expect(job.progress).toEqual({ percent: 100, phase: null });
     expect(job.output).toEqual({ fileName: "report.pdf", contentType: "application/pdf", fileCount: 1 });
     expect(job.metrics.inputBytes).toBe(fixture("docx-header-footer.docx").length);
     expect(job.metrics.outputBytes).toBeGreaterThan(1000);

@@ -137,7 +137,7 @@ describe("POST /v1/files/{file_id}/convert", () => {
     await env.BUCKET.delete(`uploads/${account.accountId}/${file.file_id}`);
     const res = await convert(account, file.file_id, { format: "pdf" });
     expect(res.status).toBe(502);
-    expect(res.body).toMatchObject({ error: "convert.failed", type: "upstream_error", status: "Failed", cause: "upstream_error" });
+    expect(res.body).toMatchObject({ error: "upstream_error", code: "convert.failed", status: "Failed", cause: "upstream_error" });
     expect(res.body.job_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await balance(account.accountId)).toEqual({ credits: 50, ledgerSum: 50 });
 
@@ -153,7 +153,7 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const file = await upload(account, "secret.odt", fixture("hostile-password-protected.odt"));
     const res = await convert(account, file.file_id, { format: "pdf" });
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ error: "convert.password_protected", type: "invalid_request", status: "Failed" });
+    expect(res.body).toMatchObject({ error: "unprocessable", code: "convert.password_protected", status: "Failed" });
     expect((await balance(account.accountId)).credits).toBe(30);
   });
 
@@ -180,7 +180,7 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
     const res = await convert(account, file.file_id, { format: "mp3" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", type: "invalid_request", sourceFormat: "docx", targetFormat: "mp3" });
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "docx", targetFormat: "mp3" });
     expect(res.body.supportedTargets).toContain("pdf");
     expect(res.body.detail).toContain("pdf");
     expect(await jobsOf(account.accountId)).toHaveLength(0);
@@ -192,13 +192,13 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
     const missing = await convert(account, file.file_id, {});
     expect(missing.status).toBe(400);
-    expect(missing.body.error).toBe("request.invalid");
+    expect(missing.body.code).toBe("request.invalid");
     const negative = await convert(account, file.file_id, { format: "pdf", wait: "-1" });
     expect(negative.status).toBe(400);
-    expect(negative.body.error).toBe("request.invalid");
+    expect(negative.body.code).toBe("request.invalid");
     const option = await convert(account, file.file_id, { format: "txt", dpi: "150" });
     expect(option.status).toBe(400);
-    expect(option.body.error).toBe("convert.invalid_option");
+    expect(option.body.code).toBe("convert.invalid_option");
   });
 
   it("answers 404 for a missing file and for another account's file, cached rendition or not", async () => {
@@ -207,13 +207,13 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const file = await upload(owner, "report.docx", fixture("docx-header-footer.docx"));
     const missing = await convert(owner, "file_doesnotexist00000000", { format: "pdf" });
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ error: "files.not_found", type: "not_found" });
+    expect(missing.body).toMatchObject({ error: "not_found", code: "files.not_found" });
     expect((await convert(stranger, file.file_id, { format: "txt" })).status).toBe(404);
     expect((await convert(owner, file.file_id, { format: "txt" })).status).toBe(200);
     // The cache key depends only on the file and the format: the account check must still hold on a hit.
     const afterCache = await convert(stranger, file.file_id, { format: "txt" });
     expect(afterCache.status).toBe(404);
-    expect(afterCache.body.error).toBe("files.not_found");
+    expect(afterCache.body.code).toBe("files.not_found");
     expect(await jobsOf(stranger.accountId)).toHaveLength(0);
   });
 

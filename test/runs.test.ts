@@ -109,7 +109,7 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const runId = await insertRun(account, { status: "Queued" });
     const res = await exportRun(account, runId, { format: "pdf" });
     expect(res.status).toBe(409);
-    expect(res.body).toMatchObject({ error: "runs.not_succeeded", type: "conflict", status: "Queued" });
+    expect(res.body).toMatchObject({ error: "conflict", code: "runs.not_succeeded", status: "Queued" });
     expect((await balance(account.accountId)).credits).toBe(10);
   });
 
@@ -120,7 +120,7 @@ describe("POST /v1/runs/{run_id}/export", () => {
     for (const id of [uuidv7(), "not-a-run", run.id]) {
       const res = await exportRun(stranger, id, { format: "pdf" });
       expect(res.status).toBe(404);
-      expect(res.body).toMatchObject({ error: "runs.not_found", type: "not_found" });
+      expect(res.body).toMatchObject({ error: "not_found", code: "runs.not_found" });
     }
     expect((await exportRun(owner, run.id, { format: "pdf" })).status).toBe(200);
     const afterCache = await exportRun(stranger, run.id, { format: "pdf" });
@@ -133,7 +133,7 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const runId = await insertRun(account, { status: "Succeeded", outputFileCount: 3 });
     const res = await exportRun(account, runId, { format: "pdf" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "runs.multi_file_output", type: "invalid_request", fileCount: 3 });
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "runs.multi_file_output", fileCount: 3 });
   });
 
   it("refuses an output the matrix does not take as a source with 400 convert.unsupported_format_pair", async () => {
@@ -142,7 +142,7 @@ describe("POST /v1/runs/{run_id}/export", () => {
     expect((await waitForJob(account, accepted.body.id)).status).toBe("Succeeded");
     const res = await exportRun(account, accepted.body.id, { format: "pdf" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", type: "invalid_request", sourceFormat: "txt", supportedTargets: [] });
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "txt", supportedTargets: [] });
   });
 
   it("refuses a target the run's output cannot become, listing the valid ones", async () => {
@@ -150,7 +150,7 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const run = await odtRun(account);
     const res = await exportRun(account, run.id, { format: "xlsx" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "odt", targetFormat: "xlsx" });
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "odt", targetFormat: "xlsx" });
     expect(res.body.supportedTargets).toContain("pdf");
   });
 
@@ -160,7 +160,7 @@ describe("POST /v1/runs/{run_id}/export", () => {
     await env.DB.prepare("UPDATE jobs SET output_key = NULL WHERE id = ?1").bind(run.id).run();
     const res = await exportRun(account, run.id, { format: "pdf" });
     expect(res.status).toBe(410);
-    expect(res.body.error).toBe("runs.output_expired");
+    expect(res.body.code).toBe("runs.output_expired");
   });
 
   it("takes JSON only and validates it", async () => {
@@ -168,9 +168,9 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const run = await odtRun(account);
     const noFormat = await exportRun(account, run.id, {});
     expect(noFormat.status).toBe(400);
-    expect(noFormat.body.error).toBe("request.invalid");
+    expect(noFormat.body.code).toBe("request.invalid");
     const badOption = await exportRun(account, run.id, { format: "pdf", dpi: 150 });
     expect(badOption.status).toBe(400);
-    expect(badOption.body.error).toBe("convert.invalid_option");
+    expect(badOption.body.code).toBe("convert.invalid_option");
   });
 });

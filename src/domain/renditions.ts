@@ -161,6 +161,14 @@ export function renditionFailure(job: RenditionJob): ApiError {
   return new ApiError("convert.failed", `the conversion failed: ${detail}; the credits were refunded and a retry converts again`, { ...context, cause: code });
 }
 
+/**
+ * Seed 000's timestamp: `2026-04-20T12:00:00+00:00`, to the second, with a numeric offset (what Python's
+ * datetime.fromisoformat reads on every version; a trailing `Z` needs 3.11). Never later than the instant.
+ */
+export function seedTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00");
+}
+
 export const CACHE_HEADER = "x-rendition-cache";
 
 export const statusUrl = (jobId: string) => `/v1/convert/job/${jobId}`;

@@ -8,7 +8,7 @@ import { fileResponse, storeUpload } from "../domain/uploads";
 import { apiKeySecurity, filesErrorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
 import { queryOrBody } from "../domain/conversions";
 import { BOOKMARK_HEADER } from "../db/sessions";
-import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
+import { pendingBody, renditionFor, renditionHeaders, seedTimestamp, waitMsFor } from "../domain/renditions";
 import { bodyLimit } from "hono/body-limit";
 
 const UploadForm = z.object({
@@ -57,7 +57,7 @@ const FileRenditionSchema = z
     source_format: z.string().openapi({ example: "docx" }),
     format: z.string().openapi({ example: "pdf" }),
     download_url: z.string().openapi({ description: "signed URL of the rendition, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
-    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00.000Z" }),
+    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00+00:00", description: "when `download_url` stops working, to the second, UTC with a numeric offset (as seed 000 shows it)" }),
   })
   .openapi("FileRendition");
 
@@ -115,7 +115,7 @@ export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
     if (outcome.state === "pending") return c.json(pendingBody(outcome), 202, headers);
     const { rendition } = outcome;
     return c.json(
-      { file_id, source_format: rendition.sourceFormat, format: rendition.targetFormat, download_url: outcome.downloadUrl, expires_at: new Date(outcome.expiresAt).toISOString() },
+      { file_id, source_format: rendition.sourceFormat, format: rendition.targetFormat, download_url: outcome.downloadUrl, expires_at: seedTimestamp(outcome.expiresAt) },
       200,
       headers,
     );

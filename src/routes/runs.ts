@@ -10,7 +10,7 @@ import { registerRunOutputFile } from "../db/renditions";
 import { BOOKMARK_HEADER } from "../db/sessions";
 import { ApiError, validationHook } from "../errors";
 import { hasLiveOutput, type Services } from "../domain/jobs";
-import { pendingBody, renditionFor, renditionHeaders, waitMsFor } from "../domain/renditions";
+import { pendingBody, renditionFor, renditionHeaders, seedTimestamp, waitMsFor } from "../domain/renditions";
 import { isUuidV7 } from "../ids";
 import { apiKeySecurity, filesErrorResponses, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
 import { queryOrBody } from "../domain/conversions";
@@ -22,7 +22,7 @@ const RunExportSchema = z
   .object({
     format: z.string().openapi({ example: "pdf" }),
     download_url: z.string().openapi({ description: "signed URL of the export, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
-    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00.000Z" }),
+    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00+00:00", description: "when `download_url` stops working, to the second, UTC with a numeric offset (as seed 000 shows it)" }),
   })
   .openapi("RunExport");
 
@@ -93,5 +93,5 @@ export const runsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook 
   });
   const headers = renditionHeaders(outcome);
   if (outcome.state === "pending") return c.json(pendingBody(outcome), 202, headers);
-  return c.json({ format: outcome.rendition.targetFormat, download_url: outcome.downloadUrl, expires_at: new Date(outcome.expiresAt).toISOString() }, 200, headers);
+  return c.json({ format: outcome.rendition.targetFormat, download_url: outcome.downloadUrl, expires_at: seedTimestamp(outcome.expiresAt) }, 200, headers);
 });
