@@ -3,6 +3,8 @@
 //   crash  → the connection is cut mid-request      hang → never answers
 //   fail   → 500 convert.engine_failure             busy → 503 convert.busy with Retry-After: 1
 //   short  → 200 with a body shorter than its Content-Length (the response breaks while being stored)
+//   pages  → 422 convert.too_many_pages, as the converter answers a document whose real count passes the
+//            request's maxPages (echoed in the detail and the context, so tests see what the Worker sent)
 import { createServer, type Server } from "node:http";
 
 export async function startFakeConverter(): Promise<{ port: number; stop(): Promise<void> }> {
@@ -17,6 +19,10 @@ export async function startFakeConverter(): Promise<{ port: number; stop(): Prom
       if (fault === "busy") {
         res.setHeader("Retry-After", "1");
         return json(res, 503, { error: "convert.busy", detail: "queue full (injected)" });
+      }
+      if (fault === "pages") {
+        const maxPages = new URL(req.url ?? "/", "http://fake").searchParams.get("maxPages");
+        return json(res, 422, { error: "convert.too_many_pages", detail: `the document has more pages than maxPages=${maxPages} (injected)`, maxPages: Number(maxPages) });
       }
       if (fault === "short") {
         res.writeHead(200, { "content-type": "application/pdf", "content-length": "100000", "x-output-extension": "pdf", "x-output-files": "1" });

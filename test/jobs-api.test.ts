@@ -3,7 +3,7 @@ import { createScheduledController, createExecutionContext, waitOnExecutionConte
 import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { completeJob } from "../src/db/jobs";
-import { balance, fixture, parkedJob, seedAccount, submit, waitForJob } from "./harness";
+import { balance, fixture, form, parkedJob, seedAccount, submit, upload, waitForJob } from "./harness";
 
 describe("POST /v1/convert/job/{id}/cancel", () => {
   it("cancels a Queued job at once and refunds it; a late message does nothing", async () => {
@@ -73,6 +73,35 @@ describe("limits", () => {
     const res = await submit(account, { file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "pdf", sheet: "2" });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: "convert.invalid_option", option: "sheet" });
+  });
+
+  it("takes ?sheet= as the sheet field, on single jobs and batches; a field that disagrees is 400", async () => {
+    const account = await seedAccount({ credits: 50 });
+    const book = () => ({ name: "book.ods", bytes: fixture("ods-many-sheets.ods") });
+    const optionsOf = async (id: string) => JSON.parse((await env.DB.prepare("SELECT options FROM jobs WHERE id = ?1").bind(id).first<{ options: string }>())!.options);
+    const single = await account.json("/v1/convert?sheet=2", { method: "POST", body: form({ file: book(), targetFormat: "csv" }) });
+    expect(single.status, JSON.stringify(single.body)).toBe(202);
+    expect((await optionsOf(single.body.id)).sheet).toBe("2");
+    const batch = await account.json("/v1/convert/batch?sheet=all", { method: "POST", body: form({ files: book(), targetFormat: "csv" }) });
+    expect(batch.status, JSON.stringify(batch.body)).toBe(202);
+    expect((await optionsOf(batch.body.jobs[0].id)).sheet).toBe("all");
+    const json = await account.json(`/v1/convert?sheet=2`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ fileId: (await upload(account, "book.ods", book().bytes)).file_id, targetFormat: "csv", sheet: "2" }) });
+    expect(json.status).toBe(202);
+    const clash = await account.json("/v1/convert?sheet=2", { method: "POST", body: form({ file: book(), targetFormat: "csv", sheet: "1" }) });
+    expect(clash.status).toBe(400);
+    expect(clash.body).toMatchObject({ error: "request.invalid", type: "invalid_request", option: "sheet" });
+    const done = await waitForJob(account, batch.body.jobs[0].id);
+    expect(done.output).toMatchObject({ contentType: "application/zip" });
+  });
+
+  it("converts every page of an image target by default, pages=all being the same request", async () => {
+    const account = await seedAccount({ credits: 50 });
+    const { file_id } = await upload(account, "paper.pdf", fixture("pdf-raw-text.pdf"));
+    const plain = await submit(account, { fileId: file_id, targetFormat: "png" }, { "idempotency-key": "pages-default" });
+    const all = await submit(account, { fileId: file_id, targetFormat: "png", pages: "all" }, { "idempotency-key": "pages-default" });
+    expect(all.status).toBe(202);
+    expect(all.body.id).toBe(plain.body.id); // one request, spelled two ways
+    expect((await waitForJob(account, plain.body.id)).output).toMatchObject({ contentType: "application/zip", fileCount: 2 });
   });
 });
 

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../src/ids";
+import { runOutputFileId } from "../src/db/renditions";
 import { balance, fixture, seedAccount, submit, upload, waitForJob, type TestAccount } from "./harness";
 
 const exportRun = (account: TestAccount, runId: string, body: Record<string, unknown>) =>
@@ -79,6 +80,33 @@ describe("POST /v1/runs/{run_id}/export", () => {
     expect(txt.status).toBe(200);
     const files = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1 AND purpose = 'run-output'").bind(account.accountId).first<{ n: number }>();
     expect(files!.n).toBe(1);
+  });
+
+  it("registers a run's output with the converter's own count of it, and prices page-priced exports by that count", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const runOf = async (name: string, targetFormat: string) => {
+      const accepted = await submit(account, { file: { name, bytes: fixture(name) }, targetFormat });
+      const job = await waitForJob(account, accepted.body.id);
+      expect(job.status, JSON.stringify(job.error)).toBe("Succeeded");
+      return job.id as string;
+    };
+    const registered = async (runId: string) =>
+      env.DB.prepare("SELECT source_format AS format, pages FROM files WHERE id = ?1 AND purpose = 'run-output'").bind(runOutputFileId(runId)).first<{ format: string; pages: number | null }>();
+    // docx → pdf: the PDF's pages (X-Output-Pages, counted by the converter) — 2 for this document.
+    const pdfRun = await runOf("docx-header-footer.docx", "pdf");
+    const png = await exportRun(account, pdfRun, { format: "png", pages: "all" });
+    expect(png.status, JSON.stringify(png.body)).toBe(200);
+    expect(await registered(pdfRun)).toEqual({ format: "pdf", pages: 2 });
+    const pngJob = (await jobsOf(account.accountId)).at(-1)!;
+    expect(JSON.parse((await env.DB.prepare("SELECT options FROM jobs WHERE id = ?1").bind(pngJob.id).first<{ options: string }>())!.options).maxPages).toBe(2);
+    // odp → pptx: the saved deck's slides (9), as its sldIdLst holds them.
+    const deckRun = await runOf("odp-placeholders.odp", "pptx");
+    expect((await exportRun(account, deckRun, { format: "pdf" })).status).toBe(200);
+    expect(await registered(deckRun)).toEqual({ format: "pptx", pages: 9 });
+    // docx → odt: no exact count, none recorded (odt is priced by size).
+    const odtRunId = (await odtRun(account)).id;
+    expect((await exportRun(account, odtRunId, { format: "txt" })).status).toBe(200);
+    expect(await registered(odtRunId)).toEqual({ format: "odt", pages: null });
   });
 
   it("shares one conversion between concurrent identical exports: one job, one charge", async () => {

@@ -152,10 +152,20 @@ function checkOutput(source: string, target: string, file: string, res: Converte
       break;
     case "docx":
     case "xlsx":
-    case "pptx":
+    case "pptx": {
       expect(isZip(body)).toBe(true);
-      expect([...unzip(body).keys()]).toEqual(expect.arrayContaining(["[Content_Types].xml", ooxmlPart[target]]));
+      const entries = unzip(body);
+      expect([...entries.keys()]).toEqual(expect.arrayContaining(["[Content_Types].xml", ooxmlPart[target]]));
+      if (target === "pptx") {
+        // A deck's X-Output-Pages is its slide count, as its own structure (sldIdLst) holds it.
+        const slides = entries.get("ppt/presentation.xml")!.toString("utf8").match(/<p:sldId\b/g)?.length;
+        expect(Number(headers.get("x-output-pages"))).toBe(slides);
+        expect(slides).toBe(pages);
+      } else {
+        expect(headers.get("x-output-pages")).toBeNull();
+      }
       break;
+    }
     case "odt":
     case "ods":
     case "odp": {
@@ -163,6 +173,13 @@ function checkOutput(source: string, target: string, file: string, res: Converte
       const entries = unzip(body);
       expect(entries.get("mimetype")?.toString()).toBe(odfMimetype[target]);
       expect(entries.has("content.xml")).toBe(true);
+      if (target === "odp") {
+        const slides = entries.get("content.xml")!.toString("utf8").match(/<draw:page[\s>]/g)?.length;
+        expect(Number(headers.get("x-output-pages"))).toBe(slides);
+        expect(slides).toBe(pages);
+      } else {
+        expect(headers.get("x-output-pages")).toBeNull();
+      }
       break;
     }
     default:
