@@ -84,9 +84,12 @@ describe("docconv jobs, job, credits, formats, estimate", () => {
     expect(all.stdout).toMatch(/^docx\s+.*\bpdf\b/m);
     const fromDocx = await cli(["formats", "--from", "docx"]);
     expect(fromDocx.stdout).toMatch(/^pdf\s+\d+/m);
-    const estimate = await cli(["estimate", "docx", "pdf", "--pages", "12"]);
+    const estimate = await cli(["estimate", "pdf", "png", "--pages", "12"]);
     expect(estimate.code, estimate.stderr).toBe(0);
-    expect(estimate.stdout).toMatch(/^docx → pdf: \d+ credits?/);
+    expect(estimate.stdout).toMatch(/^pdf → png: 2 credits \(PerPage per 10 pages, 12 pages\)$/m);
+    const assumed = await cli(["estimate", "docx", "pdf"]);
+    expect(assumed.stdout).toMatch(/^docx → pdf: 1 credit \(PerMegabyte per 5 MB, 0 mb\)$/m);
+    expect(assumed.stdout).toMatch(/^ {2}assumed: no `bytes` given/m);
   });
 });
 

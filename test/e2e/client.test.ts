@@ -86,11 +86,20 @@ describe("DocconvClient against the local stack", () => {
 
     const missing = await rejection(docconv.getJob("019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f"));
     expect(missing).toMatchObject({ status: 404, code: "jobs.not_found", type: "not_found" });
+
+    // /v1/files* answer in seed 000's vocabulary ({error: class, code}); the client reads both the same way.
+    const noFile = await rejection(docconv.convertFile("file_doesnotexist", { format: "pdf" }));
+    expect(noFile).toMatchObject({ status: 404, code: "files.not_found", type: "not_found" });
+    expect(noFile.body).toMatchObject({ error: "not_found", code: "files.not_found" });
+    const file = await docconv.uploadFile(fixtureBlob("docx-header-footer.docx"), { filename: "a.docx" });
+    const pair = await rejection(docconv.convertFile(file.file_id, { format: "mp3" }));
+    expect(pair).toMatchObject({ status: 400, code: "convert.unsupported_format_pair", type: "invalid_request" });
+    expect(pair.message).toContain("convert.unsupported_format_pair");
   });
 
   it("refuses a wrong key with auth.invalid_key and reports an unreachable server as client.network", async () => {
     const wrongKey = await rejection(client("sk_test_00000000000000000000000000000000").listJobs());
-    expect(wrongKey).toMatchObject({ status: 401, code: "auth.invalid_key", type: "authentication_error" });
+    expect(wrongKey).toMatchObject({ status: 401, code: "auth.invalid_key", type: "unauthorized" });
 
     const nowhere = new DocconvClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, apiKey: "sk_test_x" });
     const network = await rejection(nowhere.listJobs());
@@ -128,11 +137,10 @@ describe("DocconvClient against the local stack", () => {
     const catalog = await docconv.catalog();
     expect(catalog.sourceFormatTo.docx!.map((e) => e.targetFormat)).toContain("pdf");
     expect(catalog.conversions.length).toBeGreaterThan(0);
-    const estimate = await docconv.estimate("docx", "pdf", { bytes: 250_000, pages: 12 });
-    expect(estimate).toMatchObject({ sourceFormat: "docx", targetFormat: "pdf" });
-    expect(estimate.creditCost).toBeGreaterThan(0);
+    const estimate = await docconv.estimate("pptx", "pdf", { bytes: 250_000, pages: 12 });
+    expect(estimate).toMatchObject({ sourceFormat: "pptx", targetFormat: "pdf", costing: { strategy: "PerPage", incrementUnit: "slides" }, creditCost: 2, assumptions: [] });
     const entitlements = await docconv.entitlements();
-    expect(entitlements.planId).toBe("pro");
+    expect(entitlements).toMatchObject({ planId: "pro", tier: "pro" });
     expect(entitlements.totalCredits).toBeGreaterThan(0);
     expect(entitlements.dailyLimit).toBeNull();
   });

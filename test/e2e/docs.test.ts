@@ -92,7 +92,7 @@ describe("/docs in Chromium", () => {
       await status.waitFor({ timeout: 30_000 });
       await expect(status.innerText()).resolves.toBe("401");
       const body = await list.locator(".live-responses-table .response-col_description pre").first().innerText();
-      expect(JSON.parse(body)).toMatchObject({ error: "auth.missing_key", type: "authentication_error" });
+      expect(JSON.parse(body)).toMatchObject({ error: "auth.missing_key", type: "unauthorized" });
     } finally {
       await page2.close();
     }
