@@ -181,6 +181,11 @@ describe("seed 000: performance notes", () => {
     const image = await decodePng(file.bytes);
     // A 4:3 or 16:9 slide, landscape, at the default 150 dpi.
     expect(image.width).toBeGreaterThan(image.height);
+    // jpg likewise: one image of the first slide.
+    const jpg = await convertFile(account, upload.body.file_id, { format: "jpg" });
+    const jpeg = await fetchSigned(jpg.body.download_url);
+    expect(jpeg.contentType).toBe("image/jpeg");
+    expect([...jpeg.bytes.slice(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
   });
 
   it("gives every slide as a ZIP when asked (pages=all), and a range (pages=2-3), without mixing them up in the cache", async () => {
@@ -326,6 +331,9 @@ describe("seed 000: the error table", () => {
     const nokey = await convertFile(null, upload.body.file_id, { format: "pdf" });
     expect(nokey.status).toBe(401);
     expect(nokey.body).toMatchObject({ error: "unauthorized", code: "auth.missing_key" });
+    const wrongBody = await send(`${API}/files/${upload.body.file_id}/convert`, { method: "POST", headers: pythonHeaders(broke.key, { "Content-Type": "application/json" }), body: '{"format":"pdf"}' });
+    expect(wrongBody.status).toBe(415);
+    expect(await wrongBody.json()).toMatchObject({ error: "unsupported_media_type", code: "request.unsupported_content_type" });
     const account = await seedAccount({ credits: 50 });
     const locked = await uploadFile(account, "locked.odt", fixture("hostile-password-protected.odt"));
     const unreadable = await convertFile(account, locked.body.file_id, { format: "pdf" });
