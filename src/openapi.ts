@@ -31,8 +31,7 @@ class follow from the code (one table, listed in the \`Error\` schema):
 - \`/v1/convert*\` and every other endpoint (the \`Error\` schema): \`{"error": "<area>.<code>", "type": "<class>", "detail": "…", …context}\`.
 - \`/v1/files*\` and \`/v1/runs*\` (the \`FilesError\` schema): \`{"error": "<class>", "code": "<area>.<code>", "detail": "…", "message": "…", …context}\`,
   where the class is \`invalid_request\` (400), \`not_found\` (404), \`conflict\` (409), \`upstream_error\` (502), or for other
-  statuses \`unauthorized\`, \`payment_required\`, \`forbidden\`, \`gone\`, \`payload_too_large\`, \`unsupported_media_type\`,
-  \`unprocessable\`, \`rate_limited\`, \`unavailable\`, \`internal_error\`.
+  statuses the same style (\`unauthorized\`, \`payment_required\`, \`unprocessable\`, …: the \`Error\` schema's table has each code's).
 Failures before the route (a missing key, a body over the limit) answer in the family of the path.
 
 ## Prices

@@ -44,7 +44,7 @@ describe("API key auth", () => {
     const res = await get({ authorization: account.key });
     expect(res.status).toBe(401);
     const body = await res.json<{ error: string; type: string; detail: string }>();
-    expect(body).toMatchObject({ error: "auth.invalid_authorization", type: "authentication_error" });
+    expect(body).toMatchObject({ error: "auth.invalid_authorization", type: "unauthorized" });
     expect(body.detail).toContain("Authorization: Bearer <key>");
     expect(body.detail).toContain("X-API-Key");
   });

@@ -70,7 +70,7 @@ async function expectPart(res: Response, first: number, last: number) {
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toContain("application/json");
-  expect(await res.json()).toMatchObject({ error: code, type: "invalid_request" });
+  expect(await res.json()).toMatchObject({ error: code, type: { 412: "precondition_failed", 416: "range_not_satisfiable" }[status] });
 }
 
 async function expectNotModified(res: Response) {
