@@ -11,6 +11,7 @@ import { maxFileSizeBytes } from "./domain/uploads";
 import { OPENAPI_PATH, openApiConfig, registerSecuritySchemes } from "./openapi";
 import { catalogRoutes } from "./routes/catalog";
 import { convertRoutes } from "./routes/convert";
+import { converterRoutes } from "./routes/converter";
 import { docsRoutes } from "./routes/docs";
 import { downloadsRoutes } from "./routes/downloads";
 import { entitlementsRoutes } from "./routes/entitlements";
@@ -50,6 +51,7 @@ export function createApp() {
   });
 
   app.route("/", healthRoutes);
+  app.route("/", converterRoutes);
   app.route("/", filesRoutes);
   app.route("/", convertRoutes);
   app.route("/", jobsRoutes);

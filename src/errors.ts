@@ -47,6 +47,8 @@ const CODES = {
   "convert.engine_crash_on_input": 422,
   "convert.failed": 502,
   "convert.timeout": 504,
+  // No converter took the job within the wait budget (busy, starting, rolling out): not the document's fault.
+  "convert.unavailable": 503,
   "credits.insufficient": 402,
   "credits.daily_limit_reached": 402,
   "limits.concurrent_jobs": 429,

@@ -1,6 +1,7 @@
 // Worker entry: HTTP (the Hono app), queues (conversion and webhook consumers), cron (the sweeper).
 import { createApp } from "./app";
 import { handleJobMessage } from "./queue/consumer";
+import { handleDeadLetter, JOBS_DEAD_LETTER_QUEUE } from "./queue/dead-letters";
 import type { JobMessage, QueueMessage, WebhookMessage } from "./queue/messages";
 import { sweep } from "./queue/sweeper";
 import { handleWebhookMessage } from "./queue/webhooks";
@@ -18,7 +19,8 @@ export default {
     await Promise.all(
       batch.messages.map(async (message) => {
         try {
-          if (message.body.type === "convert") await handleJobMessage(env, message as Message<JobMessage>);
+          if (batch.queue === JOBS_DEAD_LETTER_QUEUE) await handleDeadLetter(env, message);
+          else if (message.body.type === "convert") await handleJobMessage(env, message as Message<JobMessage>);
           else if (message.body.type === "webhook") await handleWebhookMessage(env, message as Message<WebhookMessage>);
           else message.ack();
         } catch (err) {

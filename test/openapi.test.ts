@@ -33,6 +33,7 @@ const errorRefOf = (path: string) => (errorFamilyOf(path) === "files" ? FILES_ER
 // The routes this document must hold at least; the introspection test below catches any route added later.
 const EXPECTED = [
   "GET /health",
+  "GET /v1/converter",
   "POST /v1/files",
   "GET /v1/files/{file_id}",
   "POST /v1/convert",

@@ -30,6 +30,7 @@ export default defineConfig(async () => {
           // Deliver queued messages at once instead of holding batches for max_batch_timeout.
           queueConsumers: {
             "docconv-jobs": { maxBatchTimeout: 0.05, maxRetries: 3 },
+            "docconv-jobs-dlq": { maxBatchTimeout: 0.05 },
             "docconv-webhooks": { maxBatchTimeout: 0.05, maxRetries: 10 },
           },
         },

@@ -36,26 +36,100 @@ export interface ConvertResult {
   outputPages: number | null;
 }
 
-/** A failed conversion; `retryable` separates the converter's trouble from the document's. */
+/**
+ * Why a conversion failed, which decides what happens to the job:
+ * - `document`: the document's own fault (the converter's 4xx/422, or its own timeout): final, refunded.
+ * - `fault`: the converter failed while it had the document (a crash, a 5xx of its own, no answer in time, a
+ *   connection lost mid-request): retried up to MAX_CONVERSION_ATTEMPTS.
+ * - `backpressure`: nothing took the document (the converter's `convert.busy`, or anything that is not the
+ *   converter's own JSON envelope: the container library's plain-text 503/429, its 500 when an instance
+ *   failed to start, an error of the Durable Object hop): the job waits without using an attempt.
+ */
+export type FailureKind = "document" | "fault" | "backpressure";
+
 export class ConverterError extends Error {
   readonly code: string;
   readonly status: number;
-  readonly retryable: boolean;
+  readonly kind: FailureKind;
   readonly retryAfterSeconds: number | null;
-  constructor(code: string, detail: string, status: number, retryAfterSeconds: number | null = null) {
+  constructor(code: string, detail: string, status: number, retryAfterSeconds: number | null = null, kind: FailureKind = defaultKind(code, status)) {
     super(detail);
     this.code = code;
     this.status = status;
     this.retryAfterSeconds = retryAfterSeconds;
-    // 4xx/422 are the document's fault: the same input fails the same way. So is the converter's own
-    // timeout (it killed LibreOffice on this document); a converter that does not answer at all is not.
-    this.retryable = (status >= 500 || status === 429 || status === 0) && code !== "convert.timeout";
+    this.kind = kind;
   }
 
-  /** The converter (its wait queue, or the platform's instance limit) is full; nothing was attempted. */
-  get overloaded(): boolean {
-    return this.status === 429 || (this.status === 503 && this.code !== "convert.engine_failure");
+  get retryable(): boolean {
+    return this.kind === "fault";
   }
+
+  /** No converter took the document: nothing was attempted. */
+  get overloaded(): boolean {
+    return this.kind === "backpressure";
+  }
+}
+
+// 4xx are the document's fault: the same input fails the same way. So is the converter's own timeout (it
+// killed LibreOffice on this document); a converter that does not answer at all is not.
+function defaultKind(code: string, status: number): FailureKind {
+  if (code === "convert.busy") return "backpressure";
+  if (code === "convert.timeout") return "document";
+  return status >= 500 || status === 429 || status === 0 ? "fault" : "document";
+}
+
+/** Thrown by a transport when the request never reached a converter (e.g. the Durable Object hop failed). */
+export class ConverterUnavailable extends Error {}
+
+// What the container library answers when no instance started in time: plain text, never our envelope.
+const START_FAILURE_PREFIX = "Failed to start container";
+
+/** A non-2xx answer as a ConverterError: the converter's own envelope keeps its code; anything else is not ours. */
+export async function converterErrorOf(response: Response): Promise<ConverterError> {
+  const retryAfter = intHeader(response.headers, "retry-after");
+  const text = await boundedText(response, 4096);
+  const envelope = parseEnvelope(text);
+  if (envelope) return new ConverterError(envelope.error, envelope.detail ?? `converter answered ${response.status}`, response.status, retryAfter);
+  const snippet = text.trim().replace(/\s+/g, " ").slice(0, 200);
+  const detail = `converter answered ${response.status}${snippet ? `: ${snippet}` : ""}`;
+  const backpressure = response.status === 503 || response.status === 429 || (response.status === 500 && text.startsWith(START_FAILURE_PREFIX));
+  return new ConverterError("convert.engine_failure", detail, response.status, retryAfter, backpressure ? "backpressure" : "fault");
+}
+
+function parseEnvelope(text: string): { error: string; detail?: string } | null {
+  try {
+    const body = JSON.parse(text) as { error?: unknown; detail?: unknown };
+    if (typeof body?.error !== "string" || !body.error.startsWith("convert.")) return null;
+    return { error: body.error, detail: typeof body.detail === "string" ? body.detail : undefined };
+  } catch {
+    return null;
+  }
+}
+
+async function boundedText(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    /* a body cut short still tells what arrived */
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 export function httpTransport(baseUrl: string): ConverterTransport {
@@ -102,18 +176,11 @@ export class ConverterClient {
       if (name === "TimeoutError" || name === "AbortError") {
         throw new ConverterError("convert.engine_failure", `the converter did not answer within ${req.requestTimeoutMs} ms`, 0);
       }
+      if (err instanceof ConverterUnavailable) throw new ConverterError("convert.engine_failure", `converter unavailable: ${err.message}`, 0, null, "backpressure");
       throw new ConverterError("convert.engine_failure", `converter unreachable: ${(err as Error).message}`, 0);
     }
-    if (!response.ok || !response.body) {
-      let body: { error?: string; detail?: string } = {};
-      try {
-        body = await response.json();
-      } catch {
-        /* a proxy's or the platform's non-JSON error page */
-      }
-      const retryAfter = intHeader(response.headers, "retry-after");
-      throw new ConverterError(body.error ?? "convert.engine_failure", body.detail ?? `converter answered ${response.status}`, response.status, retryAfter);
-    }
+    if (!response.ok) throw await converterErrorOf(response);
+    if (!response.body) throw new ConverterError("convert.engine_failure", "converter response has no body", 502);
     const length = intHeader(response.headers, "content-length");
     if (length === null) throw new ConverterError("convert.engine_failure", "converter response has no Content-Length", 502);
     return {
@@ -125,15 +192,6 @@ export class ConverterClient {
       inputPages: intHeader(response.headers, "x-input-pages"),
       outputPages: intHeader(response.headers, "x-output-pages"),
     };
-  }
-
-  async health(): Promise<{ ok: boolean; detail: unknown }> {
-    try {
-      const res = await this.transport(new Request("http://converter/health"));
-      return { ok: res.ok, detail: await res.json().catch(() => null) };
-    } catch (err) {
-      return { ok: false, detail: (err as Error).message };
-    }
   }
 }
 

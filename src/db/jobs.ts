@@ -1,6 +1,6 @@
 // Job rows and their state changes. Changes that move money or must not race are single D1 batches
 // (atomic: any failing statement rolls the whole batch back) whose WHERE clauses encode the state machine.
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { jobs, type JobStatus } from "./schema";
 
@@ -29,23 +29,56 @@ export function staleRunningJobs(db: Db, now: number, limit = 50) {
   return db.select().from(jobs).where(and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now))).limit(limit);
 }
 
-/** Queued jobs older than `before`: their message may have been lost. */
-export function staleQueuedJobs(db: Db, before: number, limit = 100) {
-  return db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.status, "Queued"), lt(jobs.createdAt, before))).limit(limit);
+/**
+ * Queued jobs whose message was last sent before `before`: it may have been lost. Served by the partial index
+ * jobs_queued_enqueued; resending moves `enqueued_at` forward, so a row is picked once per resend window.
+ */
+export async function staleQueuedJobs(d1: D1, before: number, limit = 100): Promise<string[]> {
+  const { results } = await d1
+    .prepare(`SELECT id FROM jobs WHERE status = 'Queued' AND enqueued_at < ?1 ORDER BY enqueued_at LIMIT ?2`)
+    .bind(before, limit)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
 }
 
-export function expiredOutputs(db: Db, now: number, limit = 100) {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(inArray(jobs.status, ["Succeeded"]), lt(jobs.outputExpiresAt, now)))
-    .limit(limit);
+/** Records a (re)send of the jobs' messages; only Queued jobs wait for one. */
+export function markEnqueuedStatements(d1: D1, ids: string[], now: number): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  // Chunks keep each statement under D1's 100 bound variables.
+  for (let i = 0; i < ids.length; i += 90) {
+    const chunk = ids.slice(i, i + 90);
+    const list = chunk.map((_, j) => `?${j + 2}`).join(",");
+    statements.push(d1.prepare(`UPDATE jobs SET enqueued_at = ?1 WHERE status = 'Queued' AND id IN (${list})`).bind(now, ...chunk));
+  }
+  return statements;
+}
+
+/**
+ * Outputs past their expiry that are still stored, oldest first. Served by the partial index jobs_output_expiry:
+ * a cleared output leaves the index, so a sweep never picks the same row again.
+ */
+export async function expiredOutputs(d1: D1, now: number, limit = 500): Promise<{ id: string; outputKey: string }[]> {
+  const { results } = await d1
+    .prepare(`SELECT id, output_key AS outputKey FROM jobs WHERE output_key IS NOT NULL AND output_expires_at < ?1 ORDER BY output_expires_at LIMIT ?2`)
+    .bind(now, limit)
+    .all<{ id: string; outputKey: string }>();
+  return results;
+}
+
+/** Forgets deleted outputs: the rows leave the expiry index. */
+export async function clearOutputs(d1: D1, ids: string[]): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < ids.length; i += 90) {
+    const chunk = ids.slice(i, i + 90);
+    statements.push(d1.prepare(`UPDATE jobs SET output_key = NULL WHERE id IN (${chunk.map((_, j) => `?${j + 1}`).join(",")})`).bind(...chunk));
+  }
+  if (statements.length) await d1.batch(statements);
 }
 
 const INSERT_COLUMNS = [
   "id", "account_id", "api_key_id", "kind", "file_id", "source_format", "target_format", "options", "phase", "percent",
   "credit_cost", "input_bytes", "input_pages", "idempotency_key", "request_hash", "webhook_url", "webhook_metadata",
-  "created_at", "attempts",
+  "origin", "created_at", "enqueued_at", "attempts",
 ] as const;
 
 /**
@@ -57,7 +90,8 @@ export function admitJobStatements(d1: D1, job: NewJob, maxConcurrentJobs: numbe
   const values: unknown[] = [
     job.id, job.accountId, job.apiKeyId ?? null, job.kind ?? "job", job.fileId, job.sourceFormat, job.targetFormat,
     job.options ?? "{}", job.phase, job.percent ?? 0, job.creditCost, job.inputBytes, job.inputPages ?? null,
-    job.idempotencyKey ?? null, job.requestHash ?? null, job.webhookUrl ?? null, job.webhookMetadata ?? null, job.createdAt, 0,
+    job.idempotencyKey ?? null, job.requestHash ?? null, job.webhookUrl ?? null, job.webhookMetadata ?? null, job.origin ?? null,
+    job.createdAt, job.createdAt, 0,
   ];
   const placeholders = values.map((_, i) => `?${i + 1}`).join(", ");
   const n = values.length;
@@ -126,29 +160,48 @@ export interface JobOutput {
   outputExpiresAt: number | null;
 }
 
-/** Running → Succeeded. False when the job is no longer Running (canceled meanwhile): discard the output. */
-export async function completeJob(d1: D1, id: string, out: JobOutput, now: number): Promise<boolean> {
+/**
+ * Running → Succeeded. False when the job is no longer Running (canceled meanwhile): discard the output.
+ * `then` joins the same batch after the transition (the webhook outbox), so it sees the job Succeeded.
+ */
+export async function completeJob(d1: D1, id: string, out: JobOutput, now: number, then: D1PreparedStatement[] = []): Promise<boolean> {
+  const results = await d1.batch([
+    d1
+      .prepare(
+        `UPDATE jobs SET status = 'Succeeded', phase = 'done', percent = 100, finished_at = ?2, output_key = ?3, output_bytes = ?4,
+           output_pages = ?5, input_pages = COALESCE(?6, input_pages), output_file_name = ?7, output_content_type = ?8,
+           output_file_count = ?9, output_expires_at = ?10, error_code = NULL, error_detail = NULL, waiting_since = NULL
+         WHERE id = ?1 AND status = 'Running'`,
+      )
+      .bind(id, now, out.outputKey, out.outputBytes, out.outputPages, out.inputPages, out.outputFileName, out.outputContentType, out.outputFileCount, out.outputExpiresAt),
+    ...then,
+  ]);
+  return (results[0]?.meta.changes ?? 0) > 0;
+}
+
+/**
+ * Running → Queued, before its message is sent again. `backPressure`: no converter took the job, so the claim
+ * gives its attempt back and the wait clock starts (or keeps running); otherwise a converter answered (a fault),
+ * which stops the clock.
+ */
+export async function requeueJob(d1: D1, id: string, now: number, opts: { backPressure?: boolean } = {}): Promise<boolean> {
+  const change = opts.backPressure
+    ? "attempts = MAX(0, attempts - 1), waiting_since = COALESCE(waiting_since, ?2)"
+    : "waiting_since = NULL";
   const res = await d1
-    .prepare(
-      `UPDATE jobs SET status = 'Succeeded', phase = 'done', percent = 100, finished_at = ?2, output_key = ?3, output_bytes = ?4,
-         output_pages = ?5, input_pages = COALESCE(?6, input_pages), output_file_name = ?7, output_content_type = ?8,
-         output_file_count = ?9, output_expires_at = ?10, error_code = NULL, error_detail = NULL
-       WHERE id = ?1 AND status = 'Running'`,
-    )
-    .bind(id, now, out.outputKey, out.outputBytes, out.outputPages, out.inputPages, out.outputFileName, out.outputContentType, out.outputFileCount, out.outputExpiresAt)
+    .prepare(`UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${change}, deadline_at = NULL, enqueued_at = ?2 WHERE id = ?1 AND status = 'Running'`)
+    .bind(id, now)
     .run();
   return res.meta.changes > 0;
 }
 
-/** Running → Queued, for a retry after a transient converter fault. */
-export async function requeueJob(d1: D1, id: string, opts: { returnAttempt?: boolean } = {}): Promise<boolean> {
-  // A converter that was merely full did not try the document: its claim gives the attempt back.
-  const attempts = opts.returnAttempt ? "attempts = MAX(0, attempts - 1)," : "";
-  const res = await d1
-    .prepare(`UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${attempts} deadline_at = NULL WHERE id = ?1 AND status = 'Running'`)
-    .bind(id)
-    .run();
-  return res.meta.changes > 0;
+/** A Queued job whose message was dead-lettered waits like one under back-pressure; returns its clock's start. */
+export async function startWaiting(d1: D1, id: string, now: number): Promise<number | null> {
+  const row = await d1
+    .prepare(`UPDATE jobs SET waiting_since = COALESCE(waiting_since, ?2), enqueued_at = ?2 WHERE id = ?1 AND status = 'Queued' RETURNING waiting_since AS waitingSince`)
+    .bind(id, now)
+    .first<{ waitingSince: number }>();
+  return row?.waitingSince ?? null;
 }
 
 /**
@@ -161,6 +214,7 @@ export async function endJobWithRefund(
   end: { status: "Failed" | "Canceled"; errorCode: string | null; errorDetail: string | null; phase: string; fromStatuses: JobStatus[] },
   now: number,
   day: string,
+  then: D1PreparedStatement[] = [],
 ): Promise<boolean> {
   const from = end.fromStatuses.map((s) => `'${s}'`).join(",");
   const results = await d1.batch([
@@ -171,6 +225,7 @@ export async function endJobWithRefund(
       )
       .bind(job.id, end.status, end.phase, now, end.errorCode, end.errorDetail),
     ...refundStatements(d1, job, now, day),
+    ...then,
   ]);
   return (results[0]?.meta.changes ?? 0) > 0;
 }
@@ -196,6 +251,3 @@ function refundStatements(d1: D1, job: Pick<JobRow, "id" | "accountId" | "credit
   ];
 }
 
-export async function clearOutput(d1: D1, id: string): Promise<void> {
-  await d1.prepare(`UPDATE jobs SET output_key = NULL WHERE id = ?1`).bind(id).run();
-}

@@ -108,16 +108,27 @@ export const jobs = sqliteTable(
     requestHash: text("request_hash"),
     webhookUrl: text("webhook_url"),
     webhookMetadata: text("webhook_metadata"),
+    // The API origin the job was submitted to (https://…): its webhook events link downloads there.
+    origin: text("origin"),
     createdAt: createdAt(),
     startedAt: integer("started_at"),
     finishedAt: integer("finished_at"),
     // A Running job past this instant is stale: the sweeper requeues or fails it.
     deadlineAt: integer("deadline_at"),
+    // When its queue message was last sent (back-pressure and retry re-sends included): a job Queued long
+    // after this has lost its message, and the sweeper sends another.
+    enqueuedAt: integer("enqueued_at").notNull().default(0), // 0 on rows older than the column: resent once
+    // Since when no converter has taken the job (busy, starting, rolling out, or its message dead-lettered);
+    // NULL once one answers. Past the wait budget the job fails with convert.unavailable.
+    waitingSince: integer("waiting_since"),
   },
   (t) => [
     index("jobs_account_created").on(t.accountId, t.id),
     index("jobs_status_deadline").on(t.status, t.deadlineAt),
     uniqueIndex("jobs_idempotency").on(t.accountId, t.idempotencyKey),
+    // The sweeper's two scans, each only over the rows it can still act on.
+    index("jobs_queued_enqueued").on(t.enqueuedAt).where(sql`status = 'Queued'`),
+    index("jobs_output_expiry").on(t.outputExpiresAt).where(sql`output_key IS NOT NULL`),
   ],
 );
 
@@ -188,6 +199,9 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index("webhook_deliveries_account").on(t.accountId, t.createdAt),
     uniqueIndex("webhook_deliveries_event_target").on(t.eventId, t.url),
+    // The outbox: a job's deliveries of one event type are written once; pending ones are swept.
+    index("webhook_deliveries_job_event").on(t.jobId, t.eventType),
+    index("webhook_deliveries_pending").on(t.nextAttemptAt).where(sql`status = 'pending'`),
   ],
 );
 

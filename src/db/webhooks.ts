@@ -1,11 +1,12 @@
 // Webhook endpoints, deliveries and their attempts; the account's default signing secret.
 import { and, desc, eq, inArray, isNull, lt, or, asc } from "drizzle-orm";
 import type { Db } from "./client";
-import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints } from "./schema";
+import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints, type JobStatus } from "./schema";
+
+type D1 = D1Database | D1DatabaseSession;
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
-export type NewDelivery = typeof webhookDeliveries.$inferInsert & { id: string };
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
 
 // ---- endpoints
@@ -55,10 +56,65 @@ export async function replaceAccountWebhookSecret(db: Db, accountId: string, sec
 
 // ---- deliveries
 
-/** One statement a row, in one batch: D1 allows 100 bound variables a statement, an event may have 21 rows. */
-export async function insertDeliveries(db: Db, rows: NewDelivery[]): Promise<void> {
-  const [first, ...rest] = rows.map((row) => db.insert(webhookDeliveries).values(row).onConflictDoNothing());
-  if (first) await db.batch([first, ...rest]);
+/**
+ * The webhook outbox: the deliveries of a job's end event, as statements that join the batch of the job's
+ * terminal transition (after it). They insert rows only if the job is then in `status` and no earlier event of
+ * that type exists for it, so deliveries appear exactly when the transition happened, and once: the job's own
+ * webhookUrl first, then every enabled endpoint of the account whose filter takes the event (a URL gets the
+ * event once: the unique (event_id, url) index). Renditions are internal jobs and send nothing.
+ */
+export function outboxStatements(d1: D1, event: { jobId: string; status: JobStatus; eventId: string; eventType: string; now: number }): D1PreparedStatement[] {
+  const firstOfItsKind = `j.id = ?1 AND j.status = ?2 AND j.kind = 'job'
+    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = ?1 AND d.event_type = ?4 AND d.event_id <> ?3)`;
+  const columns = "id, account_id, event_id, event_type, job_id, endpoint_id, url, status, attempts, next_attempt_at, created_at";
+  const id = "'dlv_' || lower(hex(randomblob(10)))";
+  const args = [event.jobId, event.status, event.eventId, event.eventType, event.now];
+  return [
+    d1
+      .prepare(
+        `INSERT INTO webhook_deliveries (${columns})
+         SELECT ${id}, j.account_id, ?3, ?4, j.id, NULL, j.webhook_url, 'pending', 0, ?5, ?5
+         FROM jobs j WHERE ${firstOfItsKind} AND j.webhook_url IS NOT NULL
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(...args),
+    d1
+      .prepare(
+        `INSERT INTO webhook_deliveries (${columns})
+         SELECT ${id}, j.account_id, ?3, ?4, j.id, e.id, e.url, 'pending', 0, ?5, ?5
+         FROM jobs j JOIN webhook_endpoints e ON e.account_id = j.account_id AND e.disabled_at IS NULL
+         WHERE ${firstOfItsKind} AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE json_each.value = ?4)
+         ORDER BY e.created_at, e.id
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(...args),
+  ];
+}
+
+/** The pending deliveries of one event: what the outbox wrote, to be queued. */
+export async function pendingDeliveriesOfEvent(db: Db, eventId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.eventId, eventId), eq(webhookDeliveries.status, "pending")));
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Pending deliveries whose attempt was due before `before`: their queue message was lost (never sent, or
+ * dropped). Served by the partial index webhook_deliveries_pending. Each returned row's next attempt is moved to
+ * `now` in the same round trip, so it is not picked again until it is overdue once more.
+ */
+export async function takeLostDeliveries(d1: D1, before: number, now: number, limit = 100): Promise<string[]> {
+  const { results } = await d1
+    .prepare(
+      `UPDATE webhook_deliveries SET next_attempt_at = ?2
+       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < ?1 ORDER BY next_attempt_at LIMIT ?3)
+       RETURNING id`,
+    )
+    .bind(before, now, limit)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
 }
 
 export function findDelivery(db: Db, id: string) {

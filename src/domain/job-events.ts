@@ -1,16 +1,16 @@
-// What happens when a job ends, whichever way: waiting requests wake, webhooks go out.
+// What happens once a job has ended, whichever way: waiting requests wake, its webhook deliveries (written by
+// the outbox in the same batch as the end) are queued.
 import type { Services } from "./jobs";
-import { queueJobWebhooks } from "./webhooks";
+import { queueEventDeliveries } from "./webhooks";
 import { notifyJobWaiters } from "./job-waiter";
 
-export async function jobEnded(svc: Services, jobId: string): Promise<void> {
+export async function jobEnded(svc: Services, jobId: string, eventId: string): Promise<void> {
   await notifyJobWaiters(svc.env, jobId);
-  // Webhooks never hold up or fail the job: it has ended, whatever happens to its events.
+  // Webhooks never hold up or fail the job: it has ended, and its deliveries are stored. Should queueing them
+  // fail, the sweeper sends them.
   try {
-    await queueJobWebhooks(svc, jobId);
+    await queueEventDeliveries(svc, eventId);
   } catch (err) {
-    console.error("queueing webhooks failed", jobId, err);
+    console.error("queueing webhooks failed; the sweeper will send them", jobId, err);
   }
-  void svc;
-  void jobId;
 }

@@ -1,7 +1,7 @@
 // The job pipeline's rules, free of HTTP: admission (limits, credits, idempotency), what a caller sees of a
 // job, cancellation, and what happens when a job ends. Both API families (files/runs and jobs) enter here.
 import type { Db } from "../db/client";
-import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, type JobRow, type NewJob } from "../db/jobs";
+import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, markEnqueuedStatements, type JobRow, type NewJob } from "../db/jobs";
 import { ApiError } from "../errors";
 import { uuidv7 } from "../ids";
 import type { ConvertOptions } from "../converter/client";
@@ -11,6 +11,7 @@ import { jobName } from "./formats";
 import { PLANS, utcDay, type PlanId } from "./plans";
 import type { JobMessage } from "../queue/messages";
 import { jobEnded } from "./job-events";
+import { newEventId, webhookOutbox } from "./webhooks";
 
 export type D1 = D1Database | D1DatabaseSession;
 
@@ -18,6 +19,8 @@ export interface Services {
   env: Env;
   db: Db;
   d1: D1;
+  /** The origin of the request being served (https://…), stored on the jobs it admits. */
+  origin?: string;
 }
 
 export interface JobSpec {
@@ -37,7 +40,7 @@ export interface JobSpec {
   webhookMetadata?: string | null;
 }
 
-export function newJobRow(spec: JobSpec, now: number): NewJob & { id: string } {
+export function newJobRow(spec: JobSpec, now: number, origin: string | null = null): NewJob & { id: string } {
   return {
     id: uuidv7(now),
     accountId: spec.accountId,
@@ -57,6 +60,7 @@ export function newJobRow(spec: JobSpec, now: number): NewJob & { id: string } {
     requestHash: spec.requestHash ?? null,
     webhookUrl: spec.webhookUrl ?? null,
     webhookMetadata: spec.webhookMetadata ?? null,
+    origin,
     createdAt: now,
   };
 }
@@ -73,7 +77,7 @@ export async function admitJobs(
 ): Promise<(NewJob & { id: string })[]> {
   const now = Date.now();
   const plan = PLANS[planId];
-  const rows = specs.map((s) => newJobRow(s, now));
+  const rows = specs.map((s) => newJobRow(s, now, svc.origin ?? null));
   const statements = rows.flatMap((row) => admitJobStatements(svc.d1, row, plan.maxConcurrentJobs, utcDay(now)));
   try {
     await svc.d1.batch([...statements, ...extra(rows)]);
@@ -104,10 +108,30 @@ export async function admitJobs(
 /** Another request with the same Idempotency-Key admitted its job first: replay that one. */
 export class IdempotencyRace extends Error {}
 
-export async function enqueueJobs(env: Env, ids: string[]): Promise<void> {
+/**
+ * Sends the jobs' messages. Every send after admission (a retry, back-pressure, the sweeper, the dead-letter
+ * consumer) goes through `resendJobs`, which records it; admission records it in the job's own insert.
+ */
+export async function enqueueJobs(env: Env, ids: string[], delaySeconds = 0): Promise<void> {
   if (ids.length === 0) return;
-  const messages = ids.map((jobId) => ({ body: { type: "convert", jobId } satisfies JobMessage, contentType: "json" as const }));
+  const delay = Math.max(0, Math.min(MAX_QUEUE_DELAY_SECONDS, Math.round(delaySeconds)));
+  const messages = ids.map((jobId) => ({
+    body: { type: "convert", jobId } satisfies JobMessage,
+    contentType: "json" as const,
+    ...(delay > 0 ? { delaySeconds: delay } : {}),
+  }));
   for (let i = 0; i < messages.length; i += 100) await env.JOBS_QUEUE.sendBatch(messages.slice(i, i + 100));
+}
+
+// Queues cap a message's delay at 12 hours.
+const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
+
+/** A fresh message for Queued jobs, its send recorded first (the sweeper measures lost messages from it). */
+export async function resendJobs(svc: Services, ids: string[], delaySeconds = 0, now = Date.now()): Promise<void> {
+  if (ids.length === 0) return;
+  const marks = markEnqueuedStatements(svc.d1, ids, now);
+  if (marks.length) await svc.d1.batch(marks);
+  await enqueueJobs(svc.env, ids, delaySeconds);
 }
 
 /** An Idempotency-Key replay: the same job for the same request, a clear error for a different one. */
@@ -121,26 +145,33 @@ export async function replayIdempotent(db: Db, accountId: string, key: string, r
 }
 
 export async function cancelJob(svc: Services, job: JobRow): Promise<boolean> {
+  const now = Date.now();
+  const eventId = newEventId();
   const ended = await endJobWithRefund(
     svc.d1,
     job,
     { status: "Canceled", errorCode: null, errorDetail: null, phase: "canceled", fromStatuses: ["Queued", "Running"] },
-    Date.now(),
-    utcDay(),
+    now,
+    utcDay(now),
+    webhookOutbox(svc.d1, job.id, "Canceled", eventId, now),
   );
-  if (ended) await jobEnded(svc, job.id);
+  if (ended) await jobEnded(svc, job.id, eventId);
   return ended;
 }
 
-export async function failJob(svc: Services, job: JobRow, code: string, detail: string): Promise<boolean> {
+/** Ends an active job as Failed, refunded, its webhooks written in the same batch. */
+export async function failJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">, code: string, detail: string): Promise<boolean> {
+  const now = Date.now();
+  const eventId = newEventId();
   const ended = await endJobWithRefund(
     svc.d1,
     job,
     { status: "Failed", errorCode: code, errorDetail: detail, phase: "failed", fromStatuses: ["Queued", "Running"] },
-    Date.now(),
-    utcDay(),
+    now,
+    utcDay(now),
+    webhookOutbox(svc.d1, job.id, "Failed", eventId, now),
   );
-  if (ended) await jobEnded(svc, job.id);
+  if (ended) await jobEnded(svc, job.id, eventId);
   return ended;
 }
 
@@ -181,12 +212,13 @@ export function hasLiveOutput(job: JobRow, now = Date.now()): boolean {
  * What a caller sees of a job, as seed 003 states it: while Queued or Running `percent` and both byte counts
  * are 0 and `phase` names the step; once finished the phase is null, the byte counts are numbers (0 where
  * nothing was produced), `error` is set only when Failed and `output` only when Succeeded and still stored.
+ * `origin`: where download links point; null (no known public origin) leaves `download_url` null.
  */
-export async function jobStatusResponse(env: Env, job: JobRow, origin: string): Promise<JobStatusResponse> {
+export async function jobStatusResponse(env: Env, job: JobRow, origin: string | null): Promise<JobStatusResponse> {
   const live = hasLiveOutput(job);
   const active = job.status === "Queued" || job.status === "Running";
   let download: { url: string; expiresAt: number } | null = null;
-  if (live) download = await signedOutputUrl(env, job, origin);
+  if (live && origin) download = await signedOutputUrl(env, job, origin);
   return {
     id: job.id,
     status: job.status,

@@ -1,10 +1,10 @@
 // Webhooks, free of HTTP: the events a job's end produces, who receives them and how they are signed. Which
 // URLs may receive them at all: webhook-addresses.ts.
-import { findJob, type JobRow } from "../db/jobs";
-import { activeEndpointsFor, insertDeliveries, markDeliveriesFailed, type NewDelivery } from "../db/webhooks";
+import type { JobRow } from "../db/jobs";
+import { outboxStatements, pendingDeliveriesOfEvent } from "../db/webhooks";
 import { prefixedId, randomToken } from "../ids";
 import type { WebhookMessage } from "../queue/messages";
-import type { Services } from "./jobs";
+import type { D1, Services } from "./jobs";
 
 export const WEBHOOK_EVENT_TYPES = ["job.succeeded", "job.failed", "job.canceled"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -28,8 +28,6 @@ export interface WebhookSettings {
 export const DEFAULT_RETRY_DELAYS_SECONDS = [30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600];
 export const MAX_RETRY_DELAY_SECONDS = 12 * 3600;
 export const DEFAULT_ATTEMPT_TIMEOUT_SECONDS = 10;
-// Without PUBLIC_BASE_URL, download links in events point at the local `wrangler dev` address.
-export const DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8787";
 
 const settingsOf = (env: object) => env as WebhookSettings;
 
@@ -47,9 +45,15 @@ export function attemptTimeoutMs(env: object): number {
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_ATTEMPT_TIMEOUT_SECONDS) * 1000;
 }
 
-/** The API's public origin, for the download links inside events (a queue consumer has no request). */
-export function publicOrigin(env: object): string {
-  return (settingsOf(env).PUBLIC_BASE_URL || DEFAULT_PUBLIC_BASE_URL).replace(/\/+$/, "");
+/**
+ * The origin of the download links inside a job's events (a queue consumer has no request): PUBLIC_BASE_URL when
+ * the operator set one, else the origin the job was submitted to. Never a guess: without either (jobs older than
+ * the origin column) the event carries no link, and the receiver fetches the job for one.
+ */
+export function eventOrigin(env: object, job: Pick<JobRow, "origin">): string | null {
+  const configured = settingsOf(env).PUBLIC_BASE_URL?.trim();
+  if (configured) return configured.replace(/\/+$/, "");
+  return job.origin ?? null;
 }
 
 // ---- secrets and signatures --------------------------------------------------------------------------------
@@ -82,60 +86,31 @@ export async function webhookHeaders(secret: string, eventId: string, deliveryId
   };
 }
 
-// ---- creating deliveries when a job ends ------------------------------------------------------------------
+// ---- the outbox: deliveries written with the job's end, queued after it ------------------------------------
 
 /**
- * One event per job end, one delivery per receiving URL: the job's own webhookUrl and every enabled endpoint
- * of the account whose filter takes the event (a URL gets the event once; the job's own URL comes first).
- * Renditions (file and run conversions) are internal jobs and send nothing.
+ * The statements that write the deliveries of a job's end event; they join the batch of the terminal transition
+ * (src/db/webhooks.ts `outboxStatements`). `eventId` names the event for `queueEventDeliveries` afterwards.
  */
-export async function queueJobWebhooks(svc: Services, jobId: string): Promise<number> {
-  const job = await findJob(svc.db, jobId);
-  if (!job || job.kind !== "job") return 0;
-  const type = EVENT_OF_STATUS[job.status];
-  if (!type) return 0;
-  const endpoints = (await activeEndpointsFor(svc.db, job.accountId)).filter((e) => endpointWants(e.events, type));
-  const targets: { url: string; endpointId: string | null }[] = [];
-  if (job.webhookUrl) targets.push({ url: job.webhookUrl, endpointId: null });
-  for (const e of endpoints) if (!targets.some((t) => t.url === e.url)) targets.push({ url: e.url, endpointId: e.id });
-  if (targets.length === 0) return 0;
+export function webhookOutbox(d1: D1, jobId: string, status: "Succeeded" | "Failed" | "Canceled", eventId: string, now: number): D1PreparedStatement[] {
+  return outboxStatements(d1, { jobId, status, eventId, eventType: EVENT_OF_STATUS[status]!, now });
+}
 
-  const now = Date.now();
-  const eventId = prefixedId("evt");
-  const rows: NewDelivery[] = targets.map((t) => ({
-    id: prefixedId("dlv"),
-    accountId: job.accountId,
-    eventId,
-    eventType: type,
-    jobId: job.id,
-    endpointId: t.endpointId,
-    url: t.url,
-    status: "pending",
-    attempts: 0,
-    nextAttemptAt: now,
-    createdAt: now,
-  }));
-  await insertDeliveries(svc.db, rows);
-  try {
-    await sendDeliveryMessages(svc.env, rows.map((r) => r.id));
-  } catch (err) {
-    // Visible in the deliveries list, and redeliverable, rather than pending forever.
-    await markDeliveriesFailed(svc.db, rows.map((r) => r.id), `could not be queued: ${(err as Error).message}`);
-    throw err;
-  }
-  return rows.length;
+export function newEventId(): string {
+  return prefixedId("evt");
+}
+
+/**
+ * Queues the deliveries the outbox wrote for an event. A failure leaves them pending: the sweeper sends any
+ * pending delivery whose message never came, so an event is never lost.
+ */
+export async function queueEventDeliveries(svc: Services, eventId: string): Promise<number> {
+  const ids = await pendingDeliveriesOfEvent(svc.db, eventId);
+  await sendDeliveryMessages(svc.env, ids);
+  return ids.length;
 }
 
 export async function sendDeliveryMessages(env: Env, deliveryIds: string[]): Promise<void> {
   const messages = deliveryIds.map((deliveryId) => ({ body: { type: "webhook", deliveryId } satisfies WebhookMessage, contentType: "json" as const }));
   for (let i = 0; i < messages.length; i += 100) await env.WEBHOOKS_QUEUE.sendBatch(messages.slice(i, i + 100));
-}
-
-export function endpointWants(eventsJson: string, type: WebhookEventType): boolean {
-  try {
-    const events = JSON.parse(eventsJson) as string[];
-    return events.includes(type);
-  } catch {
-    return false;
-  }
 }

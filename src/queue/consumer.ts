@@ -1,35 +1,82 @@
 // The conversion consumer: one message, one job. Claiming is a conditional update, so a redelivered
 // message finds the job already taken or finished and does nothing: no second conversion, no second charge.
+//
+// A job that must run again later is never handed back with `message.retry()`: the platform counts every
+// retry against the queue's max_retries and then parks the message in the dead-letter queue. The job goes
+// back to Queued, a fresh message with `delaySeconds` is sent, and this one is acknowledged.
 import { eq } from "drizzle-orm";
 import { openDb } from "../db/client";
 import { claimJob, completeJob, requeueJob, setPhase, type JobRow } from "../db/jobs";
 import { files } from "../db/schema";
 import { converterFor, ConverterError, type ConvertOptions } from "../converter/client";
-import { failJob, outputFileName, type Services } from "../domain/jobs";
+import { enqueueJobs, failJob, outputFileName, type Services } from "../domain/jobs";
 import { jobEnded } from "../domain/job-events";
+import { newEventId, webhookOutbox } from "../domain/webhooks";
 import { outputKey, putStream } from "../storage/r2";
 import type { JobMessage } from "./messages";
 
-// Attempts a job gets against converter faults (crash, hang, overload) before it fails for good.
+// Attempts a job gets against converter faults (crash, hang, 5xx) before it fails for good.
 export const MAX_CONVERSION_ATTEMPTS = 3;
-// A Running job not finished by then is presumed lost with its consumer; the sweeper takes it back.
-export const RUNNING_DEADLINE_MS = 5 * 60 * 1000;
 // The converter's own timeout for one conversion, in seconds (CONVERSION_TIMEOUT_SECONDS overrides).
 export const CONVERSION_TIMEOUT_SECONDS = 120;
+// The longest a request waits in the converter's own queue before it answers 503 convert.busy.
+export const CONVERTER_QUEUE_WAIT_SECONDS = 20;
+// How long a job may wait for a converter to take it (CONVERTER_WAIT_BUDGET_SECONDS overrides).
+export const WAIT_BUDGET_SECONDS = 600;
+// The wait before trying again when the converter gave no Retry-After (CONVERTER_BACKPRESSURE_DELAY_SECONDS).
+export const BACKPRESSURE_DELAY_SECONDS = 10;
+const MAX_BACKPRESSURE_DELAY_SECONDS = 300;
 
 export type Outcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
 
 export async function handleJobMessage(env: Env, message: Message<JobMessage>): Promise<void> {
   const outcome = await processJob(env, message.body.jobId);
-  if (outcome.kind === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
-  else message.ack();
+  if (outcome.kind === "retry") {
+    try {
+      // processJob put the job back to Queued and recorded this send (enqueued_at).
+      await enqueueJobs(env, [message.body.jobId], outcome.delaySeconds);
+    } catch (err) {
+      // Without a fresh message the platform's retry must do (the dead-letter consumer catches the rest).
+      console.error("re-sending a job failed; retrying its message", message.body.jobId, err);
+      message.retry({ delaySeconds: outcome.delaySeconds });
+      return;
+    }
+  }
+  message.ack();
+}
+
+/** The whole exchange's limit: the converter's queue wait plus its conversion timeout, with room to spare. */
+export function converterRequestTimeoutMs(env: Env): number {
+  const configured = Number(env.CONVERTER_REQUEST_TIMEOUT_SECONDS);
+  if (configured > 0) return configured * 1000;
+  return (CONVERTER_QUEUE_WAIT_SECONDS + conversionTimeoutSeconds(env) + 40) * 1000;
+}
+
+function conversionTimeoutSeconds(env: Env): number {
+  return Number(env.CONVERSION_TIMEOUT_SECONDS) || CONVERSION_TIMEOUT_SECONDS;
+}
+
+export function waitBudgetMs(env: Env): number {
+  const seconds = Number(env.CONVERTER_WAIT_BUDGET_SECONDS);
+  return (seconds > 0 ? seconds : WAIT_BUDGET_SECONDS) * 1000;
+}
+
+export function backpressureDelaySeconds(env: Env, retryAfter: number | null = null): number {
+  const fallback = Number(env.CONVERTER_BACKPRESSURE_DELAY_SECONDS);
+  const seconds = retryAfter ?? (fallback > 0 ? fallback : BACKPRESSURE_DELAY_SECONDS);
+  return Math.min(MAX_BACKPRESSURE_DELAY_SECONDS, Math.max(1, seconds));
+}
+
+/** Fails a job that waited out its budget for a converter; the detail says what it was waiting on. */
+export function failUnavailable(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">, waitedMs: number, cause: string): Promise<boolean> {
+  return failJob(svc, job, "convert.unavailable", `no converter took the job in ${Math.round(waitedMs / 1000)} s (last: ${cause}); the credits were refunded`);
 }
 
 export async function processJob(env: Env, jobId: string): Promise<Outcome> {
   const svc: Services = { env, db: openDb(env.DB), d1: env.DB };
   const now = Date.now();
-  // Finished, canceled, or being converted elsewhere: nothing to do.
-  const job = await claimJob(svc.db, jobId, now, now + RUNNING_DEADLINE_MS);
+  // Finished, canceled, or being converted elsewhere: nothing to do. The deadline outlasts the request.
+  const job = await claimJob(svc.db, jobId, now, now + converterRequestTimeoutMs(env) + 120_000);
   if (!job) return { kind: "done" };
   try {
     await convertAndStore(svc, job);
@@ -45,7 +92,6 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   const input = file ? await env.BUCKET.get(file.storageKey) : null;
   if (!file || !input) throw new PermanentFailure("upstream_error", "the input file is no longer stored");
 
-  const conversionTimeout = Number(env.CONVERSION_TIMEOUT_SECONDS) || CONVERSION_TIMEOUT_SECONDS;
   const result = await converterFor(env).convert({
     body: input.body,
     length: input.size,
@@ -53,8 +99,8 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     to: job.targetFormat,
     filename: file.filename,
     options: JSON.parse(job.options) as ConvertOptions,
-    timeoutSeconds: conversionTimeout,
-    requestTimeoutMs: (Number(env.CONVERTER_REQUEST_TIMEOUT_SECONDS) || conversionTimeout + 30) * 1000,
+    timeoutSeconds: conversionTimeoutSeconds(env),
+    requestTimeoutMs: converterRequestTimeoutMs(env),
   });
 
   const fileName = outputFileName(file.filename, job.sourceFormat, job.targetFormat, result.extension, result.fileCount);
@@ -68,6 +114,8 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     throw new ConverterError("storage.write_failed", `storing the output failed: ${(err as Error).message}`, 500);
   }
   const retention = (Number(env.OUTPUT_RETENTION_SECONDS) || 86400) * 1000;
+  const now = Date.now();
+  const eventId = newEventId();
   const completed = await completeJob(
     env.DB,
     job.id,
@@ -79,16 +127,17 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
       outputFileName: fileName,
       outputContentType: result.contentType,
       outputFileCount: result.fileCount,
-      outputExpiresAt: job.kind === "rendition" ? null : Date.now() + retention,
+      outputExpiresAt: job.kind === "rendition" ? null : now + retention,
     },
-    Date.now(),
+    now,
+    webhookOutbox(env.DB, job.id, "Succeeded", eventId, now),
   );
   if (!completed) {
     // Canceled while converting: the result is discarded.
     await env.BUCKET.delete(key);
     return;
   }
-  await jobEnded(svc, job.id);
+  await jobEnded(svc, job.id, eventId);
 }
 
 class PermanentFailure extends Error {
@@ -100,13 +149,21 @@ class PermanentFailure extends Error {
 }
 
 async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<Outcome> {
+  const now = Date.now();
   if (err instanceof ConverterError && err.overloaded) {
-    // Back-pressure, not failure: the job waits its turn without using up an attempt.
-    await requeueJob(svc.d1, job.id, { returnAttempt: true });
-    return { kind: "retry", delaySeconds: err.retryAfterSeconds ?? 5 };
+    // Back-pressure, not failure: the job waits its turn without using up an attempt, within its budget.
+    const waited = now - (job.waitingSince ?? now);
+    if (waited >= waitBudgetMs(svc.env)) {
+      await failUnavailable(svc, job, waited, err.message);
+      return { kind: "done" };
+    }
+    if (await requeueJob(svc.d1, job.id, now, { backPressure: true })) {
+      return { kind: "retry", delaySeconds: backpressureDelaySeconds(svc.env, err.retryAfterSeconds) };
+    }
+    return { kind: "done" };
   }
   if (err instanceof ConverterError && err.retryable && job.attempts < MAX_CONVERSION_ATTEMPTS) {
-    if (await requeueJob(svc.d1, job.id)) {
+    if (await requeueJob(svc.d1, job.id, now)) {
       const backoff = err.retryAfterSeconds ?? Math.min(60, 2 ** job.attempts);
       return { kind: "retry", delaySeconds: backoff };
     }

@@ -6,7 +6,7 @@ import { findJob } from "../db/jobs";
 import { ensureAccountWebhookSecret, findDelivery, findEndpoint, markDeliveriesFailed, recordAttempt, type DeliveryRow } from "../db/webhooks";
 import { jobStatusResponse } from "../domain/jobs";
 import { checkWebhookUrl } from "../domain/webhook-addresses";
-import { attemptTimeoutMs, newSigningSecret, publicOrigin, retryDelaysSeconds, webhookHeaders } from "../domain/webhooks";
+import { attemptTimeoutMs, eventOrigin, newSigningSecret, retryDelaysSeconds, webhookHeaders } from "../domain/webhooks";
 import type { WebhookMessage } from "./messages";
 
 export type WebhookOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
@@ -47,7 +47,7 @@ export async function attemptDelivery(env: Env, deliveryId: string, sequenceAtte
     id: delivery.eventId,
     type: delivery.eventType,
     createdAt: new Date(delivery.createdAt).toISOString(),
-    data: await jobStatusResponse(env, job, publicOrigin(env)),
+    data: await jobStatusResponse(env, job, eventOrigin(env, job)),
     metadata: job.webhookMetadata,
   };
   const body = JSON.stringify(event);

@@ -102,7 +102,8 @@ const optionsOf = (c: Context<AppEnv>, input: ConvertOptions & { targetFormat: s
   return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa }, "every-page"));
 };
 
-const services = (c: Context<AppEnv>): Services => ({ env: c.env, db: c.var.db, d1: c.env.DB });
+// The request's origin goes on the job: its webhook events link downloads there (no request then).
+const services = (c: Context<AppEnv>): Services => ({ env: c.env, db: c.var.db, d1: c.env.DB, origin: new URL(c.req.url).origin });
 
 async function visibleFile(c: Context<AppEnv>, caller: Caller, id: string): Promise<FileRow> {
   return ownedOr404(await findFile(c.var.db, id), caller, "files.not_found", "file");

@@ -1,26 +1,34 @@
-// GET /health: 200 only when the API and the converter both answer.
+// GET /health: public and cheap — the Worker answers and D1 serves a trivial read. It never reaches a
+// converter (asking a container would wake or start it); the converter's state is GET /v1/converter.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { converterFor } from "../converter/client";
+import { pingDatabase } from "../db/client";
 import { errorResponses } from "../schemas";
 
-const Health = z.object({ status: z.enum(["ok", "degraded"]), api: z.literal("ok"), converter: z.unknown() }).openapi("Health");
+const Health = z
+  .object({
+    status: z.enum(["ok", "degraded"]),
+    api: z.literal("ok"),
+    database: z.enum(["ok", "unavailable"]),
+  })
+  .openapi("Health");
 
 const route = createRoute({
   method: "get",
   path: "/health",
   tags: ["Health"],
-  summary: "Liveness of the API and the converter",
+  summary: "Liveness of the API and its database",
+  description: "Public. Never wakes or starts a converter container: for the converter's state, see `GET /v1/converter`.",
   responses: {
-    200: { description: "all up", content: { "application/json": { schema: Health } } },
-    503: { description: "the converter is down", content: { "application/json": { schema: Health } } },
+    200: { description: "the API and D1 answer", content: { "application/json": { schema: Health } } },
+    503: { description: "D1 does not answer", content: { "application/json": { schema: Health } } },
     ...errorResponses(),
   },
 });
 
 export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
-  const converter = await converterFor(c.env).health();
-  return converter.ok
-    ? c.json({ status: "ok" as const, api: "ok" as const, converter: converter.detail }, 200)
-    : c.json({ status: "degraded" as const, api: "ok" as const, converter: converter.detail }, 503);
+  const database = await pingDatabase(c.env.DB);
+  return database
+    ? c.json({ status: "ok" as const, api: "ok" as const, database: "ok" as const }, 200)
+    : c.json({ status: "degraded" as const, api: "ok" as const, database: "unavailable" as const }, 503);
 });

@@ -1,0 +1,35 @@
+// The consumer of docconv-jobs-dlq. Back-pressure and retries never use `message.retry()`, so a job message
+// lands here only when its handler kept throwing (D1 unreachable, a bug) or a re-send failed. No job stays
+// parked: a Queued job goes back to its queue after a delay, waiting like one under back-pressure, and fails
+// with convert.unavailable (refunded) once its wait budget is spent. A Running job belongs to the sweeper
+// (its deadline), an ended one needs nothing.
+import { openDb } from "../db/client";
+import { findJob, startWaiting } from "../db/jobs";
+import { enqueueJobs, type Services } from "../domain/jobs";
+import { backpressureDelaySeconds, failUnavailable, waitBudgetMs } from "./consumer";
+import type { QueueMessage } from "./messages";
+
+export const JOBS_DEAD_LETTER_QUEUE = "docconv-jobs-dlq";
+
+export type Revival = "requeued" | "failed" | "left";
+
+export async function handleDeadLetter(env: Env, message: Message<QueueMessage>): Promise<void> {
+  if (message.body.type === "convert") {
+    const outcome = await reviveJob(env, message.body.jobId);
+    console.warn("job message dead-lettered", message.body.jobId, outcome);
+  }
+  message.ack();
+}
+
+export async function reviveJob(env: Env, jobId: string, now = Date.now()): Promise<Revival> {
+  const svc: Services = { env, db: openDb(env.DB), d1: env.DB };
+  const job = await findJob(svc.db, jobId);
+  if (!job || job.status !== "Queued") return "left";
+  const since = await startWaiting(env.DB, jobId, now);
+  if (since === null) return "left"; // claimed or ended meanwhile
+  if (now - since >= waitBudgetMs(env)) {
+    return (await failUnavailable(svc, job, now - since, "its queue message was dead-lettered")) ? "failed" : "left";
+  }
+  await enqueueJobs(env, [jobId], backpressureDelaySeconds(env));
+  return "requeued";
+}
