@@ -14,10 +14,10 @@ export const JOBS_DEAD_LETTER_QUEUE = "docconv-jobs-dlq";
 export type Revival = "requeued" | "failed" | "left";
 
 export async function handleDeadLetter(env: Env, message: Message<QueueMessage>): Promise<void> {
-  if (message.body.type === "convert") {
-    const outcome = await reviveJob(env, message.body.jobId);
-    console.warn("job message dead-lettered", message.body.jobId, outcome);
-  }
+  const jobId = message.body?.type === "convert" ? message.body.jobId : null;
+  console.warn("job message dead-lettered", jobId);
+  // A malformed body cannot name a job; nothing to revive.
+  if (typeof jobId === "string") console.warn("dead-lettered job", jobId, await reviveJob(env, jobId));
   message.ack();
 }
 
