@@ -30,12 +30,14 @@ export function staleRunningJobs(db: Db, now: number, limit = 50) {
 }
 
 /**
- * Queued jobs whose message was last sent before `before`: it may have been lost. Served by the partial index
- * jobs_queued_enqueued; resending moves `enqueued_at` forward, so a row is picked once per resend window.
+ * Queued jobs whose message was last sent before `before`: it may have been lost. Served by the index
+ * jobs_status_enqueued (status, enqueued_at); resending moves `enqueued_at` forward, so a row is picked once per resend window.
  */
+export const STALE_QUEUED_SQL = `SELECT id FROM jobs WHERE status = 'Queued' AND enqueued_at < ?1 ORDER BY enqueued_at LIMIT ?2`;
+
 export async function staleQueuedJobs(d1: D1, before: number, limit = 100): Promise<string[]> {
   const { results } = await d1
-    .prepare(`SELECT id FROM jobs WHERE status = 'Queued' AND enqueued_at < ?1 ORDER BY enqueued_at LIMIT ?2`)
+    .prepare(STALE_QUEUED_SQL)
     .bind(before, limit)
     .all<{ id: string }>();
   return results.map((r) => r.id);
@@ -57,9 +59,11 @@ export function markEnqueuedStatements(d1: D1, ids: string[], now: number): D1Pr
  * Outputs past their expiry that are still stored, oldest first. Served by the partial index jobs_output_expiry:
  * a cleared output leaves the index, so a sweep never picks the same row again.
  */
+export const EXPIRED_OUTPUTS_SQL = `SELECT id, output_key AS outputKey FROM jobs WHERE output_key IS NOT NULL AND output_expires_at < ?1 ORDER BY output_expires_at LIMIT ?2`;
+
 export async function expiredOutputs(d1: D1, now: number, limit = 500): Promise<{ id: string; outputKey: string }[]> {
   const { results } = await d1
-    .prepare(`SELECT id, output_key AS outputKey FROM jobs WHERE output_key IS NOT NULL AND output_expires_at < ?1 ORDER BY output_expires_at LIMIT ?2`)
+    .prepare(EXPIRED_OUTPUTS_SQL)
     .bind(now, limit)
     .all<{ id: string; outputKey: string }>();
   return results;

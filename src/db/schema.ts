@@ -126,8 +126,8 @@ export const jobs = sqliteTable(
     index("jobs_account_created").on(t.accountId, t.id),
     index("jobs_status_deadline").on(t.status, t.deadlineAt),
     uniqueIndex("jobs_idempotency").on(t.accountId, t.idempotencyKey),
-    // The sweeper's two scans, each only over the rows it can still act on.
-    index("jobs_queued_enqueued").on(t.enqueuedAt).where(sql`status = 'Queued'`),
+    // The sweeper's scans: lost messages by status and last send; outputs by expiry, only while still stored.
+    index("jobs_status_enqueued").on(t.status, t.enqueuedAt),
     index("jobs_output_expiry").on(t.outputExpiresAt).where(sql`output_key IS NOT NULL`),
   ],
 );

@@ -105,13 +105,11 @@ export async function pendingDeliveriesOfEvent(db: Db, eventId: string): Promise
  * dropped). Served by the partial index webhook_deliveries_pending. Each returned row's next attempt is moved to
  * `now` in the same round trip, so it is not picked again until it is overdue once more.
  */
+export const LOST_DELIVERIES_SQL = `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < ?1 ORDER BY next_attempt_at LIMIT ?3`;
+
 export async function takeLostDeliveries(d1: D1, before: number, now: number, limit = 100): Promise<string[]> {
   const { results } = await d1
-    .prepare(
-      `UPDATE webhook_deliveries SET next_attempt_at = ?2
-       WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < ?1 ORDER BY next_attempt_at LIMIT ?3)
-       RETURNING id`,
-    )
+    .prepare(`UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE id IN (${LOST_DELIVERIES_SQL}) RETURNING id`)
     .bind(before, now, limit)
     .all<{ id: string }>();
   return results.map((r) => r.id);
