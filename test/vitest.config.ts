@@ -25,11 +25,14 @@ export default defineConfig(async () => {
             // Documents that hang LibreOffice fail in seconds, not minutes.
             CONVERSION_TIMEOUT_SECONDS: "15",
             CONVERTER_REQUEST_TIMEOUT_SECONDS: "40",
+            // A job under back-pressure (or revived from the dead-letter queue) is tried again after 1 s.
+            CONVERTER_BACKPRESSURE_DELAY_SECONDS: "1",
             TEST_MIGRATIONS: migrations,
           },
-          // Deliver queued messages at once instead of holding batches for max_batch_timeout.
+          // Deliver queued messages at once instead of holding batches for max_batch_timeout. These replace
+          // wrangler.toml's consumer settings whole: max_retries and the dead-letter queue are restated.
           queueConsumers: {
-            "docconv-jobs": { maxBatchTimeout: 0.05, maxRetries: 3 },
+            "docconv-jobs": { maxBatchTimeout: 0.05, maxRetries: 3, deadLetterQueue: "docconv-jobs-dlq" },
             "docconv-jobs-dlq": { maxBatchTimeout: 0.05 },
             "docconv-webhooks": { maxBatchTimeout: 0.05, maxRetries: 10 },
           },

@@ -34,7 +34,7 @@ export default defineConfig(async () => {
           },
           durableObjects: { CONVERTER: { className: "ConverterStandIn", useSQLite: true } },
           queueConsumers: {
-            "docconv-jobs": { maxBatchTimeout: 0.05, maxRetries: 3 },
+            "docconv-jobs": { maxBatchTimeout: 0.05, maxRetries: 3, deadLetterQueue: "docconv-jobs-dlq" },
             "docconv-jobs-dlq": { maxBatchTimeout: 0.05 },
             "docconv-webhooks": { maxBatchTimeout: 0.05, maxRetries: 10 },
           },
