@@ -1,5 +1,7 @@
 // npm run dev: the whole local stack in one command. Applies the D1 migrations to the local database,
-// starts the converter (container/src/server.ts) and `wrangler dev`, and says when both answer.
+// starts the converter (container/src/server.ts) and `wrangler dev`, and says when both answer: the converter
+// on its own /health (its LibreOffice pool is up), the API on /health (the Worker and D1; it never asks the
+// converter, which in production would wake a container).
 // Ctrl-C stops everything.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -26,8 +28,6 @@ function ensureDevVars() {
   const lines = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8").split("\n").filter(Boolean) : [];
   const have = new Map(lines.map((l) => [l.split("=")[0]!, l] as const));
   have.set("CONVERTER_URL", `CONVERTER_URL=${converterUrl}`);
-  // Download links inside webhook events point at this stack.
-  have.set("PUBLIC_BASE_URL", `PUBLIC_BASE_URL=${apiUrl}`);
   for (const [k, v] of Object.entries(wanted)) if (!have.has(k)) have.set(k, `${k}=${v}`);
   writeFileSync(".dev.vars", [...have.values()].join("\n") + "\n");
 }

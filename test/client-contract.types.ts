@@ -2,8 +2,10 @@
 // src/client/types.ts equal the zod schemas the server validates, answers and documents with. A field added,
 // renamed or made nullable on one side only fails the typecheck.
 import type { z } from "@hono/zod-openapi";
-import type { FileRecord, JobAccepted, JobStatus, RenditionPending, RenditionRequest } from "../src/client/types.ts";
+import type { ConverterStatus, FileRecord, Health, JobAccepted, JobStatus, RenditionPending, RenditionRequest } from "../src/client/types.ts";
 import type { ErrorEnvelope as ClientErrorEnvelope, FilesErrorEnvelope as ClientFilesErrorEnvelope } from "../src/client/types.ts";
+import type { ConverterStatusSchema } from "../src/routes/converter";
+import type { HealthSchema } from "../src/routes/health";
 import type {
   ErrorEnvelope,
   FilesErrorEnvelope,
@@ -26,4 +28,6 @@ export type ClientContract = [
   Assert<Equals<z.infer<typeof RenditionRequestSchema>, RenditionRequest>>,
   Assert<Assignable<z.infer<typeof ErrorEnvelope>, ClientErrorEnvelope>>,
   Assert<Assignable<z.infer<typeof FilesErrorEnvelope>, ClientFilesErrorEnvelope>>,
+  Assert<Equals<z.infer<typeof HealthSchema>, Health>>,
+  Assert<Equals<z.infer<typeof ConverterStatusSchema>, ConverterStatus>>,
 ];

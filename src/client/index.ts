@@ -11,6 +11,7 @@ import { FINISHED_STATES } from "./types.ts";
 import type {
   BatchAccepted,
   Catalog,
+  ConverterStatus,
   ConvertOptions,
   Entitlements,
   Estimate,
@@ -120,9 +121,14 @@ export class DocconvClient {
 
   // ---- service -------------------------------------------------------------------------------------
 
-  /** GET /health: `status` is "degraded" (HTTP 503) while the converter is down. */
+  /** GET /health (no key): the API and its database; `status` is "degraded" (HTTP 503) while D1 does not answer. */
   async health(): Promise<Health> {
     return (await this.#request("GET", "/health", { accept: [503] })).json() as Promise<Health>;
+  }
+
+  /** GET /v1/converter: the converter's containers and, for running ones, their instances and queue. */
+  async converterStatus(): Promise<ConverterStatus> {
+    return this.#json("GET", "/v1/converter");
   }
 
   /** GET /v1/openapi.json: the OpenAPI 3.1 document. */

@@ -243,8 +243,21 @@ export interface WebhookEvent {
   metadata: string | null;
 }
 
+/** GET /health: the API and its database only; it never reaches (or starts) a converter. */
 export interface Health {
   status: "ok" | "degraded";
   api: "ok";
-  converter: unknown;
+  database: "ok" | "unavailable";
+}
+
+/** GET /v1/converter: each converter container's state; the converter's own /health for running ones. */
+export interface ConverterStatus {
+  transport: "url" | "container";
+  running: number;
+  containers: {
+    name: string;
+    status: string;
+    since: string | null;
+    converter: unknown;
+  }[];
 }

@@ -6,7 +6,7 @@ import { converterStatus } from "../converter/status";
 import { validationHook } from "../errors";
 import { apiKeySecurity, errorResponses } from "../schemas";
 
-const ConverterStatusSchema = z
+export const ConverterStatusSchema = z
   .object({
     transport: z.enum(["url", "container"]).openapi({ description: "`container` in production; `url`: a local converter process (CONVERTER_URL)" }),
     running: z.number().int().openapi({ description: "containers (or the local process) running now" }),

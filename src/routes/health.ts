@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { pingDatabase } from "../db/client";
 import { errorResponses } from "../schemas";
 
-const Health = z
+export const HealthSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
     api: z.literal("ok"),
@@ -20,8 +20,8 @@ const route = createRoute({
   summary: "Liveness of the API and its database",
   description: "Public. Never wakes or starts a converter container: for the converter's state, see `GET /v1/converter`.",
   responses: {
-    200: { description: "the API and D1 answer", content: { "application/json": { schema: Health } } },
-    503: { description: "D1 does not answer", content: { "application/json": { schema: Health } } },
+    200: { description: "the API and D1 answer", content: { "application/json": { schema: HealthSchema } } },
+    503: { description: "D1 does not answer", content: { "application/json": { schema: HealthSchema } } },
     ...errorResponses(),
   },
 });

@@ -173,9 +173,13 @@ describe("DocconvClient against the local stack", () => {
     expect((await docconv.listWebhooks()).map((w) => w.id)).not.toContain(created.id);
   });
 
-  it("reports the stack healthy and serves the OpenAPI document", async () => {
+  it("reports the stack healthy, the converter's state with a key, and serves the OpenAPI document", async () => {
     const docconv = new DocconvClient({ baseUrl: apiUrl() });
-    expect((await docconv.health()).status).toBe("ok");
+    expect(await docconv.health()).toEqual({ status: "ok", api: "ok", database: "ok" });
+    await expect(docconv.converterStatus()).rejects.toMatchObject({ status: 401, code: "auth.missing_key" });
+    const status = await client().converterStatus();
+    expect(status).toMatchObject({ transport: "url", running: 1, containers: [{ name: "local", status: "healthy" }] });
+    expect((status.containers[0]!.converter as { instances: { total: number } }).instances.total).toBeGreaterThanOrEqual(1);
     expect((await docconv.openapi()).openapi).toBe("3.1.0");
   });
 });
