@@ -2,8 +2,8 @@
 // spelling of an address, at registration, at job submission and again at each delivery attempt.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { insertDeliveries } from "../src/db/webhooks";
 import { openDb } from "../src/db/client";
+import { webhookDeliveries } from "../src/db/schema";
 import { carriedIPv4, checkWebhookUrl, classifyIPv6, dottedQuad, parseIPv4, parseIPv6 } from "../src/domain/webhook-addresses";
 import { prefixedId } from "../src/ids";
 import { attemptDelivery } from "../src/queue/webhooks";
@@ -288,9 +288,9 @@ describe("where the guard applies", () => {
     const jobId = await parkedJob(account, "Queued");
     const id = prefixedId("dlv");
     const url = "https://[::ffff:0:a9fe:a9fe]/latest/meta-data/";
-    await insertDeliveries(openDb(env.DB), [
-      { id, accountId: account.accountId, eventId: prefixedId("evt"), eventType: "job.succeeded", jobId, endpointId: null, url, status: "pending", attempts: 0, nextAttemptAt: Date.now(), createdAt: Date.now() },
-    ]);
+    await openDb(env.DB)
+      .insert(webhookDeliveries)
+      .values({ id, accountId: account.accountId, eventId: prefixedId("evt"), eventType: "job.succeeded", jobId, endpointId: null, url, status: "pending", attempts: 0, nextAttemptAt: Date.now(), createdAt: Date.now() });
     expect(await attemptDelivery(env, id, 1)).toEqual({ kind: "done" });
     const delivery = (await account.json(`/v1/webhooks/deliveries/${id}`)).body;
     expect(delivery).toMatchObject({ status: "failed", url });
