@@ -41,8 +41,9 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      // test/e2e runs in Node against the real local stack: its own config (npm run test:e2e).
-      exclude: ["test/e2e/**"],
+      // test/e2e runs in Node against the real local stack, test/container-path with the Container binding:
+      // their own configs (npm run test:e2e, npm run test:container-path).
+      exclude: ["test/e2e/**", "test/container-path/**"],
       globalSetup: ["test/global-setup.ts"],
       setupFiles: ["test/apply-migrations.ts"],
       testTimeout: 60_000,

@@ -31,7 +31,8 @@ export function staleRunningJobs(db: Db, now: number, limit = 50) {
 
 /**
  * Queued jobs whose message was last sent before `before`: it may have been lost. Served by the index
- * jobs_status_enqueued (status, enqueued_at); resending moves `enqueued_at` forward, so a row is picked once per resend window.
+ * jobs_status_enqueued (status, enqueued_at); resending moves `enqueued_at` forward, so a row is picked once
+ * per resend window.
  */
 export const STALE_QUEUED_SQL = `SELECT id FROM jobs WHERE status = 'Queued' AND enqueued_at < ?1 ORDER BY enqueued_at LIMIT ?2`;
 
