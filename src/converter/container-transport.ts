@@ -15,14 +15,12 @@
 import { Container, getContainer, type State } from "@cloudflare/containers";
 import { ConverterUnavailable, type ConverterTransport } from "./client";
 
-const CONVERTER_PORT = 8080;
-
 export class Converter extends Container<Env> {
-  defaultPort = CONVERTER_PORT;
+  defaultPort = 8080;
   sleepAfter = "10m";
   // Inside, a pool of LibreOffice processes (one per vCPU of standard-3) with a short wait queue; see
   // container/README.md for these knobs and README "Capacity" for how they fit the queue consumer.
-  envVars = { CONVERTER_PORT: String(CONVERTER_PORT), CONVERTER_INSTANCES: "2", CONVERTER_MAX_QUEUE: "4" };
+  envVars = { CONVERTER_PORT: "8080", CONVERTER_INSTANCES: "2", CONVERTER_MAX_QUEUE: "4" };
   // The converter reaches nothing outside: documents come in the request, results go back in the response.
   enableInternet = false;
   // The library probes `http://<pingEndpoint>`: host "container", path /health (liveness, no secret needed).
@@ -39,7 +37,7 @@ export class Converter extends Container<Env> {
     if (!container?.running || state.status !== "healthy") return { state, converter: null };
     try {
       const secret = (this.env as { CONVERTER_SECRET?: string }).CONVERTER_SECRET;
-      const res = await container.getTcpPort(CONVERTER_PORT).fetch("http://container/health", {
+      const res = await container.getTcpPort(this.defaultPort).fetch("http://container/health", {
         headers: secret ? { "X-Converter-Secret": secret } : {},
         signal: AbortSignal.timeout(3000),
       });
