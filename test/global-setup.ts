@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startConverter } from "./converter-process";
@@ -22,7 +22,10 @@ export default async function setup(project: TestProject) {
   const converter = external ? { port: external, stop: async () => {} } : await startConverter({ CONVERTER_INSTANCES: "2" });
   project.provide("converterPort", converter.port);
   const fixtures: Record<string, string> = {};
-  for (const name of readdirSync(fixturesDir)) fixtures[name] = readFileSync(fixturesDir + name).toString("base64");
+  // Keyed by the path under test/fixtures/ ("formats/…" for the per-format fixtures in their sub-folder).
+  for (const name of readdirSync(fixturesDir, { recursive: true, encoding: "utf8" })) {
+    if (statSync(fixturesDir + name).isFile()) fixtures[name] = readFileSync(fixturesDir + name).toString("base64");
+  }
   project.provide("fixtures", fixtures);
   const receiver = await startWebhookReceiver();
   project.provide("webhookReceiverPort", receiver.port);
