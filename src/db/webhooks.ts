@@ -11,8 +11,20 @@ export type AttemptRow = typeof webhookAttempts.$inferSelect;
 
 // ---- endpoints
 
-export async function insertEndpoint(db: Db, row: typeof webhookEndpoints.$inferInsert): Promise<void> {
-  await db.insert(webhookEndpoints).values(row);
+/**
+ * Inserts the endpoint unless the account already has `max` of them: one conditional statement, so
+ * registrations racing each other cannot pass the limit together. False when the limit refused it.
+ */
+export async function insertEndpointWithinLimit(d1: D1, row: EndpointRow, max: number): Promise<boolean> {
+  const res = await d1
+    .prepare(
+      `INSERT INTO webhook_endpoints (id, account_id, url, secret, events, description, created_at, disabled_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+       WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = ?2) < ?9`,
+    )
+    .bind(row.id, row.accountId, row.url, row.secret, row.events, row.description, row.createdAt, row.disabledAt, max)
+    .run();
+  return res.meta.changes > 0;
 }
 
 export function listEndpoints(db: Db, accountId: string) {
@@ -21,10 +33,6 @@ export function listEndpoints(db: Db, accountId: string) {
 
 export function activeEndpointsFor(db: Db, accountId: string) {
   return db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.accountId, accountId), isNull(webhookEndpoints.disabledAt)));
-}
-
-export async function countEndpoints(db: Db, accountId: string): Promise<number> {
-  return (await db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.accountId, accountId))).length;
 }
 
 export function findEndpoint(db: Db, id: string) {

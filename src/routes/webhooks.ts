@@ -5,12 +5,11 @@ import type { AppEnv } from "../app-env";
 import { ownedOr404 } from "../auth/scope";
 import {
   attemptsOf,
-  countEndpoints,
   deleteEndpoint,
   ensureAccountWebhookSecret,
   findDelivery,
   findEndpoint,
-  insertEndpoint,
+  insertEndpointWithinLimit,
   listDeliveries,
   listEndpoints,
   reopenDelivery,
@@ -251,9 +250,6 @@ export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationH
     const input = c.req.valid("json");
     const accountId = c.var.caller.accountId;
     const url = assertWebhookUrl(input.url, c.env);
-    if ((await countEndpoints(c.var.db, accountId)) >= MAX_ENDPOINTS_PER_ACCOUNT) {
-      throw new ApiError("webhooks.limit_reached", `an account may register at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints`, { maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
-    }
     const row: EndpointRow = {
       id: prefixedId("whk"),
       accountId,
@@ -264,7 +260,9 @@ export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationH
       createdAt: Date.now(),
       disabledAt: null,
     };
-    await insertEndpoint(c.var.db, row);
+    if (!(await insertEndpointWithinLimit(c.env.DB, row, MAX_ENDPOINTS_PER_ACCOUNT))) {
+      throw new ApiError("webhooks.limit_reached", `an account may register at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints`, { maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
+    }
     c.header("Location", `/v1/webhooks/${row.id}`);
     return c.json({ ...endpointView(row), secret: row.secret }, 201);
   })
