@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_ENDPOINTS_PER_ACCOUNT } from "../src/routes/webhooks";
-import { seedAccount } from "./harness";
+import { balance, form, seedAccount, upload } from "./harness";
 
 describe("webhook endpoints", () => {
   it("holds the per-account limit when registrations race", async () => {
@@ -23,5 +23,28 @@ describe("webhook endpoints", () => {
     for (const r of refused) expect(r.body).toMatchObject({ error: "webhooks.limit_reached", maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
     const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
     expect(stored!.n).toBe(MAX_ENDPOINTS_PER_ACCOUNT);
+  });
+});
+
+describe("page selections", () => {
+  // The schema took any digits, so `0` or `5-2` reached the converter: a job admitted and charged, then failed
+  // with convert.invalid_option and refunded — a conversion slot and a round trip for a request that was never valid.
+  it.each(["0", "5-2", "1,0-3", "1-100001"])("refuses pages=%s before anything is admitted, on both families", async (pages) => {
+    const account = await seedAccount();
+    const { file_id } = await upload(account, "docx-header-footer.docx");
+    const before = await balance(account.accountId);
+
+    const rendition = await account.json(`/v1/files/${file_id}/convert`, { method: "POST", body: form({ format: "png", pages, wait: "0" }) });
+    expect(rendition.status, JSON.stringify(rendition.body)).toBe(400);
+    expect(rendition.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
+    expect(rendition.body.job_id).toBeUndefined();
+
+    const job = await account.json("/v1/convert", { method: "POST", body: form({ fileId: file_id, targetFormat: "pdf", pages }) });
+    expect(job.status, JSON.stringify(job.body)).toBe(400);
+    expect(job.body).toMatchObject({ error: "request.invalid", type: "invalid_request" });
+
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    expect(jobs!.n).toBe(0);
+    expect(await balance(account.accountId)).toEqual(before);
   });
 });
