@@ -1,5 +1,6 @@
 // Shapes shared by several routes, written once as zod schemas: they validate, type and document (OpenAPI).
 import { z } from "@hono/zod-openapi";
+import { parsePages } from "../container/src/options.ts";
 import { ERROR_CLASSES, errorBody, errorCatalog, type ErrorCode, type ErrorFamily } from "./errors";
 
 // The envelope's codes, documented from the one table in errors.ts.
@@ -109,6 +110,9 @@ export const ConvertOptionsSchema = z.object({
   pages: z
     .string()
     .regex(/^(all|\d+(-\d+)?(,\d+(-\d+)?)*)$/, "pages is `all` or a range like 1-3 or 1,3-5")
+    // The converter's own rule (pages start at 1, ranges go upwards, within its page limit), checked here so a
+    // selection it would refuse is never admitted and charged.
+    .refine(acceptedByConverter, "pages start at 1 and each range goes upwards (2-5, not 5-2 or 0)")
     .optional()
     .openapi({
       description:
@@ -119,6 +123,16 @@ export const ConvertOptionsSchema = z.object({
   quality: z.coerce.number().int().min(1).max(100).optional().openapi({ description: "jpg outputs: quality", example: 85 }),
   pdfa: z.enum(["1b", "2b", "3b"]).optional().openapi({ description: "PDF/A conformance level for PDF outputs" }),
 });
+function acceptedByConverter(pages: string): boolean {
+  if (pages === "all") return true;
+  try {
+    parsePages(pages);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export type ConvertOptionsInput = z.infer<typeof ConvertOptionsSchema>;
 
 /** `?sheet=` (seed 000's announced parameter), accepted wherever the body takes `sheet`. */
