@@ -48,3 +48,28 @@ describe("page selections", () => {
     expect(await balance(account.accountId)).toEqual(before);
   });
 });
+
+describe("media types", () => {
+  // RFC 9110 §8.3.1: type and subtype are case-insensitive. The framework parsed these bodies (and the other
+  // JSON routes accept them); the job routes then said "send multipart/form-data or JSON".
+  it.each([
+    ["Application/JSON", "json"],
+    ["application/json; charset=UTF-8", "json"],
+    ["application/vnd.api+json", "json"],
+    ["Application/X-WWW-Form-Urlencoded", "form"],
+  ])("POST /v1/convert and /v1/convert/batch take %s", async (contentType, kind) => {
+    const account = await seedAccount();
+    const { file_id } = await upload(account, "docx-header-footer.docx");
+    const body = (fields: Record<string, string | string[]>) =>
+      kind === "json" ? JSON.stringify(fields) : new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
+    const single = await account.json("/v1/convert", { method: "POST", headers: { "content-type": contentType }, body: body({ fileId: file_id, targetFormat: "txt" }) });
+    expect(single.status, JSON.stringify(single.body)).toBe(202);
+    const batch = await account.json("/v1/convert/batch", {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: body({ fileIds: kind === "json" ? [file_id] : file_id, targetFormat: "txt" }),
+    });
+    expect(batch.status, JSON.stringify(batch.body)).toBe(202);
+    expect(batch.body.jobs).toHaveLength(1);
+  });
+});
