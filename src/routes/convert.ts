@@ -88,12 +88,17 @@ const batch = createRoute({
   },
 });
 
+// The media types the validators parse (case-insensitive, RFC 9110 §8.3.1), matched the way they match them.
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/;
+const FORM_MEDIA_TYPES = new Set(["multipart/form-data", "application/x-www-form-urlencoded"]);
+
 function validatedBody<T>(c: Context<AppEnv>): T {
-  const ct = c.req.header("content-type") ?? "";
+  const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   const valid = (c.req.valid as unknown as (target: "json" | "form") => T).bind(c.req);
-  if (ct.startsWith("application/json")) return valid("json");
-  if (ct.startsWith("multipart/form-data") || ct.startsWith("application/x-www-form-urlencoded")) return valid("form");
-  throw new ApiError("request.invalid", "send multipart/form-data or JSON");
+  if (JSON_MEDIA_TYPE.test(mediaType)) return valid("json");
+  if (FORM_MEDIA_TYPES.has(mediaType)) return valid("form");
+  // Another media type never gets here (415 before the handler): this is a request without a body.
+  throw new ApiError("request.invalid", "send the request as multipart/form-data, application/x-www-form-urlencoded or JSON");
 }
 
 /** The job's options: `?sheet=` merged with the body's, and what "every page" means spelled one way. */
