@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_ENDPOINTS_PER_ACCOUNT } from "../src/routes/webhooks";
-import { balance, form, seedAccount, upload } from "./harness";
+import { balance, fixture, form, seedAccount, submit, upload, waitForJob } from "./harness";
 
 describe("webhook endpoints", () => {
   it("holds the per-account limit when registrations race", async () => {
@@ -71,5 +71,25 @@ describe("media types", () => {
     });
     expect(batch.status, JSON.stringify(batch.body)).toBe(202);
     expect(batch.body.jobs).toHaveLength(1);
+  });
+});
+
+describe("download names", () => {
+  // RFC 8187's ext-value allows only attr-char and %XX: encodeURIComponent leaves ' ( ) * as they are, and a `'`
+  // inside the value splits it for parsers that read charset'language'value by its quotes.
+  it("filename* carries only attr-chars and percent-escapes, and decodes to the output's name", async () => {
+    const account = await seedAccount();
+    const accepted = await submit(account, { file: { name: "it's (final)*!.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    const job = await waitForJob(account, accepted.body.id);
+    expect(job.status).toBe("Succeeded");
+    expect(job.output.fileName).toBe("it's (final)*!.txt");
+    const res = await account.call(`/v1/convert/job/${job.id}/download`);
+    await res.arrayBuffer();
+    const disposition = res.headers.get("content-disposition")!;
+    const ext = /filename\*=UTF-8''([^;]*)$/.exec(disposition);
+    expect(ext, disposition).not.toBeNull();
+    expect(ext![1]).toMatch(/^(?:[A-Za-z0-9!#$&+\-.^_`|~]|%[0-9A-F]{2})+$/);
+    expect(decodeURIComponent(ext![1]!)).toBe(job.output.fileName);
   });
 });
