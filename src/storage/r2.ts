@@ -99,5 +99,10 @@ export function contentDisposition(fileName: string, kind: "inline" | "attachmen
   // Names are sanitized when stored; again here for names stored before that, and for derived ones.
   const name = sanitizeFileName(fileName);
   const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${rfc8187Encode(name)}`;
+}
+
+/** RFC 8187 value-chars: attr-char or %XX. encodeURIComponent also leaves ' ( ) * unescaped, which attr-char excludes. */
+function rfc8187Encode(value: string): string {
+  return encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
