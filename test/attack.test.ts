@@ -93,3 +93,34 @@ describe("download names", () => {
     expect(decodeURIComponent(ext![1]!)).toBe(job.output.fileName);
   });
 });
+
+describe("Idempotency-Key", () => {
+  const convert = (account: Awaited<ReturnType<typeof seedAccount>>, key: string, fields: Record<string, string>) =>
+    account.json("/v1/convert", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: JSON.stringify(fields) });
+
+  // The request hash left webhookMetadata out: a retry with other metadata got the first job (and its metadata)
+  // back instead of request.idempotency_mismatch.
+  it("a different webhookMetadata is a different request", async () => {
+    const account = await seedAccount();
+    const { file_id } = await upload(account, "docx-header-footer.docx");
+    const first = await convert(account, "meta-1", { fileId: file_id, targetFormat: "txt", webhookMetadata: "order-1" });
+    expect(first.status).toBe(202);
+    const other = await convert(account, "meta-1", { fileId: file_id, targetFormat: "txt", webhookMetadata: "order-2" });
+    expect(other.status, JSON.stringify(other.body)).toBe(422);
+    expect(other.body).toMatchObject({ error: "request.idempotency_mismatch" });
+    const same = await convert(account, "meta-1", { fileId: file_id, targetFormat: "txt", webhookMetadata: "order-1" });
+    expect(same.body.id).toBe(first.body.id);
+  });
+
+  // The hash took the target as sent (lower-cased only): `jpeg` and `jpg`, `.pdf` and `pdf` are one conversion.
+  it("spellings of one target are the same request", async () => {
+    const account = await seedAccount();
+    const { file_id } = await upload(account, "docx-header-footer.docx");
+    const first = await convert(account, "fmt-1", { fileId: file_id, targetFormat: "jpeg", pages: "1" });
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    const again = await convert(account, "fmt-1", { fileId: file_id, targetFormat: ".JPG", pages: "1" });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.body.id).toBe(first.body.id);
+    expect((await balance(account.accountId)).credits).toBe(1000 - first.body.creditCost);
+  });
+});
