@@ -8,7 +8,7 @@ import { ownedOr404, type Caller } from "../auth/scope";
 import { getAccount } from "../db/accounts";
 import { deleteFile, findFile, type FileRow } from "../db/files";
 import { ApiError, validationHook } from "../errors";
-import { canonicalOptions, effectiveOptions, jobSpecFor, planConversion, queryOrBody } from "../domain/conversions";
+import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion, queryOrBody } from "../domain/conversions";
 import { admitJobs, IdempotencyRace, replayIdempotent, type Services } from "../domain/jobs";
 import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES } from "../domain/plans";
 import { storeUpload } from "../domain/uploads";
@@ -127,7 +127,8 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
     let requestHash: string | null = null;
     if (idempotencyKey) {
       const source = upload ? `sha256:${toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", await upload.arrayBuffer())))}` : `file:${input.fileId}`;
-      requestHash = await hashApiKey(JSON.stringify([source, input.targetFormat.toLowerCase(), options, input.webhookUrl ?? null]));
+      // Everything the job is made of, each spelled one way (the target's aliases, the URL as checked).
+      requestHash = await hashApiKey(JSON.stringify([source, normalizeFormat(input.targetFormat), options, webhookUrl, input.webhookMetadata ?? null]));
       const existing = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
       if (existing) return c.json({ id: existing.id, status: "Queued" as const, creditCost: existing.creditCost }, 202);
     }
