@@ -49,6 +49,27 @@ describe("page selections", () => {
   });
 });
 
+describe("sheet selections", () => {
+  // Same as pages: a sheet the converter refuses by its form (0, or a name over 255 characters) was admitted first.
+  it.each(["0", "000", "x".repeat(256)])("refuses sheet=%s before anything is admitted, as a field and as ?sheet=", async (sheet) => {
+    const account = await seedAccount();
+    const { file_id } = await upload(account, "xlsx-simple.xlsx");
+    const before = await balance(account.accountId);
+
+    const field = await account.json(`/v1/files/${file_id}/convert`, { method: "POST", body: form({ format: "csv", sheet, wait: "0" }) });
+    expect(field.status, JSON.stringify(field.body)).toBe(400);
+    expect(field.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
+
+    const query = await account.json(`/v1/convert?sheet=${encodeURIComponent(sheet)}`, { method: "POST", body: form({ fileId: file_id, targetFormat: "csv" }) });
+    expect(query.status, JSON.stringify(query.body)).toBe(400);
+    expect(query.body).toMatchObject({ error: "request.invalid" });
+
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    expect(jobs!.n).toBe(0);
+    expect(await balance(account.accountId)).toEqual(before);
+  });
+});
+
 describe("media types", () => {
   // RFC 9110 §8.3.1: type and subtype are case-insensitive. The framework parsed these bodies (and the other
   // JSON routes accept them); the job routes then said "send multipart/form-data or JSON".
