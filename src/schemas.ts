@@ -105,8 +105,15 @@ const ERROR_EXAMPLES: Record<number, ErrorExample> = {
   504: ["convert.timeout", "the conversion took longer than the limit"],
 };
 
+// The converter's rule for `sheet` (container/src/options.ts): a 1-based index, a name of at most 255 characters
+// or `all`; checked here too, so a sheet it would refuse is never admitted and charged.
+const SheetSchema = z
+  .string()
+  .max(255, "a sheet name has at most 255 characters")
+  .refine((sheet) => !/^0+$/.test(sheet), "sheets are numbered from 1");
+
 export const ConvertOptionsSchema = z.object({
-  sheet: z.string().optional().openapi({ description: "CSV from a workbook: 1-based sheet index, sheet name, or `all` (ZIP of one CSV per sheet); also accepted as the query parameter `?sheet=`", example: "1" }),
+  sheet: SheetSchema.optional().openapi({ description: "CSV from a workbook: 1-based sheet index, sheet name, or `all` (ZIP of one CSV per sheet); also accepted as the query parameter `?sheet=`", example: "1" }),
   pages: z
     .string()
     .regex(/^(all|\d+(-\d+)?(,\d+(-\d+)?)*)$/, "pages is `all` or a range like 1-3 or 1,3-5")
@@ -137,7 +144,7 @@ export type ConvertOptionsInput = z.infer<typeof ConvertOptionsSchema>;
 
 /** `?sheet=` (seed 000's announced parameter), accepted wherever the body takes `sheet`. */
 export const SheetQuerySchema = z.object({
-  sheet: z.string().optional().openapi({ description: "the same as the body's `sheet`; when both are sent they must agree (else 400 `request.invalid`)", example: "2" }),
+  sheet: SheetSchema.optional().openapi({ description: "the same as the body's `sheet`; when both are sent they must agree (else 400 `request.invalid`)", example: "2" }),
 });
 
 const JOB_EXAMPLE_ID = "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f";
