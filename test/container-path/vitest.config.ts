@@ -19,6 +19,9 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             STAND_IN_CONVERTER_URL: `http://127.0.0.1:${inject<number>("converterPort")}`,
+            // The plugin also reads .dev.vars, where `npm run dev` writes CONVERTER_URL: empty, it selects the
+            // Container binding as production does (README's "npm run dev", then "npm test").
+            CONVERTER_URL: "",
             DOWNLOAD_SIGNING_KEY: "test-signing-key",
             ALLOW_LOOPBACK_WEBHOOKS: "true",
             WEBHOOK_RETRY_DELAYS_SECONDS: "0,1,1",
