@@ -1,5 +1,6 @@
 // One conversion, free of HTTP: detect the source, run LibreOffice on a pool instance, then render pages,
-// split sheets, inline side files or zip — and say what the result is.
+// split sheets, inline side files or zip — and say what the result is. The document enters an instance's (or
+// a render slot's) private cell only once one is assigned, named after the uploader's file.
 
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, rename, stat } from "node:fs/promises";
@@ -17,12 +18,13 @@ import {
 } from "./formats.ts";
 import { exportedPageNumbers, selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
 import { csvImportOptions, detectFormat, type Detection } from "./engine/detect.ts";
-import { CSV_IMPORT_FILTER, exportFilter, engineOutputExtension, type OfficeFamily } from "./engine/filters.ts";
+import { escapeCsvFormulas } from "./engine/csv.ts";
+import { CSV_IMPORT_FILTER, csvImportTextOnly, exportFilter, engineOutputExtension, type OfficeFamily } from "./engine/filters.ts";
 import { inlineSideFiles } from "./engine/html.ts";
 import { pdfPageCount, rasterize } from "./engine/raster.ts";
-import { Semaphore } from "./engine/tools.ts";
+import type { ToolBox, ToolSandbox } from "./engine/tools.ts";
 import { writeZip } from "./engine/zip.ts";
-import type { ConvertCommand, BridgeOutput } from "./engine/instance.ts";
+import type { BridgeOutput, BridgeReply, InstanceJob } from "./engine/instance.ts";
 import type { Pool } from "./pool.ts";
 
 export interface ConversionRequest {
@@ -33,6 +35,8 @@ export interface ConversionRequest {
   target: TargetName;
   /** Source extension the caller claims (`from`), or the extension of `filename`. */
   declaredSource: string | undefined;
+  /** The uploader's file name: the document carries it (sanitised) into LibreOffice. */
+  filename?: string | undefined;
   options: ConvertOptions;
   signal?: AbortSignal;
 }
@@ -52,11 +56,12 @@ const PDFA_VERSION = { "1b": 1, "2b": 2, "3b": 3 } as const;
 
 export class Converter {
   private readonly pool: Pool;
-  private readonly rendering: Semaphore;
+  /** pdfinfo/pdftoppm slots: at most one conversion renders per slot, in the slot's own cell. */
+  private readonly tools: ToolBox;
 
-  constructor(pool: Pool, renderConcurrency: number) {
+  constructor(pool: Pool, tools: ToolBox) {
     this.pool = pool;
-    this.rendering = new Semaphore(renderConcurrency);
+    this.tools = tools;
   }
 
   async convert(request: ConversionRequest): Promise<ConversionResult> {
@@ -70,32 +75,31 @@ export class Converter {
         supportedTargets: sources[source].targets,
       });
     }
-    // LibreOffice's type detection trusts the extension first: give it the one the bytes proved.
-    const input = join(request.workDir, `input.${source}`);
-    await rename(request.input, input);
+    // LibreOffice's type detection trusts the extension first: give it the one the bytes proved, on the
+    // uploader's own name (Calc's page header, Writer's file-name fields and HTML titles print it).
+    const name = workFileName(request.filename, source);
     const outDir = join(request.workDir, "out");
     await mkdir(outDir);
 
     if (sources[source].family === "pdf") {
       const deadline = Date.now() + options.timeoutMs;
-      const count = await pdfPageCount(input, deadline);
-      const images = await this.renderPages(input, count, request, outDir, deadline);
-      return { ...images, sourceFormat: source, inputPages: count, queueMs: 0 };
+      return this.tools.use(async (tools) => {
+        const pdf = await tools.cell.place(request.input, name);
+        const count = await pdfPageCount(tools, pdf, deadline);
+        checkPageLimit(count, options.maxPages);
+        const images = await this.renderPages(tools, pdf, count, request, outDir, deadline);
+        return { ...images, sourceFormat: source, inputPages: count, queueMs: 0 };
+      });
     }
 
     const family = sources[source].family as OfficeFamily;
     const { filter, filterOptions } = exportFilter(family, target);
-    const command: ConvertCommand = {
-      op: "convert",
-      input,
-      output: join(outDir, `result.${engineOutputExtension(target)}`),
-      family,
-      filter,
-    };
+    const outputName = `result.${engineOutputExtension(target)}`;
+    const command: InstanceJob["command"] = { family, filter };
     if (filterOptions) command.filterOptions = filterOptions;
     if (source === "csv") {
       command.inputFilter = CSV_IMPORT_FILTER;
-      command.inputFilterOptions = await csvImportOptions(input);
+      command.inputFilterOptions = csvImportTextOnly(await csvImportOptions(request.input));
     }
     if (target === "pdf" || imageTargets.has(target)) {
       const data: Record<string, string | number> = {};
@@ -105,23 +109,28 @@ export class Converter {
       if (Object.keys(data).length) command.filterData = data;
     }
     if (target === "csv") command.sheet = options.sheet ?? 0; // 0: the active sheet
+    if (options.maxPages !== undefined) command.maxPages = options.maxPages;
 
-    const { reply, startedAt, queueMs } = await this.pool.run(command, options.timeoutMs, request.signal);
-    if (!reply.ok) throw bridgeError(reply.error, reply.detail, reply.option);
+    const job: InstanceJob = { input: request.input, name, outputName, outDir, command };
+    const { reply, startedAt, queueMs } = await this.pool.run(job, options.timeoutMs, request.signal);
+    if (!reply.ok) throw bridgeError(reply);
     const deadline = startedAt + options.timeoutMs;
     const inputPages = reply.inputPages ?? undefined;
     const outputs = reply.outputs;
-    const first = outputs[0]?.path ?? command.output;
+    const first = outputs[0]?.path ?? join(outDir, outputName);
 
     if (imageTargets.has(target)) {
-      const count = await pdfPageCount(first, deadline);
-      // The PDF holds only the selected pages: render all of it, named by their page numbers in the document.
-      const numbers = options.pages ? exportedPageNumbers(options.pages, count) : undefined;
-      const images = await this.renderPages(first, count, request, outDir, deadline, numbers);
-      return { ...images, sourceFormat: source, inputPages, queueMs };
+      return this.tools.use(async (tools) => {
+        const pdf = await tools.cell.place(first, "export.pdf");
+        const count = await pdfPageCount(tools, pdf, deadline);
+        // The PDF holds only the selected pages: render all of it, named by their page numbers in the document.
+        const numbers = options.pages ? exportedPageNumbers(options.pages, count) : undefined;
+        const images = await this.renderPages(tools, pdf, count, request, outDir, deadline, numbers);
+        return { ...images, sourceFormat: source, inputPages, queueMs };
+      });
     }
     if (target === "pdf") {
-      const count = await pdfPageCount(first, deadline);
+      const count = await this.tools.use(async (tools) => pdfPageCount(tools, await tools.cell.place(first, "export.pdf"), deadline));
       if (options.pages) {
         const wanted = countSelected(options, count);
         if (count < wanted) {
@@ -134,6 +143,7 @@ export class Converter {
       }
       return single(first, target, source, inputPages, count, queueMs);
     }
+    if (target === "csv" && options.escapeFormulas) for (const output of outputs) await escapeCsvFormulas(output.path);
     if (target === "csv" && options.sheet === "all") {
       const zip = join(outDir, "sheets.zip");
       await writeZip(zip, outputs.map((o) => ({ name: sheetFileName(o), path: o.path, compress: true })));
@@ -152,6 +162,7 @@ export class Converter {
    * page of the PDF and names page i by `pageNumbers[i - 1]`.
    */
   private async renderPages(
+    tools: ToolSandbox,
     pdf: string,
     count: number,
     request: ConversionRequest,
@@ -165,9 +176,7 @@ export class Converter {
     const pages = pageNumbers ? selectPages(undefined, count) : selectPages(options.pages, count);
     const imagesDir = join(outDir, "pages");
     await mkdir(imagesDir);
-    const images = await this.rendering.use(() =>
-      rasterize(pdf, pages, { format, dpi: options.dpi, quality: options.quality }, imagesDir, deadline, pageNumbers),
-    );
+    const images = await rasterize(tools, pdf, pages, { format, dpi: options.dpi, quality: options.quality }, imagesDir, deadline, pageNumbers);
     if (images.length === 1) {
       return { path: images[0]!.path, mediaType: targets[format].mediaType, extension: format, files: 1, outputPages: 1 };
     }
@@ -215,7 +224,8 @@ function describe(kind: string): string {
   return names[kind] ?? kind;
 }
 
-function bridgeError(code: string, detail: string, option: string | undefined): ConvertError {
+function bridgeError(reply: Extract<BridgeReply, { ok: false }>): ConvertError {
+  const { error: code, detail, option } = reply;
   switch (code) {
     case "password_protected":
       return new ConvertError("convert.password_protected", detail);
@@ -223,9 +233,37 @@ function bridgeError(code: string, detail: string, option: string | undefined): 
       return new ConvertError("convert.corrupt_input", detail);
     case "invalid_option":
       return new ConvertError("convert.invalid_option", detail, option ? { option } : {});
+    case "too_many_pages":
+      return new ConvertError("convert.too_many_pages", detail, { pages: reply.pages, maxPages: reply.maxPages });
     default:
       return new ConvertError("convert.engine_failure", detail, { retryable: true });
   }
+}
+
+function checkPageLimit(pages: number, maxPages: number | undefined): void {
+  if (maxPages !== undefined && pages > maxPages) {
+    throw new ConvertError("convert.too_many_pages", `the document has ${pages} pages, more than the ${maxPages} allowed`, { pages, maxPages });
+  }
+}
+
+/**
+ * The document's file name inside LibreOffice: the uploader's name without its extension, stripped of path
+ * parts, control, bidi and file-system-hostile characters, at most 200 bytes, with the extension the bytes
+ * proved. "document.<ext>" when nothing is left.
+ */
+export function workFileName(filename: string | undefined, source: string): string {
+  const base = (filename ?? "").split(/[\\/]/).pop() ?? "";
+  const cleaned = base
+    .replace(/\.[A-Za-z0-9]{1,8}$/, "")
+    .normalize("NFC")
+    .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff:*?"<>|]+/g, "_")
+    .replace(/^[.\s]+|[.\s]+$/g, "");
+  let stem = "";
+  for (const char of cleaned) {
+    if (Buffer.byteLength(stem + char) > 200) break;
+    stem += char;
+  }
+  return `${stem || "document"}.${source}`;
 }
 
 function countSelected(options: ConvertOptions, count: number): number {

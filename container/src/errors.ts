@@ -11,6 +11,9 @@ export type ErrorCode =
   | "convert.busy"
   | "convert.engine_failure"
   | "convert.engine_crash_on_input"
+  | "convert.resource_limit"
+  | "convert.too_many_pages"
+  | "convert.unauthorized"
   | "convert.not_found";
 
 export const statusOf: Record<ErrorCode, number> = {
@@ -25,6 +28,11 @@ export const statusOf: Record<ErrorCode, number> = {
   "convert.engine_failure": 500,
   // LibreOffice crashed on the document twice (the retry on a fresh instance too): retrying fails the same way.
   "convert.engine_crash_on_input": 422,
+  // The document made LibreOffice or poppler pass a memory, CPU time or output size cap: it would again.
+  "convert.resource_limit": 422,
+  // More pages or slides than the caller's maxPages (what the job was charged for).
+  "convert.too_many_pages": 422,
+  "convert.unauthorized": 401,
   "convert.not_found": 404,
 };
 

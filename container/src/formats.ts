@@ -33,7 +33,7 @@ export type TargetName =
   | "pptx" | "ppt" | "odp"
   | "png" | "jpg";
 
-export type OptionName = "pages" | "pdfa" | "dpi" | "quality" | "sheet";
+export type OptionName = "pages" | "pdfa" | "dpi" | "quality" | "sheet" | "escapeFormulas";
 
 const writerTargets = ["pdf", "docx", "odt", "rtf", "html", "txt", "png", "jpg"] as const;
 const without = <T extends string>(list: readonly T[], drop: T): T[] => list.filter((t) => t !== drop);
@@ -44,7 +44,7 @@ export const targets: Record<TargetName, TargetFormat> = {
   jpg: { mediaType: "image/jpeg", multiPage: false, splitBy: "page", options: ["pages", "dpi", "quality"] },
   html: { mediaType: "text/html; charset=utf-8", multiPage: true, options: [] },
   txt: { mediaType: "text/plain; charset=utf-8", multiPage: true, options: [] },
-  csv: { mediaType: "text/csv; charset=utf-8", multiPage: false, splitBy: "sheet", options: ["sheet"] },
+  csv: { mediaType: "text/csv; charset=utf-8", multiPage: false, splitBy: "sheet", options: ["sheet", "escapeFormulas"] },
   docx: {
     mediaType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     multiPage: true,
@@ -170,6 +170,14 @@ export function catalog(maxTimeoutSeconds: number, defaultTimeoutSeconds: number
         default: "the workbook's active sheet",
         description:
           "1-based sheet index, a sheet name, or 'all' for a ZIP with one <n>-<sheet name>.csv per sheet.",
+      },
+      escapeFormulas: {
+        type: "boolean",
+        appliesTo: ["csv"],
+        default: true,
+        description:
+          "Prefix cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return, " +
+          "but not plain numbers) with ' (OWASP's CSV injection advice). false writes every cell verbatim.",
       },
       timeout: {
         type: "integer",

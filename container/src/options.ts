@@ -15,6 +15,10 @@ export interface ConvertOptions {
   dpi: number;
   quality: number;
   sheet: number | string | undefined;
+  /** csv: prefix formula-like cells with ' (on unless escapeFormulas=false). */
+  escapeFormulas: boolean;
+  /** Refuse (422 convert.too_many_pages) a document with more pages or slides than this. */
+  maxPages: number | undefined;
   timeoutMs: number;
 }
 
@@ -110,7 +114,7 @@ export function parseOptions(
   timeouts: { defaultMs: number; maxMs: number },
 ): ConvertOptions {
   const allowed = new Set<string>(targets[target].options);
-  for (const name of ["pages", "pdfa", "dpi", "quality", "sheet"] as const) {
+  for (const name of ["pages", "pdfa", "dpi", "quality", "sheet", "escapeFormulas"] as const) {
     if (params.has(name) && !allowed.has(name)) {
       const which = [...allowed].join(", ") || "none";
       throw invalid(name, `option "${name}" does not apply to ${target} output (options for ${target}: ${which})`);
@@ -132,6 +136,18 @@ export function parseOptions(
     if (sheet === 0) throw invalid("sheet", "sheets are numbered from 1");
   }
 
+  const escapeRaw = params.get("escapeFormulas");
+  if (escapeRaw !== null && escapeRaw !== "true" && escapeRaw !== "false") {
+    throw invalid("escapeFormulas", `escapeFormulas must be true or false, got "${escapeRaw}"`);
+  }
+
+  let maxPages: number | undefined;
+  const maxPagesRaw = params.get("maxPages");
+  if (maxPagesRaw !== null && maxPagesRaw !== "") {
+    maxPages = Number(maxPagesRaw);
+    if (!Number.isInteger(maxPages) || maxPages < 1) throw invalid("maxPages", `maxPages must be a positive integer, got "${maxPagesRaw}"`);
+  }
+
   let timeoutMs = timeouts.defaultMs;
   const timeoutRaw = params.get("timeout");
   if (timeoutRaw !== null && timeoutRaw !== "") {
@@ -148,6 +164,8 @@ export function parseOptions(
     dpi: integer(params, "dpi", limits.dpi),
     quality: integer(params, "quality", limits.quality),
     sheet,
+    escapeFormulas: escapeRaw !== "false",
+    maxPages,
     timeoutMs,
   };
 }

@@ -1,10 +1,21 @@
-// Warm LibreOffice instances: a bounded FIFO of requests waiting for a free one, per-request timeouts that
-// kill and replace a stuck instance, one retry on the crashed instance's replacement, and recycling in the
-// background after N conversions or past an RSS limit.
+// Warm LibreOffice instances: a bounded FIFO of requests waiting for a free one, per-request timeouts and
+// resource caps that kill and replace an instance, one retry on the crashed instance's replacement, and
+// recycling in the background after N conversions or past an RSS limit. Instance slot i always runs as the
+// same sandbox uid (isolation.ts), never shared with another slot.
 
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ConvertError } from "./errors.ts";
-import { EngineCrash, EngineTimeout, Instance, type BridgeReply, type ConvertCommand } from "./engine/instance.ts";
+import {
+  EngineCrash,
+  EngineResourceLimit,
+  EngineTimeout,
+  Instance,
+  type BridgeReply,
+  type InstanceJob,
+  type InstanceLimits,
+} from "./engine/instance.ts";
+import type { Isolation } from "./engine/isolation.ts";
 import type { Logger } from "./log.ts";
 
 export interface PoolOptions {
@@ -21,6 +32,10 @@ export interface PoolOptions {
   soffice: string;
   warm: boolean;
   log: Logger;
+  isolation?: Isolation;
+  /** uid of slot i's instances: uidBase + i (with the uid layer). */
+  uidBase?: number;
+  limits?: InstanceLimits;
 }
 
 /** "replacing": the instance is being killed (recycle, timeout, crash); a new one starts when it has exited. */
@@ -53,6 +68,8 @@ export interface PoolStats {
   recycled: number;
   crashed: number;
   timedOut: number;
+  /** Conversions ended by a memory, CPU or output cap. */
+  limited: number;
   /** Mean LibreOffice time of recent conversions, for Retry-After. */
   averageMs: number;
 }
@@ -65,7 +82,7 @@ export class Pool {
   private generation = 0;
   private everReady = false;
   private readyListeners: (() => void)[] = [];
-  private counters = { conversions: 0, recycled: 0, crashed: 0, timedOut: 0 };
+  private counters = { conversions: 0, recycled: 0, crashed: 0, timedOut: 0, limited: 0 };
   private recentMs: number[] = [];
 
   constructor(options: PoolOptions) {
@@ -112,13 +129,13 @@ export class Pool {
   }
 
   /**
-   * Runs one bridge command on a free instance. The time budget starts when an instance is assigned, so
-   * waiting in the queue never eats into it. A crash is retried once, on the crashed slot's replacement: a
+   * Runs one conversion on a free instance; the document enters the instance only then. The time budget starts
+   * when an instance is assigned, so waiting in the queue never eats into it. A crash is retried once, on the crashed slot's replacement: a
    * document that kills LibreOffice every time then costs one slot's restarts, never a second, healthy
    * instance. A second crash is the document's (422 `convert.engine_crash_on_input`).
    */
   async run(
-    command: ConvertCommand,
+    job: InstanceJob,
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<{ reply: BridgeReply; startedAt: number; queueMs: number }> {
@@ -139,7 +156,7 @@ export class Pool {
       }
       try {
         const began = Date.now();
-        const reply = await instance.request(command, remaining);
+        const reply = await instance.convert(job, remaining);
         this.recordDuration(Date.now() - began);
         this.release(slot, instance);
         return { reply, startedAt, queueMs: startedAt - queuedAt };
@@ -152,6 +169,13 @@ export class Pool {
           throw new ConvertError("convert.timeout", `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`, {
             timeoutMs,
           });
+        }
+        if (error instanceof EngineResourceLimit) {
+          this.counters.limited++;
+          this.options.log("warn", "conversion hit a resource cap; instance killed", { instance: slot.index, resource: error.resource, detail: error.message });
+          if (slot.instance === instance) slot.state = "replacing";
+          instance.kill("resource cap");
+          throw new ConvertError("convert.resource_limit", error.message, { resource: error.resource });
         }
         if (error instanceof EngineCrash) {
           this.counters.crashed++;
@@ -327,13 +351,17 @@ export class Pool {
     const id = ++this.generation;
     const instance = new Instance({
       id,
-      dir: join(this.options.root, `instance-${slot.index}-${id}`),
+      // Unguessable: its single-instance pipe's name derives from this path.
+      dir: join(this.options.root, `instance-${slot.index}-${id}-${randomBytes(4).toString("hex")}`),
       profileTemplate: this.options.profileTemplate,
       python: this.options.python,
       soffice: this.options.soffice,
       startTimeoutMs: this.options.startTimeoutMs,
       warm: this.options.warm,
       log: this.options.log,
+      isolation: this.options.isolation,
+      uid: this.options.uidBase === undefined ? undefined : this.options.uidBase + slot.index,
+      limits: this.options.limits,
     });
     slot.instance = instance;
     instance.onExit((reason) => {
@@ -362,7 +390,7 @@ export class Pool {
       return;
     }
     slot.startFailures = 0;
-    this.options.log("info", "instance ready", { instance: slot.index, ms: Date.now() - began, pid: instance.sofficePid });
+    this.options.log("info", "instance ready", { instance: slot.index, ms: Date.now() - began, pid: instance.sofficePid, uid: instance.uid ?? process.getuid?.() });
     this.everReady = true;
     for (const listener of this.readyListeners.splice(0)) listener();
     this.handOut(slot);

@@ -1,6 +1,8 @@
 // HTTP surface of the converter: GET /health, GET /formats, POST /convert. The contract is in
-// container/README.md; the Worker's converter client depends on it.
+// container/README.md; the Worker's converter client depends on it. Every route but GET /health wants the
+// shared secret in X-Converter-Secret.
 
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
@@ -17,20 +19,40 @@ import { Pool } from "./pool.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ensureProfileTemplate, isProfile } from "./engine/profile.ts";
 import { sweepStaleRoots } from "./engine/leftovers.ts";
+import { probeIsolation, type Isolation } from "./engine/isolation.ts";
+import { ToolBox } from "./engine/tools.ts";
 
 export interface RunningServer {
   server: Server;
   pool: Pool;
   port: number;
+  isolation: Isolation;
   /** Stops accepting, lets in-flight conversions finish for up to `graceMs`, kills LibreOffice, cleans up. */
   close(graceMs?: number): Promise<void>;
 }
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  if (!config.secret && !isLoopback(config.host)) {
+    throw new Error(`CONVERTER_SECRET is not set: refusing to listen on ${config.host} without it (set it, or CONVERTER_HOST=127.0.0.1)`);
+  }
   await sweepStaleRoots(config.tempDir);
   const root = await mkdtemp(join(config.tempDir, `docconv-${process.pid}-`));
   const requestsDir = join(root, "requests");
-  await mkdir(requestsDir);
+  await mkdir(requestsDir, { mode: 0o700 });
+
+  // Instance slot i runs as uidBase + i, render slot j as uidBase + instances + j.
+  const uids = Array.from({ length: 2 * config.instances }, (_, i) => config.sandboxUidBase + i);
+  const isolation = probeIsolation({ setting: config.isolation, uids, root });
+  await isolation.prepareRoot(root, uids);
+  log(isolation.level === "bwrap+uid" ? "info" : "warn", "isolation", {
+    ...isolation.describe(),
+    uids: isolation.uids ? `${uids[0]}-${uids.at(-1)}` : null,
+    memoryLimitMb: Math.round(config.memoryLimitBytes / 1048576),
+    addressSpaceMb: Math.round(config.addressSpaceBytes / 1048576),
+    toolMemoryMb: Math.round(config.toolMemoryBytes / 1048576),
+    cpuLimitSeconds: config.cpuLimitSeconds,
+    maxOutputMb: Math.round(config.maxOutputBytes / 1048576),
+  });
 
   let profileTemplate = config.profileTemplate;
   if (!profileTemplate || !isProfile(profileTemplate)) {
@@ -52,9 +74,26 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     soffice: config.soffice,
     warm: config.warm,
     log,
+    isolation,
+    uidBase: isolation.uids ? config.sandboxUidBase : undefined,
+    limits: {
+      memoryBytes: config.memoryLimitBytes,
+      addressSpaceBytes: config.addressSpaceBytes,
+      cpuSeconds: config.cpuLimitSeconds,
+      outputBytes: config.maxOutputBytes,
+    },
   });
   void pool.start();
-  const converter = new Converter(pool, config.instances);
+  const tools = new ToolBox({
+    isolation,
+    root,
+    slots: config.instances,
+    uidBase: isolation.uids ? config.sandboxUidBase + config.instances : undefined,
+    limits: { addressSpaceBytes: config.toolMemoryBytes, cpuSeconds: config.cpuLimitSeconds, fileSizeBytes: config.maxOutputBytes },
+    maxOutputBytes: config.maxOutputBytes,
+  });
+  const converter = new Converter(pool, tools);
+  const secretDigest = config.secret === undefined ? undefined : digest(config.secret);
   const formatsJson = JSON.stringify(catalog(config.maxTimeoutMs / 1000, config.timeoutMs / 1000));
   let inFlight = 0;
   let accepting = true;
@@ -72,6 +111,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://converter");
     if (url.pathname === "/health" && (req.method === "GET" || req.method === "HEAD")) return health(res);
+    if (!authorized(req)) {
+      req.resume();
+      res.setHeader("Connection", "close");
+      return sendError(res, new ConvertError("convert.unauthorized", "a valid X-Converter-Secret header is required"));
+    }
+    if (!accepting) {
+      // Draining for a shutdown: in-flight conversions finish, new work goes elsewhere.
+      req.resume();
+      res.setHeader("Connection", "close");
+      return sendError(res, new ConvertError("convert.busy", "the converter is shutting down", {}, 5));
+    }
     if (url.pathname === "/formats" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, formatsJson);
     }
@@ -88,16 +138,26 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     sendError(res, new ConvertError("convert.not_found", known ? `${req.method} is not allowed on ${url.pathname}` : `no route ${url.pathname}`), known ? 405 : 404);
   }
 
+  /** Constant time: both sides are hashed to 32 bytes first, so neither the length nor a prefix leaks. */
+  function authorized(req: IncomingMessage): boolean {
+    if (secretDigest === undefined) return true;
+    const sent = req.headers["x-converter-secret"];
+    if (typeof sent !== "string") return false;
+    return timingSafeEqual(digest(sent), secretDigest);
+  }
+
   function health(res: ServerResponse): void {
     const stats = pool.stats();
     const body = {
       status: !accepting ? "stopping" : pool.isReady ? "ok" : "starting",
+      isolation: isolation.level,
       instances: { total: stats.total, ready: stats.ready, busy: stats.busy, starting: stats.starting },
       queued: stats.queued,
       conversions: stats.conversions,
       recycled: stats.recycled,
       crashed: stats.crashed,
       timedOut: stats.timedOut,
+      limited: stats.limited,
     };
     sendJson(res, body.status === "ok" ? 200 : 503, JSON.stringify(body));
   }
@@ -110,7 +170,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       if (!res.writableFinished) aborted.abort();
     });
     try {
-      if (!accepting) throw new ConvertError("convert.busy", "the converter is shutting down", {}, 5);
       const to = params.get("to")?.toLowerCase().replace(/^\./, "");
       const from = params.get("from")?.toLowerCase().replace(/^\./, "") || extensionOf(params.get("filename"));
       if (!to) throw new ConvertError("convert.invalid_option", "the query parameter `to` (target format) is required", { option: "to" });
@@ -142,6 +201,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         workDir,
         target: to,
         declaredSource: from,
+        filename: params.get("filename") ?? undefined,
         options,
         signal: aborted.signal,
       });
@@ -196,20 +256,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  log("info", "listening", { port, host: config.host, instances: config.instances });
+  log("info", "listening", { port, host: config.host, instances: config.instances, isolation: isolation.level, secret: secretDigest !== undefined });
 
   let closing: Promise<void> | undefined;
   return {
     server,
     pool,
     port,
+    isolation,
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
+        // Keep listening while draining: new requests hear 503 convert.busy with Retry-After (the Worker
+        // requeues them) instead of a refused connection.
         accepting = false;
-        server.close();
         server.closeIdleConnections();
         const deadline = Date.now() + graceMs;
         while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        server.close();
         await pool.close();
         server.closeAllConnections();
         await rm(root, { recursive: true, force: true, maxRetries: 3 });
@@ -236,6 +299,14 @@ async function receive(req: IncomingMessage, path: string, maxBytes: number): Pr
     if (error instanceof ConvertError) throw error;
     throw new ConvertError("convert.empty_input", `the upload did not complete: ${(error as Error).message}`);
   }
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
 function tooLarge(maxBytes: number): ConvertError {
@@ -270,6 +341,8 @@ function sendError(res: ServerResponse, error: ConvertError, status = error.stat
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Nothing the server starts inherits the secret (children get explicit environments anyway).
+  delete process.env.CONVERTER_SECRET;
   const log = createLogger(config.logLevel);
   const running = await startServer(config, log);
   let signalled = false;

@@ -1,6 +1,7 @@
 // Bad inputs and bad requests: each gets its specific error code and status, and the bytes decide the format.
 import { inject, describe, expect, test } from "vitest";
 import { convert, expectedPages, fixture, getJson, isPdf, pdfPages } from "./helpers.ts";
+import { TEST_SECRET } from "./server-process.ts";
 
 describe.concurrent("inputs a converter must survive", () => {
   test("an encrypted document is convert.password_protected (422)", async () => {
@@ -111,10 +112,11 @@ describe.concurrent("bad requests", () => {
 
   test("unknown routes and methods answer JSON errors", async () => {
     const url = inject("converterUrl");
-    const missing = await fetch(`${url}/nope`);
+    const headers = { "X-Converter-Secret": TEST_SECRET };
+    const missing = await fetch(`${url}/nope`, { headers });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: "convert.not_found" });
-    const wrongMethod = await fetch(`${url}/convert`);
+    const wrongMethod = await fetch(`${url}/convert`, { headers });
     expect(wrongMethod.status).toBe(405);
   });
 });
@@ -136,7 +138,8 @@ describe("service endpoints", () => {
     expect(body.sources.pptx.category).toBe("presentations");
     expect(body.targets.pdf).toMatchObject({ mediaType: "application/pdf", multiPage: true });
     expect(body.targets.png).toMatchObject({ mediaType: "image/png", multiPage: false });
-    expect(Object.keys(body.options).sort()).toEqual(["dpi", "pages", "pdfa", "quality", "sheet", "timeout"]);
+    expect(Object.keys(body.options).sort()).toEqual(["dpi", "escapeFormulas", "pages", "pdfa", "quality", "sheet", "timeout"]);
+    expect(body.targets.csv.options).toEqual(["sheet", "escapeFormulas"]);
     expect(body.options.timeout).toMatchObject({ default: 120 });
   });
 });

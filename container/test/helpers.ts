@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { crc32, inflateRawSync, inflateSync } from "node:zlib";
 import { strToU8, zipSync } from "fflate";
 import { inject } from "vitest";
+import { TEST_SECRET } from "./server-process.ts";
 
 const fixturesDir = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
 
@@ -40,7 +41,7 @@ export async function convert(
   const res = await fetch(`${url}/convert?${params}`, {
     method: "POST",
     body: body as Uint8Array<ArrayBuffer>,
-    headers: { "Content-Type": "application/octet-stream" },
+    headers: { "Content-Type": "application/octet-stream", "X-Converter-Secret": TEST_SECRET },
   });
   const buffer = Buffer.from(await res.arrayBuffer());
   const json = res.headers.get("content-type")?.startsWith("application/json")
@@ -50,7 +51,7 @@ export async function convert(
 }
 
 export async function getJson(path: string, url = inject("converterUrl")): Promise<{ status: number; body: any }> {
-  const res = await fetch(url + path);
+  const res = await fetch(url + path, { headers: { "X-Converter-Secret": TEST_SECRET } });
   return { status: res.status, body: await res.json() };
 }
 

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { Converter } from "../src/conversion.ts";
-import type { ConvertCommand } from "../src/engine/instance.ts";
+import type { InstanceJob } from "../src/engine/instance.ts";
+import { ToolBox } from "../src/engine/tools.ts";
 import { parsePages, type ConvertOptions } from "../src/options.ts";
 import type { Pool } from "../src/pool.ts";
 import { checkPng, fixture, isJpeg, unzip } from "./helpers.ts";
@@ -21,12 +22,13 @@ execFileSync("pdfseparate", ["-f", "1", "-l", "1", twoPagePdf, onePagePdf]);
 
 /** Runs one conversion of a 9-slide deck; LibreOffice's "export" is `pdf`. */
 async function convertDeck(target: "png" | "jpg", pages: string | undefined, pdf = twoPagePdf) {
-  const commands: ConvertCommand[] = [];
+  const commands: InstanceJob["command"][] = [];
   const pool = {
-    async run(command: ConvertCommand) {
-      commands.push(command);
-      copyFileSync(pdf, command.output);
-      return { reply: { ok: true, ms: 1, family: "impress", inputPages: 9, outputs: [{ path: command.output }] }, startedAt: Date.now(), queueMs: 0 };
+    async run(job: InstanceJob) {
+      commands.push(job.command);
+      const output = join(job.outDir, job.outputName);
+      copyFileSync(pdf, output);
+      return { reply: { ok: true, ms: 1, family: "impress", inputPages: 9, outputs: [{ path: output }] }, startedAt: Date.now(), queueMs: 0 };
     },
   } as unknown as Pool;
   const workDir = mkdtempSync(join(root, "request-"));
@@ -38,9 +40,11 @@ async function convertDeck(target: "png" | "jpg", pages: string | undefined, pdf
     dpi: 30,
     quality: 80,
     sheet: undefined,
+    escapeFormulas: true,
+    maxPages: undefined,
     timeoutMs: 30_000,
   };
-  const result = await new Converter(pool, 1).convert({ input, workDir, target, declaredSource: undefined, options });
+  const result = await new Converter(pool, new ToolBox({ root, slots: 1 })).convert({ input, workDir, target, declaredSource: undefined, options });
   return { command: commands[0]!, result };
 }
 

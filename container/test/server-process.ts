@@ -2,25 +2,32 @@
 // on stop that it left no LibreOffice process and no file behind.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { sofficePipes } from "../src/engine/leftovers.ts";
+import { singleInstancePipeSuffix } from "../src/engine/leftovers.ts";
 
 const serverScript = fileURLToPath(new URL("../src/server.ts", import.meta.url));
+
+/** Every test server requires this secret (helpers.ts sends it). */
+export const TEST_SECRET = "docconv-converter-test-secret";
 
 export interface TestServer {
   url: string;
   pid: number;
   tempDir: string;
+  /** Every log line the server wrote (JSON), for tests that read what it said. */
+  log: string[];
   /** SIGTERM, wait for exit; returns what was left behind (should be nothing). */
   stop(): Promise<{ processes: string[]; files: string[]; exitCode: number | null }>;
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const tempDir = mkdtempSync(join(tmpdir(), "docconv-test-"));
+  // The sandbox uids must be able to traverse to their cells (as below the OS temp dir).
+  chmodSync(tempDir, 0o711);
   const child = spawn(process.execPath, [serverScript], {
     env: {
       ...process.env,
@@ -28,6 +35,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       CONVERTER_HOST: "127.0.0.1",
       CONVERTER_TEMP_DIR: tempDir,
       CONVERTER_LOG_LEVEL: "info",
+      CONVERTER_SECRET: TEST_SECRET,
       ...env,
     },
     stdio: ["ignore", "inherit", "pipe"],
@@ -41,7 +49,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       for (let i; (i = buffered.indexOf("\n")) >= 0; buffered = buffered.slice(i + 1)) {
         const line = buffered.slice(0, i);
         log.push(line);
-        if (log.length > 200) log.shift();
+        if (log.length > 2000) log.shift();
         if (process.env.CONVERTER_TEST_VERBOSE) process.stderr.write(line + "\n");
         try {
           const event = JSON.parse(line) as { message?: string; port?: number };
@@ -68,6 +76,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url,
     pid,
     tempDir,
+    log,
     async stop() {
       // The instances alive now; their single-instance pipes must be gone after SIGTERM.
       const instanceProfiles = readdirSync(tempDir)
@@ -84,11 +93,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
           child.kill("SIGTERM");
         }));
       const processes = processesMentioning(`docconv_${pid}_`).concat(processesMentioning(tempDir));
-      const ipcPipes = instanceProfiles.flatMap((profile) => sofficePipes(profile, undefined)).filter((p) => existsSync(p));
+      const suffixes = instanceProfiles.map(singleInstancePipeSuffix);
       const files = readdirSync(tempDir);
-      const pipes = readdirSync("/tmp").filter((f) => f.startsWith(`OSL_PIPE_`) && f.includes(`docconv_${pid}_`));
+      // Whatever uid the instances ran as (OSL_PIPE_<uid>_…).
+      const pipes = readdirSync("/tmp").filter(
+        (f) => f.startsWith("OSL_PIPE_") && (f.includes(`docconv_${pid}_`) || suffixes.some((suffix) => f.endsWith(suffix))),
+      );
       rmSync(tempDir, { recursive: true, force: true });
-      return { processes, files: files.concat(pipes, ipcPipes), exitCode };
+      return { processes, files: files.concat(pipes), exitCode };
     },
   };
 }

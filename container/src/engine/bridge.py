@@ -11,6 +11,7 @@ Needs Debian's python3-uno, i.e. /usr/bin/python3.
 import ctypes
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -34,8 +35,12 @@ def die_with_parent():
 
 
 die_with_parent()
-if os.getppid() == 1:
+# Outside a sandbox, a parent that died before prctl took effect leaves us with init as parent: give up. Inside
+# bwrap's pid namespace our parent is its init (pid 1), and bwrap kills the whole namespace with its parent.
+if os.getppid() == 1 and "--sandboxed" not in sys.argv:
     sys.exit(1)
+# Sockets and files we create are ours alone (LibreOffice's UNO pipes included).
+os.umask(0o077)
 
 import uno  # noqa: E402
 import unohelper  # noqa: E402
@@ -76,11 +81,12 @@ class EngineGone(Exception):
 
 
 class Failure(Exception):
-    def __init__(self, code, detail, option=None):
+    def __init__(self, code, detail, option=None, **context):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.option = option
+        self.context = context
 
 
 def has_type(continuation, name):
@@ -118,12 +124,21 @@ class Handler(unohelper.Base, XInteractionHandler):
 
 
 class Engine:
-    def __init__(self, soffice, profile, pipe):
+    def __init__(self, soffice, profile, pipe, limits=()):
         self.soffice = soffice
         self.profile = profile
         self.pipe = pipe
+        # (RLIMIT_*, bytes) applied to soffice: address space (a runaway allocation fails instead of taking the
+        # machine) and file size (SIGXFSZ past the output cap); never a core dump.
+        self.limits = limits
         self.proc = None
         self.desktop = None
+
+    def limit_child(self):
+        die_with_parent()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for which, value in self.limits:
+            resource.setrlimit(which, (value, value))
 
     def start(self, timeout):
         started = time.time()
@@ -132,7 +147,7 @@ class Engine:
              "--nolockcheck", "--nofirststartwizard",
              "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe,
              "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile)],
-            stdin=subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=die_with_parent,
+            stdin=subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=self.limit_child,
             # No lock files: a killed instance would leave one on its output, and the retry would find the
             # file "in use" and abort.
             env=dict(os.environ, SAL_ENABLE_FILE_LOCKING="0"))
@@ -208,6 +223,13 @@ class Engine:
             if expected and family != expected:
                 raise Failure("corrupt_input", "LibreOffice read the file as a %s document, not %s" % (family, expected))
             result = {"family": family, "inputPages": count_pages(doc, family)}
+            max_pages = req.get("maxPages")
+            if max_pages is not None:
+                # Before any export: a document longer than what was paid for costs no more work.
+                pages = printed_pages(doc, family)
+                if pages is not None and pages > max_pages:
+                    raise Failure("too_many_pages", "the document has %d pages, more than the %d allowed" % (pages, max_pages),
+                                  pages=pages, maxPages=max_pages)
             store = dict(FilterName=req["filter"], Overwrite=True)
             if req.get("filterOptions") is not None:
                 store["FilterOptions"] = req["filterOptions"]
@@ -274,6 +296,19 @@ def count_pages(doc, family):
             return doc.getSheets().getCount()
         if family in ("impress", "draw"):
             return doc.getDrawPages().getCount()
+    except Exception as e:
+        if is_fatal(e):
+            raise
+    return None
+
+
+def printed_pages(doc, family):
+    """Pages (slides) the document exports to: Writer's laid-out pages, the slides, or for Calc the pages its
+    print ranges make (what PDF export produces), not its sheet count."""
+    if family != "calc":
+        return count_pages(doc, family)
+    try:
+        return int(doc.getRendererCount(doc, ()))
     except Exception as e:
         if is_fatal(e):
             raise
@@ -350,8 +385,12 @@ def is_fatal(e):
 
 
 def main():
-    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
-    engine = Engine(args["--soffice"], args["--profile"], args["--pipe"])
+    argv = [a for a in sys.argv[1:] if a != "--sandboxed"]
+    args = dict(zip(argv[0::2], argv[1::2]))
+    limits = [(resource.RLIMIT_AS, int(args["--rlimit-as"]))] if args.get("--rlimit-as") else []
+    if args.get("--rlimit-fsize"):
+        limits.append((resource.RLIMIT_FSIZE, int(args["--rlimit-fsize"])))
+    engine = Engine(args["--soffice"], args["--profile"], args["--pipe"], limits)
     try:
         start_s = engine.start(float(args.get("--start-timeout", "60")))
         warm_started = time.time()
@@ -380,7 +419,7 @@ def main():
                 raise Failure("engine_failure", "unknown op %r" % req.get("op"))
             send(dict(id=rid, ok=True, ms=round((time.time() - started) * 1000), **result))
         except Failure as f:
-            reply = {"id": rid, "ok": False, "error": f.code, "detail": f.detail}
+            reply = dict(f.context, id=rid, ok=False, error=f.code, detail=f.detail)
             if f.option:
                 reply["option"] = f.option
             send(reply)

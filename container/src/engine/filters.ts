@@ -13,6 +13,16 @@ export interface ExportFilter {
 export const CSV_EXPORT_OPTIONS = "44,34,76,1,,0,false,true,true,false,false";
 export const CSV_IMPORT_FILTER = "Text - txt - csv (StarCalc)";
 
+/**
+ * The CSV import options with every token up to the 13th spelled out at LibreOffice's defaults (column types,
+ * system language, quoted fields not forced to text, special numbers detected, …) except the 13th, "evaluate
+ * formulas", which is false: a cell "=1+1" stays the text "=1+1" instead of becoming a live formula in xlsx/ods
+ * (sc/source/ui/dbgui/asciiopt.cxx). `base` is "separator,quote,charset,first line".
+ */
+export function csvImportTextOnly(base: string): string {
+  return `${base.split(",").slice(0, 4).join(",")},,0,false,true,true,false,false,0,false`;
+}
+
 const pdfFilter: Record<OfficeFamily, string> = {
   writer: "writer_pdf_Export",
   calc: "calc_pdf_Export",

@@ -1,18 +1,36 @@
-// One warm LibreOffice: a bridge.py process (own process group) that owns one soffice.bin, a private copy of
-// the user profile, and a private TMPDIR. Speaks line-delimited JSON; one request at a time.
+// One warm LibreOffice: a bridge.py process (own process group) that owns one soffice.bin, in a cell of its own
+// (isolation.ts): a private directory with its copy of the user profile, its TMPDIR, and one job directory per
+// conversion, into which the document is placed only once this instance has been assigned to it. Speaks
+// line-delimited JSON; one request at a time. A watchdog caps memory and CPU time during a conversion.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdir, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chown, cp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Isolation, type Cell } from "./isolation.ts";
 import { removeFiles, sofficePipes } from "./leftovers.ts";
+import { hostPidOf, sampleProcess, type ProcessSample } from "./resources.ts";
 
 export const BRIDGE_SCRIPT = fileURLToPath(new URL("./bridge.py", import.meta.url));
+/** Where the bridge script appears inside a bwrap sandbox. */
+const SANDBOXED_BRIDGE = "/opt/docconv/bridge.py";
+
+/** Caps on one instance; hitting one ends the conversion with EngineResourceLimit and replaces the instance. */
+export interface InstanceLimits {
+  /** soffice RSS, checked every WATCHDOG_MS during a conversion. */
+  memoryBytes: number;
+  /** soffice RLIMIT_AS. */
+  addressSpaceBytes: number;
+  /** CPU seconds soffice may spend on one conversion. */
+  cpuSeconds: number;
+  /** soffice RLIMIT_FSIZE, and the most the outputs of one conversion may hold together. */
+  outputBytes: number;
+}
 
 export interface InstanceOptions {
   id: number;
-  /** Directory owned by this instance (profile, TMPDIR, warm-up files); removed when it exits. */
+  /** The instance's cell directory (profile, TMPDIR, warm-up and job files); created here, removed when it exits. */
   dir: string;
   profileTemplate: string;
   python: string;
@@ -20,6 +38,11 @@ export interface InstanceOptions {
   startTimeoutMs: number;
   warm: boolean;
   log: (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  /** Default: none (the engine's own tests); the server passes what it probed. */
+  isolation?: Isolation;
+  /** The uid (and gid) the instance runs as when the isolation has the uid layer. */
+  uid?: number;
+  limits?: InstanceLimits;
 }
 
 export interface ConvertCommand {
@@ -34,6 +57,21 @@ export interface ConvertCommand {
   inputFilterOptions?: string;
   /** 1-based index, name, "all", or 0 for the active sheet. */
   sheet?: number | string;
+  /** Refuse (too_many_pages) a document with more pages or slides than this, before exporting. */
+  maxPages?: number;
+}
+
+/** One conversion for an instance: the document and where its outputs go, in the server's own directories. */
+export interface InstanceJob {
+  /** The server's copy of the document; it stays where it is (a retry places it in another instance). */
+  input: string;
+  /** The document's file name inside the instance (LibreOffice prints it in headers and titles). */
+  name: string;
+  /** File name of the main output. */
+  outputName: string;
+  /** The server's directory that receives the outputs. */
+  outDir: string;
+  command: Omit<ConvertCommand, "op" | "input" | "output">;
 }
 
 export interface BridgeOutput {
@@ -44,39 +82,66 @@ export interface BridgeOutput {
 
 export type BridgeReply =
   | { ok: true; ms: number; family: string; inputPages: number | null; outputs: BridgeOutput[] }
-  | { ok: false; error: string; detail: string; fatal?: boolean; option?: string };
+  | { ok: false; error: string; detail: string; fatal?: boolean; option?: string; [context: string]: unknown };
 
 /** The instance died or broke its connection while working: retryable elsewhere. */
 export class EngineCrash extends Error {}
 /** The instance did not answer in time and has been killed. */
 export class EngineTimeout extends Error {}
+/** The conversion passed a cap (memory, CPU time, output size); the instance has been killed. */
+export class EngineResourceLimit extends Error {
+  readonly resource: "memory" | "cpu" | "output";
+  constructor(resource: "memory" | "cpu" | "output", detail: string) {
+    super(detail);
+    this.resource = resource;
+  }
+}
 
-let pipeCounter = 0;
+const WATCHDOG_MS = 250;
+/** How long a bridge whose soffice died may take to report how it died and exit by itself. */
+const DEATH_REPORT_MS = 1000;
+const MiB = 1024 * 1024;
+
+interface Pending {
+  id: number;
+  settle: (reply: BridgeReply) => void;
+  fail: (error: Error) => void;
+}
 
 export class Instance {
   readonly id: number;
   readonly options: InstanceOptions;
   conversions = 0;
+  /** soffice's pid on the host (also when it runs in a pid namespace). */
   sofficePid: number | undefined;
   startMs: number | undefined;
   /** Resolves once the bridge process has exited and the instance's files are gone. */
   readonly exited: Promise<void>;
 
+  private readonly isolation: Isolation;
+  private readonly cell: Cell;
   private child: ChildProcess | undefined;
   private alive = false;
   private nextId = 1;
-  private pending: { id: number; resolve: (r: BridgeReply) => void; reject: (e: Error) => void } | undefined;
+  private jobs = 0;
+  private pending: Pending | undefined;
   private stderrTail: string[] = [];
-  /** LibreOffice's sockets in /tmp, which survive a kill. */
+  /** LibreOffice's sockets in the host's /tmp (not with bwrap: its /tmp is private), which survive a kill. */
   private pipes: string[] = [];
   private exitListeners: ((reason: string) => void)[] = [];
   private markExited!: () => void;
   private exitReason = "";
   private killing = false;
+  /** How soffice ended, as the bridge reported it (negative: the signal). */
+  private sofficeExit: number | undefined;
+  /** The watchdog's last look at soffice during the current conversion. */
+  private lastSample: ProcessSample | undefined;
 
   constructor(options: InstanceOptions) {
     this.id = options.id;
     this.options = options;
+    this.isolation = options.isolation ?? Isolation.none();
+    this.cell = this.isolation.cell(options.dir, options.uid);
     this.exited = new Promise((resolve) => (this.markExited = resolve));
   }
 
@@ -84,36 +149,59 @@ export class Instance {
     return this.alive;
   }
 
+  /** The uid soffice runs as (undefined: the server's own). */
+  get uid(): number | undefined {
+    return this.cell.uid;
+  }
+
   /** Called once when the instance dies for any reason (crash, kill, timeout). */
   onExit(listener: (reason: string) => void): void {
     this.exitListeners.push(listener);
   }
 
-  /** Copies the profile, launches bridge + soffice, waits for the warm-up to finish. */
+  /** Creates the cell, copies the profile, launches bridge + soffice, waits for the warm-up to finish. */
   async start(): Promise<void> {
-    const { dir, profileTemplate } = this.options;
+    const { dir, profileTemplate, limits } = this.options;
+    const cell = this.cell;
+    await cell.mkdir();
     const profile = join(dir, "profile");
-    const tmp = join(dir, "tmp");
-    const warmDir = join(dir, "warm");
-    await mkdir(tmp, { recursive: true });
-    await mkdir(warmDir, { recursive: true });
     await cp(profileTemplate, profile, { recursive: true });
+    if (cell.uid !== undefined) await chownTree(profile, cell.uid);
+    const tmp = await cell.mkdir("tmp");
+    const warmDir = await cell.mkdir("warm");
 
-    const pipe = `docconv_${process.pid}_${this.id}_${++pipeCounter}`;
-    this.pipes = sofficePipes(profile, pipe);
+    // Random: another uid that can see /tmp (uid layer without bwrap) cannot squat the name before soffice binds it.
+    const pipe = `docconv_${process.pid}_${this.id}_${randomBytes(6).toString("hex")}`;
+    if (!this.isolation.namespaces) this.pipes = sofficePipes(cell.inner(profile), pipe, cell.uid);
     const args = [
-      BRIDGE_SCRIPT,
+      this.isolation.namespaces ? SANDBOXED_BRIDGE : BRIDGE_SCRIPT,
       "--soffice", this.options.soffice,
-      "--profile", profile,
+      "--profile", cell.inner(profile),
       "--pipe", pipe,
       "--start-timeout", String(Math.ceil(this.options.startTimeoutMs / 1000)),
     ];
-    if (this.options.warm) args.push("--warm-dir", warmDir);
-    const child = spawn(this.options.python, args, {
-      // Own process group: one kill(-pid) takes bridge and soffice down together.
+    if (this.options.warm) args.push("--warm-dir", cell.inner(warmDir));
+    if (limits) args.push("--rlimit-as", String(limits.addressSpaceBytes), "--rlimit-fsize", String(limits.outputBytes));
+    if (this.isolation.namespaces) args.push("--sandboxed");
+    const env = {
+      PATH: "/usr/bin:/bin",
+      HOME: cell.inner(dir),
+      TMPDIR: cell.inner(tmp),
+      TMP: cell.inner(tmp),
+      TEMP: cell.inner(tmp),
+      // UTF-8 file names (the document keeps the uploader's name) need a UTF-8 locale.
+      LANG: /utf-?8/i.test(process.env.LANG ?? "") ? process.env.LANG! : "C.UTF-8",
+      PYTHONUNBUFFERED: "1",
+      PYTHONDONTWRITEBYTECODE: "1",
+    };
+    const readOnly: [string, string][] = [[BRIDGE_SCRIPT, SANDBOXED_BRIDGE]];
+    for (const program of [this.options.python, this.options.soffice]) if (!program.startsWith("/usr/")) readOnly.push([program, program]);
+    const spec = this.isolation.command(cell, this.options.python, args, { env, readOnly });
+    const child = spawn(spec.file, spec.args, {
+      ...spec.options,
+      // Own process group: one kill(-pid) takes bridge and soffice (or the whole bwrap sandbox) down together.
       detached: true,
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp, PYTHONUNBUFFERED: "1" },
     });
     this.child = child;
     this.alive = true;
@@ -126,9 +214,16 @@ export class Instance {
       this.onEvent = (event) => {
         if (event.event === "ready") {
           clearTimeout(timer);
-          this.sofficePid = typeof event.pid === "number" ? event.pid : undefined;
+          const reported = typeof event.pid === "number" ? event.pid : undefined;
+          // In bwrap's pid namespace the bridge sees soffice under another number than the host does.
+          this.sofficePid = reported !== undefined && this.isolation.namespaces ? hostPidOf(reported, child.pid!) : reported;
+          if (reported !== undefined && this.sofficePid === undefined) {
+            reject(new Error(`instance ${this.id}: soffice (pid ${reported} in its sandbox) not found on the host`));
+            this.kill("start failure");
+            return;
+          }
           this.startMs = typeof event.startMs === "number" ? event.startMs + Number(event.warmMs ?? 0) : undefined;
-          this.options.log("debug", "instance ready", { instance: this.id, ...event });
+          this.options.log("debug", "instance ready", { instance: this.id, ...event, hostPid: this.sofficePid });
           resolve();
         } else if (event.event === "failed") {
           clearTimeout(timer);
@@ -178,48 +273,121 @@ export class Instance {
       return;
     }
     if (typeof message.event === "string") {
-      if (message.event === "exit") this.exitReason = `soffice exited with code ${String(message.code)}`;
+      if (message.event === "exit") {
+        this.sofficeExit = typeof message.code === "number" ? message.code : undefined;
+        this.exitReason = `soffice exited with code ${String(message.code)}`;
+      }
       this.onEvent(message);
       return;
     }
-    const pending = this.pending;
-    if (pending && message.id === pending.id) {
-      this.pending = undefined;
-      pending.resolve(message as unknown as BridgeReply);
+    if (this.pending && message.id === this.pending.id) this.pending.settle(message as unknown as BridgeReply);
+  }
+
+  /**
+   * Runs one conversion: places the document in a fresh job directory of this instance, converts it, and moves
+   * the outputs (plain files only) into `job.outDir`. The job directory is gone afterwards, whatever happened.
+   */
+  async convert(job: InstanceJob, timeoutMs: number): Promise<BridgeReply> {
+    const jobName = `job-${++this.jobs}-${randomBytes(4).toString("hex")}`;
+    try {
+      await this.cell.mkdir(jobName);
+      const input = await this.cell.place(job.input, `${jobName}/${job.name}`);
+      const outDir = await this.cell.mkdir(`${jobName}/out`);
+      const command: ConvertCommand = {
+        ...job.command,
+        op: "convert",
+        input: this.cell.inner(input),
+        output: this.cell.inner(join(outDir, job.outputName)),
+      };
+      const reply = await this.request(command, timeoutMs);
+      if (!reply.ok) return reply;
+      const claimed = await this.claimOutputs(outDir, job.outDir);
+      const outputs = reply.outputs.map((output) => {
+        const host = this.cell.outer(output.path);
+        const name = host?.startsWith(`${outDir}/`) ? host.slice(outDir.length + 1) : undefined;
+        if (!name || name.includes("/") || !claimed.has(name)) {
+          this.kill("untrusted reply");
+          throw new EngineCrash(`the bridge reported an output outside its job directory: ${output.path}`);
+        }
+        return { ...output, path: join(job.outDir, name) };
+      });
+      return { ...reply, outputs };
+    } finally {
+      await rm(join(this.options.dir, jobName), { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
     }
   }
 
-  /** Sends one command and waits for its reply; kills the instance when `timeoutMs` passes first. */
+  /** Moves every plain file of the job's output directory to `dest`, within the output cap. */
+  private async claimOutputs(outDir: string, dest: string): Promise<Set<string>> {
+    const claimed = new Set<string>();
+    let total = 0;
+    for (const entry of await readdir(outDir, { withFileTypes: true })) {
+      if (!entry.isFile()) continue; // symlinks, directories: nothing LibreOffice writes, nothing we read
+      total += await this.cell.claim(join(outDir, entry.name), join(dest, entry.name));
+      claimed.add(entry.name);
+      const cap = this.options.limits?.outputBytes;
+      if (cap !== undefined && total > cap) {
+        this.kill("output cap");
+        throw new EngineResourceLimit("output", `the conversion wrote more than ${Math.round(cap / MiB)} MiB`);
+      }
+    }
+    return claimed;
+  }
+
+  /** Sends one command and waits for its reply; kills the instance when `timeoutMs` or a cap passes first. */
   request(command: ConvertCommand | { op: "ping" }, timeoutMs: number): Promise<BridgeReply> {
     if (!this.alive || !this.child?.stdin) return Promise.reject(new EngineCrash(`instance ${this.id} is not running`));
     if (this.pending) return Promise.reject(new Error(`instance ${this.id} is already busy`));
     const id = this.nextId++;
+    const limits = this.options.limits;
+    this.lastSample = undefined;
+    const cpuAtStart = this.sofficePid ? sampleProcess(this.sofficePid).cpuSeconds : 0;
     return new Promise<BridgeReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending = undefined;
+      let dying: NodeJS.Timeout | undefined;
+      const finish = () => {
+        clearTimeout(timer);
         clearInterval(watchdog);
-        this.kill("conversion timeout");
-        reject(new EngineTimeout(`no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      // A bridge blocked in a UNO call can take seconds to notice that soffice died; we look ourselves.
+        clearTimeout(dying);
+        this.pending = undefined;
+      };
+      const fail = (reason: string, error: Error) => {
+        finish();
+        this.kill(reason);
+        reject(error);
+      };
+      // soffice is gone: let the bridge report how it died (a file-size or CPU signal is the cap, not a crash)
+      // and exit by itself; the exit handler rejects with the verdict. Kill what is left if it does not.
+      const sofficeGone = () => {
+        if (dying) return;
+        clearInterval(watchdog);
+        dying = setTimeout(() => this.kill("soffice died during a conversion"), DEATH_REPORT_MS);
+      };
+      const timer = setTimeout(() => fail("conversion timeout", new EngineTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      // A bridge blocked in a UNO call can take seconds to notice that soffice died; we look ourselves, and
+      // measure what the conversion costs while it runs.
       const watchdog = setInterval(() => {
-        if (!isRunning(this.sofficePid)) this.kill("soffice died during a conversion");
-      }, 250);
+        if (!this.sofficePid) return;
+        const sample = sampleProcess(this.sofficePid);
+        if (!sample.running) return sofficeGone();
+        this.lastSample = sample;
+        if (!limits) return;
+        if (sample.rssBytes > limits.memoryBytes) {
+          fail("memory cap", new EngineResourceLimit("memory", `LibreOffice used ${Math.round(sample.rssBytes / MiB)} MiB, more than the ${Math.round(limits.memoryBytes / MiB)} MiB cap`));
+        } else if (sample.cpuSeconds - cpuAtStart > limits.cpuSeconds) {
+          fail("CPU cap", new EngineResourceLimit("cpu", `the conversion used more than ${limits.cpuSeconds} s of CPU time`));
+        }
+      }, WATCHDOG_MS);
       this.pending = {
         id,
-        resolve: (reply) => {
-          clearTimeout(timer);
-          clearInterval(watchdog);
+        settle: (reply) => {
           // A failure reply written while soffice was dying (the bridge may not have noticed yet) is a crash,
-          // not the document's error.
-          if (!reply.ok && (reply.fatal || !isRunning(this.sofficePid))) {
-            this.kill("soffice died during a conversion");
-            reject(new EngineCrash(reply.detail));
-          } else resolve(reply);
+          // not the document's error: wait for the exit's verdict.
+          if (!reply.ok && (reply.fatal || !isRunning(this.sofficePid))) return sofficeGone();
+          finish();
+          resolve(reply);
         },
-        reject: (error) => {
-          clearTimeout(timer);
-          clearInterval(watchdog);
+        fail: (error) => {
+          finish();
           reject(error);
         },
       };
@@ -230,13 +398,8 @@ export class Instance {
   /** Resident memory of soffice.bin in bytes, when it can be read. */
   rssBytes(): number | undefined {
     if (!this.sofficePid) return undefined;
-    try {
-      const status = readFileSync(`/proc/${this.sofficePid}/status`, "utf8");
-      const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-      return match ? Number(match[1]) * 1024 : undefined;
-    } catch {
-      return undefined;
-    }
+    const sample = sampleProcess(this.sofficePid);
+    return sample.running ? sample.rssBytes : undefined;
   }
 
   /**
@@ -272,13 +435,26 @@ export class Instance {
     await this.exited;
   }
 
+  /** Why soffice died during a conversion: a cap it hit (the kernel's signal, or memory near the limits), or a crash. */
+  private deathVerdict(why: string): Error {
+    const limits = this.options.limits;
+    if (this.sofficeExit === -25) return new EngineResourceLimit("output", `LibreOffice tried to write a file larger than the ${Math.round((limits?.outputBytes ?? 0) / MiB)} MiB cap`);
+    if (this.sofficeExit === -24) return new EngineResourceLimit("cpu", "LibreOffice passed its CPU time limit");
+    const last = this.lastSample;
+    if (limits && last && (last.vmBytes >= 0.8 * limits.addressSpaceBytes || last.rssBytes >= 0.9 * limits.memoryBytes)) {
+      // An allocation refused by RLIMIT_AS aborts soffice; its last size says which limit it ran into.
+      return new EngineResourceLimit("memory", `LibreOffice ran out of its memory allowance (${Math.round(last.rssBytes / MiB)} MiB resident, ${Math.round(last.vmBytes / MiB)} MiB mapped) and died`);
+    }
+    return new EngineCrash(`LibreOffice instance ${this.id} died (${why})`);
+  }
+
   private async handleExit(reason: string): Promise<void> {
     if (!this.alive) return;
     this.alive = false;
     const why = this.exitReason || reason;
     const pending = this.pending;
     this.pending = undefined;
-    pending?.reject(new EngineCrash(`LibreOffice instance ${this.id} died (${why})`));
+    pending?.fail(this.deathVerdict(why));
     // Anything left in the group (soffice, if the bridge died first) goes too.
     try {
       if (this.child?.pid) process.kill(-this.child.pid, "SIGKILL");
@@ -293,11 +469,14 @@ export class Instance {
 /** False once the process is gone or a zombie (killed but not yet reaped by the bridge). */
 function isRunning(pid: number | undefined): boolean {
   if (!pid) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
+  return sampleProcess(pid).running;
+}
+
+async function chownTree(path: string, uid: number): Promise<void> {
+  await chown(path, uid, uid);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(child, uid);
+    else await chown(child, uid, uid);
   }
 }

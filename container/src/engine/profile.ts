@@ -19,6 +19,15 @@ const SETTINGS: [path: string, name: string, type: string, value: string][] = [
   ["/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "xs:boolean", "true"],
   // Documents are untrusted: never fetch their linked images or other external references (SSRF).
   ["/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "xs:boolean", "true"],
+  // Defence in depth against linked content (the sandbox is the wall: LibreOffice 7.4 has no switch that stops
+  // an RTF INCLUDEPICTURE field from embedding a local file). Never update links on load: Writer's linked
+  // sections, graphics and OLE/DDE links (0 always, 1 on request, 2 never), Calc's external references and
+  // DDE (0 always, 1 never, 2 on request); never recalculate on load, so CELL()/INFO() keep the values the
+  // file carries (0 always, 1 never, 2 prompt).
+  ["/org.openoffice.Office.Writer/Content/Update", "Link", "xs:int", "2"],
+  ["/org.openoffice.Office.Calc/Content/Update", "Link", "xs:int", "1"],
+  ["/org.openoffice.Office.Calc/Formula/Load", "OOXMLRecalcMode", "xs:int", "1"],
+  ["/org.openoffice.Office.Calc/Formula/Load", "ODFRecalcMode", "xs:int", "1"],
   ["/org.openoffice.Office.Common/Misc", "UseOpenCL", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "FirstRun", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "xs:boolean", "false"],
@@ -39,7 +48,7 @@ export async function ensureProfileTemplate(dir: string, soffice: string): Promi
       "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
       "--terminate_after_init",
       `-env:UserInstallation=${pathToFileURL(dir).href}`,
-    ], { ...process.env, TMPDIR: tmp });
+    ], { PATH: "/usr/bin:/bin", HOME: tmp, TMPDIR: tmp, LANG: "C.UTF-8" });
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

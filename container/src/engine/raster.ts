@@ -1,14 +1,16 @@
 // PDF page counts (pdfinfo) and page images (pdftoppm, plus our PNG encoder), one file per page named
-// page-NNN.<ext>.
+// page-NNN.<ext>. poppler runs in a render slot's cell (tools.ts) on a PDF placed there; what it writes is
+// claimed out of the cell (plain files only) into the server's own directory before the server reads it.
 
-import { readdir, rename, unlink } from "node:fs/promises";
+import { readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ConvertError } from "../errors.ts";
 import { ppmToPng } from "./png.ts";
-import { runTool } from "./tools.ts";
+import { runTool, type ToolSandbox } from "./tools.ts";
 
-export async function pdfPageCount(pdf: string, deadline: number): Promise<number> {
-  const { code, stdout, stderr } = await runTool("pdfinfo", [pdf], deadline);
+/** Pages of `pdf`, a file in the sandbox's cell. */
+export async function pdfPageCount(sandbox: ToolSandbox, pdf: string, deadline: number): Promise<number> {
+  const { code, stdout, stderr } = await runTool("pdfinfo", [sandbox.cell.inner(pdf)], deadline, sandbox);
   const pages = /^Pages:\s+(\d+)/m.exec(stdout);
   if (code === 0 && pages?.[1]) return Number(pages[1]);
   if (/incorrect password/i.test(stderr)) {
@@ -29,10 +31,11 @@ export interface PageImage {
 }
 
 /**
- * Renders `pages` (sorted, within the PDF) of `pdf` into `outDir`. Images are named by page number, or by
- * `labels[i]` for `pages[i]` when the PDF holds a selection of a document's pages.
+ * Renders `pages` (sorted, within the PDF) of `pdf` (in the sandbox's cell) into `outDir`. Images are named by
+ * page number, or by `labels[i]` for `pages[i]` when the PDF holds a selection of a document's pages.
  */
 export async function rasterize(
+  sandbox: ToolSandbox,
   pdf: string,
   pages: readonly number[],
   options: RasterOptions,
@@ -43,33 +46,53 @@ export async function rasterize(
   const labelOf = new Map(pages.map((page, i) => [page, labels?.[i] ?? page]));
   const digits = Math.max(3, String(labelOf.get(pages[pages.length - 1]!) ?? 1).length);
   const nameOf = (page: number) => join(outDir, `page-${String(labelOf.get(page) ?? page).padStart(digits, "0")}.${options.format}`);
+  const budget = new OutputBudget(sandbox.maxOutputBytes);
   const images = options.format === "png"
-    ? await renderPng(pdf, pages, options.dpi, outDir, nameOf, deadline)
-    : await renderJpeg(pdf, pages, options, outDir, nameOf, deadline);
+    ? await renderPng(sandbox, pdf, pages, options.dpi, outDir, nameOf, deadline, budget)
+    : await renderJpeg(sandbox, pdf, pages, options, outDir, nameOf, deadline, budget);
   if (images.length !== pages.length) {
     throw new ConvertError("convert.engine_failure", `rendered ${images.length} of ${pages.length} pages`, { retryable: true });
   }
   return images;
 }
 
+/** The rendered files of one conversion, against the output cap. */
+class OutputBudget {
+  private total = 0;
+  private readonly cap: number | undefined;
+  constructor(cap: number | undefined) {
+    this.cap = cap;
+  }
+  add(bytes: number): void {
+    this.total += bytes;
+    if (this.cap !== undefined && this.total > this.cap) {
+      throw new ConvertError("convert.resource_limit", `the page images are larger than the ${Math.round(this.cap / 1048576)} MiB output cap`, { resource: "output" });
+    }
+  }
+}
+
 /** JPEG straight from pdftoppm (its libjpeg path is fast), one pdftoppm per run of consecutive pages. */
 async function renderJpeg(
+  sandbox: ToolSandbox,
   pdf: string,
   pages: readonly number[],
   options: RasterOptions,
   outDir: string,
   nameOf: (page: number) => string,
   deadline: number,
+  budget: OutputBudget,
 ): Promise<PageImage[]> {
   const images: PageImage[] = [];
+  const { cell } = sandbox;
   for (const [first, last] of contiguousRuns(pages)) {
-    const prefix = join(outDir, `render-${first}`);
+    const prefix = join(cell.dir, `render-${first}`);
     const args = ["-r", String(options.dpi), "-f", String(first), "-l", String(last), "-jpeg", "-jpegopt", `quality=${options.quality}`];
-    await pdftoppm([...args, pdf, prefix], deadline);
-    const rendered = (await readdir(outDir)).filter((f) => f.startsWith(`render-${first}-`));
+    await pdftoppm(sandbox, [...args, cell.inner(pdf), cell.inner(prefix)], deadline);
+    const rendered = (await readdir(cell.dir)).filter((f) => f.startsWith(`render-${first}-`));
     for (const file of rendered) {
       const page = Number(/-(\d+)\.\w+$/.exec(file)?.[1]);
-      await rename(join(outDir, file), nameOf(page));
+      if (!pages.includes(page)) continue;
+      budget.add(await cell.claim(join(cell.dir, file), nameOf(page)));
       images.push({ page, path: nameOf(page) });
     }
   }
@@ -81,21 +104,29 @@ async function renderJpeg(
  * while the previous one encodes, and at most two raw pages exist on disk at a time.
  */
 async function renderPng(
+  sandbox: ToolSandbox,
   pdf: string,
   pages: readonly number[],
   dpi: number,
   outDir: string,
   nameOf: (page: number) => string,
   deadline: number,
+  budget: OutputBudget,
 ): Promise<PageImage[]> {
   const images: PageImage[] = [];
+  const { cell } = sandbox;
   let encoding: Promise<void> = Promise.resolve();
   try {
     for (const page of pages) {
-      const raw = join(outDir, `raw-${page}`);
-      await pdftoppm(["-r", String(dpi), "-f", String(page), "-l", String(page), "-singlefile", pdf, raw], deadline);
+      const raw = join(cell.dir, `raw-${page}`);
+      await pdftoppm(sandbox, ["-r", String(dpi), "-f", String(page), "-l", String(page), "-singlefile", cell.inner(pdf), cell.inner(raw)], deadline);
+      const claimed = join(outDir, `raw-${page}.ppm`);
+      await cell.claim(`${raw}.ppm`, claimed);
       await encoding;
-      encoding = ppmToPng(`${raw}.ppm`, nameOf(page), dpi).then(() => unlink(`${raw}.ppm`));
+      encoding = ppmToPng(claimed, nameOf(page), dpi).then(async () => {
+        await unlink(claimed);
+        budget.add((await stat(nameOf(page))).size);
+      });
       images.push({ page, path: nameOf(page) });
     }
     await encoding;
@@ -108,8 +139,8 @@ async function renderPng(
   return images;
 }
 
-async function pdftoppm(args: string[], deadline: number): Promise<void> {
-  const { code, stderr } = await runTool("pdftoppm", args, deadline);
+async function pdftoppm(sandbox: ToolSandbox, args: string[], deadline: number): Promise<void> {
+  const { code, stderr } = await runTool("pdftoppm", args, deadline, sandbox);
   if (code !== 0) {
     throw new ConvertError("convert.engine_failure", `page rendering failed: ${firstLine(stderr)}`, { retryable: true });
   }

@@ -1,7 +1,13 @@
-// Runs poppler's command-line tools with a deadline and a cap on concurrent runs.
+// Runs poppler's command-line tools on documents: in a render slot's cell (isolation.ts) — its own uid, its own
+// directory, bwrap when available — under setrlimit caps (address space, CPU time, file size), with a deadline
+// and a cap on concurrent runs.
 
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { ConvertError } from "../errors.ts";
+import { Isolation, type Cell, type ToolLimits } from "./isolation.ts";
 
 export interface ToolResult {
   code: number | null;
@@ -9,15 +15,28 @@ export interface ToolResult {
   stderr: string;
 }
 
-export function runTool(command: string, args: string[], deadline: number): Promise<ToolResult> {
+/** A render slot for one conversion: the cell its tools may write and the caps they run under. */
+export interface ToolSandbox {
+  isolation: Isolation;
+  cell: Cell;
+  limits: ToolLimits | undefined;
+  /** Most the rendered files of one conversion may hold together. */
+  maxOutputBytes: number | undefined;
+}
+
+const TOOL_ENV = { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" };
+const SIGNALS = { SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGXCPU: 24, SIGXFSZ: 25 } as const;
+
+export function runTool(command: string, args: string[], deadline: number, sandbox: ToolSandbox): Promise<ToolResult> {
   const budget = deadline - Date.now();
   if (budget <= 0) return Promise.reject(timeoutError());
+  const spec = sandbox.isolation.command(sandbox.cell, `/usr/bin/${command}`, args, { env: TOOL_ENV, limits: sandbox.limits });
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(spec.file, spec.args, { ...spec.options, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout = (stdout + chunk).slice(-65536)));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout = (stdout + chunk).slice(-65536)));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -27,36 +46,71 @@ export function runTool(command: string, args: string[], deadline: number): Prom
       clearTimeout(timer);
       reject(new ConvertError("convert.engine_failure", `${command} could not run: ${error.message}`));
     });
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      if (timedOut) reject(timeoutError());
-      else resolve({ code, stdout, stderr });
+      if (timedOut) return reject(timeoutError());
+      const cap = capHit(code, signal, stderr, sandbox);
+      if (cap) return reject(new ConvertError("convert.resource_limit", `${command} ${cap}`, { resource: cap.split(" ")[0] }));
+      resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Whether the tool died of a cap: the kernel's signal for it, or an out-of-memory abort under RLIMIT_AS. */
+function capHit(code: number | null, signal: NodeJS.Signals | null, stderr: string, sandbox: ToolSandbox): string | undefined {
+  if (!sandbox.limits) return undefined;
+  // bwrap reports a command killed by signal N as exit code 128 + N.
+  const number = signal ? (SIGNALS as Record<string, number>)[signal] : sandbox.isolation.namespaces && code !== null && code > 128 ? code - 128 : undefined;
+  if (number === SIGNALS.SIGXFSZ) return `output passed the ${Math.round(sandbox.limits.fileSizeBytes / 1048576)} MiB file size cap`;
+  if (number === SIGNALS.SIGXCPU || number === SIGNALS.SIGKILL) return `cpu time or memory cap reached (killed by signal ${number})`;
+  if ((number === SIGNALS.SIGABRT || number === SIGNALS.SIGSEGV || code === 1) && /out of memory|bad_alloc|cannot allocate/i.test(stderr)) {
+    return `memory cap reached (${Math.round(sandbox.limits.addressSpaceBytes / 1048576)} MiB of address space)`;
+  }
+  return undefined;
 }
 
 function timeoutError(): ConvertError {
   return new ConvertError("convert.timeout", "the conversion ran out of time while rendering pages");
 }
 
-/** A counting semaphore: rendering runs outside the LibreOffice pool and must not swamp the CPUs. */
-export class Semaphore {
-  private available: number;
-  private readonly queue: (() => void)[] = [];
+/** Render slots: at most `slots` conversions render at once, each in a fresh cell of its slot's uid. */
+export class ToolBox {
+  private readonly isolation: Isolation;
+  private readonly root: string;
+  private readonly uidBase: number | undefined;
+  private readonly limits: ToolLimits | undefined;
+  private readonly maxOutputBytes: number | undefined;
+  private readonly free: number[];
+  private readonly queue: ((slot: number) => void)[] = [];
 
-  constructor(size: number) {
-    this.available = size;
+  constructor(options: {
+    isolation?: Isolation;
+    /** Directory the cells are made in (traversable by the slots' uids). */
+    root: string;
+    slots: number;
+    uidBase?: number;
+    limits?: ToolLimits;
+    maxOutputBytes?: number;
+  }) {
+    this.isolation = options.isolation ?? Isolation.none();
+    this.root = options.root;
+    this.uidBase = options.uidBase;
+    this.limits = options.limits;
+    this.maxOutputBytes = options.maxOutputBytes;
+    this.free = Array.from({ length: options.slots }, (_, i) => i);
   }
 
-  async use<T>(work: () => Promise<T>): Promise<T> {
-    if (this.available > 0) this.available--;
-    else await new Promise<void>((resolve) => this.queue.push(resolve));
+  async use<T>(work: (sandbox: ToolSandbox) => Promise<T>): Promise<T> {
+    const slot = this.free.pop() ?? (await new Promise<number>((resolve) => this.queue.push(resolve)));
+    const cell = this.isolation.cell(join(this.root, `render-${slot}-${randomBytes(4).toString("hex")}`), this.uidBase === undefined ? undefined : this.uidBase + slot);
     try {
-      return await work();
+      await cell.mkdir();
+      return await work({ isolation: this.isolation, cell, limits: this.limits, maxOutputBytes: this.maxOutputBytes });
     } finally {
+      await rm(cell.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
       const next = this.queue.shift();
-      if (next) next();
-      else this.available++;
+      if (next) next(slot);
+      else this.free.push(slot);
     }
   }
 }
