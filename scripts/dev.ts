@@ -23,6 +23,8 @@ function ensureDevVars() {
   const wanted: Record<string, string> = {
     CONVERTER_URL: converterUrl,
     DOWNLOAD_SIGNING_KEY: randomBytes(32).toString("hex"),
+    // The Worker sends it to the converter, which refuses requests without it.
+    CONVERTER_SECRET: randomBytes(32).toString("hex"),
     ALLOW_LOOPBACK_WEBHOOKS: "true",
   };
   const lines = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8").split("\n").filter(Boolean) : [];
@@ -30,6 +32,7 @@ function ensureDevVars() {
   have.set("CONVERTER_URL", `CONVERTER_URL=${converterUrl}`);
   for (const [k, v] of Object.entries(wanted)) if (!have.has(k)) have.set(k, `${k}=${v}`);
   writeFileSync(".dev.vars", [...have.values()].join("\n") + "\n");
+  return have.get("CONVERTER_SECRET")!.slice("CONVERTER_SECRET=".length);
 }
 
 async function waitFor(url: string, child: ChildProcess, name: string, timeoutMs: number) {
@@ -63,14 +66,14 @@ process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
 try {
-  ensureDevVars();
+  const converterSecret = ensureDevVars();
   log("applying D1 migrations to the local database");
   execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "ignore", "inherit"], env: { ...quietEnv, CI: "true" } });
 
   log(`starting the converter on ${converterUrl}`);
   const converter = spawn(process.execPath, ["container/src/server.ts"], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, CONVERTER_PORT: String(CONVERTER_PORT), CONVERTER_HOST: "127.0.0.1" },
+    env: { ...process.env, CONVERTER_PORT: String(CONVERTER_PORT), CONVERTER_HOST: "127.0.0.1", CONVERTER_SECRET: converterSecret },
   });
   children.push(converter);
 

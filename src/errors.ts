@@ -45,6 +45,10 @@ const CODES = {
   "convert.password_protected": 422,
   "convert.corrupt_input": 422,
   "convert.engine_crash_on_input": 422,
+  // The document made the converter pass a memory, CPU time or output size cap: final, like convert.timeout.
+  "convert.resource_limit": 422,
+  // The converter refused the Worker's CONVERTER_SECRET: a deployment fault, an upstream error to callers.
+  "convert.unauthorized": 502,
   "convert.failed": 502,
   "convert.timeout": 504,
   // No converter took the job within the wait budget (busy, starting, rolling out): not the document's fault.

@@ -129,6 +129,14 @@ export const ConvertOptionsSchema = z.object({
   dpi: z.coerce.number().int().min(36).max(600).optional().openapi({ description: "image outputs: resolution", example: 150 }),
   quality: z.coerce.number().int().min(1).max(100).optional().openapi({ description: "jpg outputs: quality", example: 85 }),
   pdfa: z.enum(["1b", "2b", "3b"]).optional().openapi({ description: "PDF/A conformance level for PDF outputs" }),
+  // Multipart fields are strings: "true"/"false" there, a boolean in JSON.
+  escapeFormulas: z
+    .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
+    .optional()
+    .openapi({
+      description: "CSV outputs: cells that start with = + - @, a tab or a carriage return (and are not plain numbers) get a leading ' so spreadsheets do not run them as formulas (CSV injection). Default true; false writes every cell verbatim",
+      example: true,
+    }),
 });
 function acceptedByConverter(pages: string): boolean {
   if (pages === "all") return true;

@@ -17,6 +17,7 @@ interface __BaseEnv_Env {
 	CONVERTER_WAIT_BUDGET_SECONDS: "600";
 	CONVERTER_URL: string;
 	DOWNLOAD_SIGNING_KEY: string;
+	CONVERTER_SECRET: string;
 	ALLOW_LOOPBACK_WEBHOOKS: string;
 	PUBLIC_BASE_URL: string;
 	CONVERTER: DurableObjectNamespace<import("./index").Converter>;
@@ -34,7 +35,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "DOWNLOAD_URL_TTL_SECONDS" | "OUTPUT_RETENTION_SECONDS" | "RENDITION_WAIT_SECONDS" | "MAX_FILE_SIZE_BYTES" | "CONVERTER_CONTAINERS" | "CONVERSION_TIMEOUT_SECONDS" | "CONVERTER_REQUEST_TIMEOUT_SECONDS" | "CONVERTER_BACKPRESSURE_DELAY_SECONDS" | "CONVERTER_WAIT_BUDGET_SECONDS" | "CONVERTER_URL" | "DOWNLOAD_SIGNING_KEY" | "ALLOW_LOOPBACK_WEBHOOKS" | "PUBLIC_BASE_URL">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "DOWNLOAD_URL_TTL_SECONDS" | "OUTPUT_RETENTION_SECONDS" | "RENDITION_WAIT_SECONDS" | "MAX_FILE_SIZE_BYTES" | "CONVERTER_CONTAINERS" | "CONVERSION_TIMEOUT_SECONDS" | "CONVERTER_REQUEST_TIMEOUT_SECONDS" | "CONVERTER_BACKPRESSURE_DELAY_SECONDS" | "CONVERTER_WAIT_BUDGET_SECONDS" | "CONVERTER_URL" | "DOWNLOAD_SIGNING_KEY" | "CONVERTER_SECRET" | "ALLOW_LOOPBACK_WEBHOOKS" | "PUBLIC_BASE_URL">> {}
 }
 declare module "swagger-ui-dist/*.js" {
 	const value: string;

@@ -1,5 +1,6 @@
 // Starts the real converter (container/src/server.ts) as a child process on a free loopback port.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -17,17 +18,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The secret the API tests' converters require; test/vitest.config.ts gives the Worker the same. */
+export const TEST_CONVERTER_SECRET = "docconv-api-tests-converter-secret";
+
 export interface RunningConverter {
   port: number;
   url: string;
+  pid: number;
+  /** The X-Converter-Secret it requires. */
+  secret: string;
   stop(): Promise<void>;
 }
 
+/** A converter with its own secret (random unless `env.CONVERTER_SECRET` says otherwise). */
 export async function startConverter(env: Record<string, string> = {}): Promise<RunningConverter> {
   const port = await freePort();
+  const secret = env.CONVERTER_SECRET ?? randomBytes(24).toString("hex");
   const child: ChildProcess = spawn(process.execPath, [`${root}/container/src/server.ts`], {
     cwd: root,
-    env: { ...process.env, CONVERTER_PORT: String(port), CONVERTER_HOST: "127.0.0.1", ...env },
+    env: { ...process.env, CONVERTER_PORT: String(port), CONVERTER_HOST: "127.0.0.1", ...env, CONVERTER_SECRET: secret },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -49,6 +58,8 @@ export async function startConverter(env: Record<string, string> = {}): Promise<
   return {
     port,
     url,
+    pid: child.pid!,
+    secret,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

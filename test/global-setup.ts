@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { startConverter } from "./converter-process";
+import { startConverter, TEST_CONVERTER_SECRET } from "./converter-process";
 import { startFakeConverter } from "./fake-converter";
 import { startWebhookReceiver } from "./webhook-receiver";
 
@@ -19,7 +19,8 @@ const fixturesDir = fileURLToPath(new URL("./fixtures/", import.meta.url));
 export default async function setup(project: TestProject) {
   // DOCCONV_TEST_CONVERTER_PORT: use a converter already running (npm run converter) instead of starting one.
   const external = Number(process.env.DOCCONV_TEST_CONVERTER_PORT) || 0;
-  const converter = external ? { port: external, stop: async () => {} } : await startConverter({ CONVERTER_INSTANCES: "2" });
+  // (An external converter must require TEST_CONVERTER_SECRET, or none.)
+  const converter = external ? { port: external, stop: async () => {} } : await startConverter({ CONVERTER_INSTANCES: "2", CONVERTER_SECRET: TEST_CONVERTER_SECRET });
   project.provide("converterPort", converter.port);
   const fixtures: Record<string, string> = {};
   // Keyed by the path under test/fixtures/ ("formats/…" for the per-format fixtures in their sub-folder).

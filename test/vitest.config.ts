@@ -3,6 +3,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_CONVERTER_SECRET } from "./converter-process";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -16,6 +17,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             CONVERTER_URL: `http://127.0.0.1:${inject<number>("converterPort")}`,
+            CONVERTER_SECRET: TEST_CONVERTER_SECRET,
             DOWNLOAD_SIGNING_KEY: "test-signing-key",
             ALLOW_LOOPBACK_WEBHOOKS: "true",
             // Webhooks: a short retry schedule and timeout, and download links on the tests' own origin.

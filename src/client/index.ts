@@ -354,7 +354,7 @@ function nameOf(file: Blob, filename?: string): string {
 }
 
 /** Form fields in the server's names; undefined options are left out. */
-function formFields(fields: Record<string, string | number | string[] | undefined>): [string, string][] {
+function formFields(fields: Record<string, string | number | boolean | string[] | undefined>): [string, string][] {
   const out: [string, string][] = [];
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;

@@ -33,6 +33,8 @@ export interface ConvertOptions {
   dpi?: number;
   quality?: number;
   pdfa?: "1b" | "2b" | "3b";
+  /** CSV outputs: false writes formula-like cells verbatim (by default they get a leading '). */
+  escapeFormulas?: boolean;
 }
 
 export interface FileRecord {

@@ -12,6 +12,8 @@ export interface ConvertOptions {
   pdfa?: string;
   /** The most pages or slides the converter may convert (`convert.too_many_pages` past it); set per job. */
   maxPages?: number;
+  /** csv: false writes formula-like cells verbatim (the converter neutralises them by default). */
+  escapeFormulas?: boolean;
 }
 
 export interface ConvertRequest {
@@ -149,10 +151,19 @@ const intHeader = (h: Headers, name: string) => {
   return v === null || v === "" || Number.isNaN(Number(v)) ? null : Number(v);
 };
 
+/** The header that carries the shared secret the converter requires on every route but GET /health. */
+export const SECRET_HEADER = "x-converter-secret";
+
 export class ConverterClient {
   private readonly transport: ConverterTransport;
-  constructor(transport: ConverterTransport) {
+  private readonly secret: string | undefined;
+  constructor(transport: ConverterTransport, secret?: string) {
     this.transport = transport;
+    this.secret = secret;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.secret ? { ...extra, [SECRET_HEADER]: this.secret } : extra;
   }
 
   async convert(req: ConvertRequest): Promise<ConvertResult> {
@@ -167,7 +178,7 @@ export class ConverterClient {
           body: req.body,
           // @ts-expect-error duplex is required by some runtimes for streaming request bodies
           duplex: "half",
-          headers: { "content-type": "application/octet-stream", "content-length": String(req.length) },
+          headers: this.headers({ "content-type": "application/octet-stream", "content-length": String(req.length) }),
           signal: req.requestTimeoutMs ? AbortSignal.timeout(req.requestTimeoutMs) : undefined,
         }),
       );
@@ -196,5 +207,5 @@ export class ConverterClient {
 }
 
 export function converterFor(env: Env): ConverterClient {
-  return new ConverterClient(transportFor(env));
+  return new ConverterClient(transportFor(env), env.CONVERTER_SECRET);
 }

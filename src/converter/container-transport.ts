@@ -20,11 +20,17 @@ export class Converter extends Container<Env> {
   sleepAfter = "10m";
   // Inside, a pool of LibreOffice processes (one per vCPU of standard-3) with a short wait queue; see
   // container/README.md for these knobs and README "Capacity" for how they fit the queue consumer.
-  envVars = { CONVERTER_PORT: "8080", CONVERTER_INSTANCES: "2", CONVERTER_MAX_QUEUE: "4" };
+  envVars: Record<string, string> = { CONVERTER_PORT: "8080", CONVERTER_INSTANCES: "2", CONVERTER_MAX_QUEUE: "4" };
   // The converter reaches nothing outside: documents come in the request, results go back in the response.
   enableInternet = false;
   // The library probes `http://<pingEndpoint>`: host "container", path /health (liveness, no secret needed).
   pingEndpoint = "container/health";
+
+  constructor(ctx: DurableObjectState<{}>, env: Env) {
+    super(ctx, env);
+    // The converter answers 401 to any request without this shared secret (a Worker secret: README "Deploying").
+    this.envVars = { ...this.envVars, CONVERTER_SECRET: env.CONVERTER_SECRET };
+  }
 
   /**
    * The instance's state and, when it is running, its converter's own /health (instances, queue) — read

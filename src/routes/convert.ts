@@ -104,7 +104,7 @@ function validatedBody<T>(c: Context<AppEnv>): T {
 /** The job's options: `?sheet=` merged with the body's, and what "every page" means spelled one way. */
 const optionsOf = (c: Context<AppEnv>, input: ConvertOptions & { targetFormat: string }) => {
   const sheet = queryOrBody("sheet", c.req.query("sheet"), input.sheet);
-  return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa }, "every-page"));
+  return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa, escapeFormulas: input.escapeFormulas }, "every-page"));
 };
 
 // The request's origin goes on the job: its webhook events link downloads there (no request then).

@@ -92,7 +92,13 @@ export default async function setup(project: TestProject) {
     const [port, inspectorPort] = [await freePort(), await freePort()];
     const apiUrl = `http://127.0.0.1:${port}`;
     const envFile = join(dir, "dev.vars");
-    const vars = [`CONVERTER_URL=${converter.url}`, `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`, "ALLOW_LOOPBACK_WEBHOOKS=true", `PUBLIC_BASE_URL=${apiUrl}`];
+    const vars = [
+      `CONVERTER_URL=${converter.url}`,
+      `CONVERTER_SECRET=${converter.secret}`,
+      `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`,
+      "ALLOW_LOOPBACK_WEBHOOKS=true",
+      `PUBLIC_BASE_URL=${apiUrl}`,
+    ];
     writeFileSync(envFile, vars.join("\n") + "\n");
     const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
     args.push("--persist-to", state, "--env-file", envFile, "--show-interactive-dev-session=false");
