@@ -7,6 +7,8 @@
 //   UNOSERVER_SRC=/work/scratch/unoserver/src node bench/converter.ts
 //
 // Options: --tools docconv,unoserver,cli   --concurrency 1,2,4
+//          (tool docconv-unisolated: docconv with CONVERTER_ISOLATION=none, for the cost of the sandbox:
+//          --tools docconv,docconv-unisolated)
 //          --cli-every 5   the CLI converts 1 document in 5 of each source → target pair (it costs ~2 s a call)
 //          --skip a,b      leave out corpus paths containing any of these substrings (e.g. docx/comments.docx)
 //          --corpus DIR    default ../shared/corpus beside the repository
@@ -31,7 +33,8 @@
 // on all tools alike. Each tool gets a warm-up pass (one job per source → target pair) first.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, freemem, loadavg, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
@@ -215,17 +218,29 @@ const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
 // ------------------------------------------------------------------------------------------------------- docconv
 
-async function startDocconv(jobs: Job[]): Promise<Tool> {
+/** docconv as configured (isolation: the best this machine allows), or with CONVERTER_ISOLATION=none. */
+async function startDocconv(jobs: Job[], unisolated = false): Promise<Tool> {
   const port = await freePort();
   const temp = mkdtempSync(join(tmpdir(), "bench-docconv-"));
+  chmodSync(temp, 0o711); // the sandbox uids traverse it to their cells
+  const secret = randomBytes(16).toString("hex");
   const child = spawn(process.execPath, [join(REPO, "container/src/server.ts")], {
     cwd: REPO,
-    env: { ...process.env, CONVERTER_PORT: String(port), CONVERTER_HOST: "127.0.0.1", CONVERTER_TEMP_DIR: temp, CONVERTER_LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      CONVERTER_PORT: String(port),
+      CONVERTER_HOST: "127.0.0.1",
+      CONVERTER_TEMP_DIR: temp,
+      CONVERTER_LOG_LEVEL: "info",
+      CONVERTER_SECRET: secret,
+      ...(unisolated ? { CONVERTER_ISOLATION: "none" } : {}),
+    },
     stdio: ["ignore", "ignore", "pipe"],
     detached: true,
   });
   const warnings: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => warnings.push(line));
+  const name = unisolated ? "docconv-unisolated" : "docconv";
   const base = `http://127.0.0.1:${port}`;
 
   async function health(): Promise<any> {
@@ -251,9 +266,10 @@ async function startDocconv(jobs: Job[]): Promise<Tool> {
   await settle(120_000);
   const startMs = performance.now() - started;
 
+  const isolation = (await health())?.isolation ?? "?";
   const tool: Tool = {
-    name: "docconv",
-    label: "docconv (HTTP, warm pool)",
+    name,
+    label: `docconv (HTTP, warm pool, isolation ${isolation})`,
     jobs,
     notes: [],
     settle: () => settle(),
@@ -264,7 +280,7 @@ async function startDocconv(jobs: Job[]): Promise<Tool> {
       try {
         const res = await fetch(`${base}/convert?${query}`, {
           method: "POST",
-          headers: { "content-type": "application/octet-stream" },
+          headers: { "content-type": "application/octet-stream", "x-converter-secret": secret },
           body: new Uint8Array(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength) as Uint8Array<ArrayBuffer>,
         });
         const body = new Uint8Array(await res.arrayBuffer());
@@ -289,7 +305,7 @@ async function startDocconv(jobs: Job[]): Promise<Tool> {
       const h = await health();
       if (h) {
         tool.notes.push(
-          `docconv /health at the end: ${h.conversions} conversions, ${h.crashed} crashed, ${h.recycled} recycled, ${h.timedOut} timed out.`,
+          `${name} /health at the end: ${h.conversions} conversions, ${h.crashed} crashed, ${h.recycled} recycled, ${h.timedOut} timed out.`,
         );
       }
       const crashes = warnings.filter((w) => w.includes("instance crashed during a conversion")).length;
@@ -300,7 +316,9 @@ async function startDocconv(jobs: Job[]): Promise<Tool> {
       rmSync(temp, { recursive: true, force: true });
     },
   };
-  tool.notes.push(`docconv: ready (every instance warm) ${fmt(startMs / 1000, 1)} s after spawn.`);
+  // Instance start (bridge + soffice + warm-up), from the server's "instance ready" lines: the first starts alone.
+  const starts = warnings.map((w) => /"message":"instance ready".*?"ms":(\d+)/.exec(w)?.[1]).filter(Boolean).map(Number);
+  tool.notes.push(`${name} (isolation ${isolation}): ready (every instance warm) ${fmt(startMs / 1000, 1)} s after spawn; instance starts ${starts.map((ms) => fmt(ms)).join(", ")} ms.`);
   return tool;
 }
 
@@ -569,6 +587,7 @@ async function main(): Promise<void> {
     for (const name of TOOLS) {
       log(`starting ${name}`);
       if (name === "docconv") tools.push(await startDocconv(all));
+      else if (name === "docconv-unisolated") tools.push(await startDocconv(all, true));
       else if (name === "cli") tools.push(await startCli(cliJobs));
       else if (name === "unoserver") {
         const tool = await startUnoserver(all, maxConcurrency);
@@ -642,6 +661,15 @@ function report(tools: Tool[], passes: Pass[], skipped: string[], all: Job[], cl
       const who = name === "cli" ? "the CLI's" : "unoserver's";
       out.push(`| docconv median ≤ ${limit} × ${who} (c=${c}, the ${both.size} jobs both converted) | ${fmt(r, 2)} × (${fmt(medianOn(d, both))} vs ${fmt(medianOn(other, both))} ms) | ${r <= limit ? "yes" : "no"} |`);
     }
+  }
+  for (const c of LEVELS) {
+    const d = pass("docconv", c);
+    const open = pass("docconv-unisolated", c);
+    if (!d || !open) continue;
+    const theirs = okIds(open);
+    const both = new Set([...okIds(d)].filter((id) => theirs.has(id)));
+    const cost = medianOn(d, both) / medianOn(open, both) - 1;
+    out.push(`| isolation costs ≤ 10 % of the median (c=${c}, the ${both.size} jobs both converted) | ${fmt(cost * 100, 1)} % (${fmt(medianOn(d, both))} vs ${fmt(medianOn(open, both))} ms) | ${cost <= 0.1 ? "yes" : "no"} |`);
   }
   const d1 = pass("docconv", 1);
   const d2 = pass("docconv", 2);

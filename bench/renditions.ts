@@ -6,9 +6,10 @@
 //   DOCCONV_KEY=sk_test_… npm exec -- node bench/renditions.ts
 //
 // Env: DOCCONV_KEY (required), BENCH_API (http://127.0.0.1:8797), BENCH_CONVERTER (http://127.0.0.1:8097),
+// BENCH_CONVERTER_SECRET (default: CONVERTER_SECRET from .dev.vars, which npm run dev writes),
 // BENCH_SECONDS (10 per hit run), BENCH_MISSES (20 paired miss samples), BENCH_DOC (test/fixtures/docx-header-footer.docx).
 // `npm exec` puts node_modules/.bin first on PATH, so this runs on the project's Node 22 (type stripping).
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { cpus, loadavg, totalmem } from "node:os";
 import autocannon from "autocannon";
@@ -20,6 +21,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const MISSES = Number(process.env.BENCH_MISSES ?? 20);
 const DOC = process.env.BENCH_DOC ?? "test/fixtures/docx-header-footer.docx";
 if (!KEY) throw new Error("set DOCCONV_KEY (npm run key -- --credits 100000 --plan pro)");
+const CONVERTER_SECRET =
+  process.env.BENCH_CONVERTER_SECRET ?? /^CONVERTER_SECRET=(.*)$/m.exec(existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "")?.[1] ?? "";
 
 const loadStart = loadavg();
 const docBytes = readFileSync(DOC);
@@ -134,7 +137,7 @@ async function direct(): Promise<number> {
   const res = await fetch(`${CONVERTER}/convert?from=docx&to=pdf&filename=${encodeURIComponent(docName)}`, {
     method: "POST",
     body: docBytes,
-    headers: { "content-type": "application/octet-stream" },
+    headers: { "content-type": "application/octet-stream", "x-converter-secret": CONVERTER_SECRET },
   });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`converter: ${res.status}`);
