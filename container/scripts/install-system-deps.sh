@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the converter needs from Debian's packages: LibreOffice (UNO bridge for the system python3),
-# metric-compatible and wide-coverage fonts, poppler-utils (pdfinfo, pdftoppm), and tini (the image's init: it
-# reaps LibreOffice processes orphaned by a kill).
+# metric-compatible and wide-coverage fonts, poppler-utils (pdfinfo, pdftoppm), bubblewrap (the sandbox every
+# document is converted in, where the kernel allows user namespaces), and tini (the image's init: it reaps
+# LibreOffice processes orphaned by a kill).
 # LibreOffice comes as the full app packages, not the -nogui ones: those ship no module .ui files, and even
 # headless Writer builds some windows from them — a .docx with comments, loaded Hidden, needs
 # modules/swriter/ui/annotation.ui and soffice aborts without it. The full set replaces an installed -nogui one.
@@ -15,6 +16,7 @@ packages=(
   fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea fonts-dejavu fonts-noto-core
   fonts-noto-cjk fonts-noto-extra fonts-noto-ui-core fonts-noto-color-emoji fonts-opensymbol
   poppler-utils fontconfig
+  bubblewrap
   tini
   # Extra packages from the caller (scripts/setup.sh adds what only the tests need).
   "$@"

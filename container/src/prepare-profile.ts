@@ -12,8 +12,8 @@ if (!dir) {
   process.exit(2);
 }
 await ensureProfileTemplate(dir, loadConfig().soffice);
-// LibreOffice creates the profile private to its user (0700/0600); the server may run as another user (the
-// image's `node`) and only copies the template, so make it readable by all.
+// LibreOffice creates the profile private to its user (0700/0600); the server may run as another user and only
+// copies the template (each instance's copy is then made private to the instance's uid), so make it readable by all.
 await makeReadable(dir);
 process.stdout.write(`LibreOffice profile template ready in ${dir}\n`);
 

@@ -132,8 +132,8 @@ export function csvRows(text: string): string[] {
 }
 
 /** A ZIP of stored (uncompressed) entries, for documents a test writes itself. */
-export function makeZip(files: Record<string, string>): Buffer {
-  const entries = Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)]));
+export function makeZip(files: Record<string, string | Uint8Array>): Buffer {
+  const entries = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, typeof data === "string" ? strToU8(data) : data]));
   return Buffer.from(zipSync(entries, { level: 0 }));
 }
 

@@ -1,6 +1,10 @@
-// Documents are untrusted: converting one must not make the converter fetch what it links to.
+// Documents are untrusted: converting one must not make the converter fetch what it links to (issue 14 item 7):
+// linked images, included pictures, linked sections and objects, external references and web functions aimed at
+// a loopback HTTP server. The sandbox has no network; the profile refuses to update links besides.
 import { createServer } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { isSource } from "../src/formats.ts";
+import { aimedAt } from "./attacks.ts";
 import { convert, fixture, makeZip } from "./helpers.ts";
 
 let hits: string[] = [];
@@ -38,6 +42,39 @@ test("linked images are never fetched (no SSRF through documents)", async () => 
     const res = await convert(odt, { to });
     expect(res.status, to).toBe(200);
   }
+  expect(hits).toEqual([]);
+});
+
+test("no crafted document fetches anything it references (the conversions are over when we look)", async () => {
+  hits = [];
+  const base = `http://127.0.0.1:${port}`;
+  const cases: [string, string[]][] = [
+    ["hostile-includepicture.rtf", ["pdf", "docx"]],
+    ["hostile-linked-image.odt", ["pdf", "docx"]],
+    ["hostile-linked-image.docx", ["pdf", "odt"]],
+    ["hostile-linked-section.odt", ["pdf", "docx"]],
+    ["hostile-linked-object.odt", ["pdf"]],
+    ["hostile-external-ref.ods", ["csv", "pdf"]],
+  ];
+  let conversions = 0;
+  for (const [name, targets] of cases) {
+    const ext = name.slice(name.lastIndexOf(".") + 1);
+    for (const to of targets) {
+      const res = await convert(aimedAt(name, `${base}/${name}/${to}`), { to, from: ext });
+      expect([200, 422], `${name} → ${to}: ${JSON.stringify(res.json)}`).toContain(res.status);
+      conversions++;
+    }
+  }
+  // HTML and SVG sources (when the matrix has them) reference content the same way.
+  const html = `<html><body><p>text</p><img src="${base}/html-img.png"><link rel="stylesheet" href="${base}/html.css"><iframe src="${base}/html-frame"></iframe></body></html>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100"><image xlink:href="${base}/svg-image.png" width="50" height="50"/><use xlink:href="${base}/svg-use.svg#x"/></svg>`;
+  for (const [ext, body] of [["html", html], ["svg", svg]] as const) {
+    if (!isSource(ext)) continue;
+    const res = await convert(Buffer.from(body), { to: "pdf", from: ext });
+    expect([200, 422]).toContain(res.status);
+    conversions++;
+  }
+  expect(conversions).toBeGreaterThanOrEqual(11);
   expect(hits).toEqual([]);
 });
 

@@ -11,6 +11,7 @@ Needs Debian's python3-uno, i.e. /usr/bin/python3.
 import ctypes
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -47,6 +48,9 @@ import unohelper  # noqa: E402
 from com.sun.star.beans import PropertyValue  # noqa: E402
 from com.sun.star.lang import DisposedException  # noqa: E402
 from com.sun.star.task import XInteractionHandler  # noqa: E402
+
+
+FATAL_SIGNAL = re.compile(r"Fatal exception: Signal (\d+)")
 
 
 def send(msg):
@@ -133,6 +137,12 @@ class Engine:
         self.limits = limits
         self.proc = None
         self.desktop = None
+        self.exit_lock = threading.Lock()
+        self.exit_reported = False
+        self.stderr_reader = None
+        # LibreOffice's own crash handler catches fatal signals, prints "Fatal exception: Signal N" and aborts, so
+        # soffice's exit status says SIGABRT even when the kernel sent SIGXFSZ (file size cap) or SIGXCPU.
+        self.fatal_signal = None
 
     def limit_child(self):
         die_with_parent()
@@ -147,10 +157,12 @@ class Engine:
              "--nolockcheck", "--nofirststartwizard",
              "--accept=pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe,
              "-env:UserInstallation=" + uno.systemPathToFileUrl(self.profile)],
-            stdin=subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=self.limit_child,
+            stdin=subprocess.DEVNULL, stdout=2, stderr=subprocess.PIPE, preexec_fn=self.limit_child,
             # No lock files: a killed instance would leave one on its output, and the retry would find the
             # file "in use" and abort.
             env=dict(os.environ, SAL_ENABLE_FILE_LOCKING="0"))
+        self.stderr_reader = threading.Thread(target=self.relay_stderr, daemon=True)
+        self.stderr_reader.start()
         local = uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
         url = "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % self.pipe
@@ -180,9 +192,29 @@ class Engine:
         except Exception:
             return False
 
-    def watch(self):
+    def relay_stderr(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            match = FATAL_SIGNAL.search(line)
+            if match:
+                self.fatal_signal = int(match.group(1))
+            sys.stderr.write(line)
+        sys.stderr.flush()
+
+    def report_exit(self):
+        """Tells the server how soffice ended, once: its exit status (negative: the signal) and the signal its
+        crash handler caught (e.g. 25, SIGXFSZ at the file size cap)."""
         code = self.proc.wait()
-        send({"event": "exit", "code": code})
+        if self.stderr_reader:
+            self.stderr_reader.join(2)  # the last lines, printed as it died
+        with self.exit_lock:
+            if self.exit_reported:
+                return
+            self.exit_reported = True
+        send({"event": "exit", "code": code, "signal": self.fatal_signal})
+
+    def watch(self):
+        self.report_exit()
         os._exit(3)
 
     def load(self, path, input_filter=None, input_options=None):
@@ -429,9 +461,12 @@ def main():
             send({"id": rid, "ok": False, "error": "engine_failure", "fatal": fatal, "detail": describe(e)})
             if fatal:
                 break
-    # stdin closed or the connection died: take soffice down with us.
-    if engine.proc and engine.proc.poll() is None:
-        engine.proc.kill()
+    # stdin closed or the connection died: take soffice down with us, and say how it ended (the watch thread may
+    # not get to it before the interpreter exits).
+    if engine.proc:
+        if engine.proc.poll() is None:
+            engine.proc.kill()
+        engine.report_exit()
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ export class EngineResourceLimit extends Error {
 }
 
 const WATCHDOG_MS = 250;
+const SIGXCPU = 24;
+const SIGXFSZ = 25;
 /** How long a bridge whose soffice died may take to report how it died and exit by itself. */
 const DEATH_REPORT_MS = 1000;
 const MiB = 1024 * 1024;
@@ -132,8 +134,8 @@ export class Instance {
   private markExited!: () => void;
   private exitReason = "";
   private killing = false;
-  /** How soffice ended, as the bridge reported it (negative: the signal). */
-  private sofficeExit: number | undefined;
+  /** How soffice ended, as the bridge reported it: the signal that killed it, or the one its crash handler caught. */
+  private sofficeSignal: number | undefined;
   /** The watchdog's last look at soffice during the current conversion. */
   private lastSample: ProcessSample | undefined;
 
@@ -274,8 +276,11 @@ export class Instance {
     }
     if (typeof message.event === "string") {
       if (message.event === "exit") {
-        this.sofficeExit = typeof message.code === "number" ? message.code : undefined;
-        this.exitReason = `soffice exited with code ${String(message.code)}`;
+        // LibreOffice's crash handler turns a fatal signal into an abort (-6): the caught one tells more.
+        const caught = typeof message.signal === "number" ? message.signal : undefined;
+        const code = typeof message.code === "number" ? message.code : undefined;
+        this.sofficeSignal = caught ?? (code !== undefined && code < 0 ? -code : undefined);
+        this.exitReason = `soffice exited with code ${String(message.code)}${caught ? ` after signal ${caught}` : ""}`;
       }
       this.onEvent(message);
       return;
@@ -438,8 +443,8 @@ export class Instance {
   /** Why soffice died during a conversion: a cap it hit (the kernel's signal, or memory near the limits), or a crash. */
   private deathVerdict(why: string): Error {
     const limits = this.options.limits;
-    if (this.sofficeExit === -25) return new EngineResourceLimit("output", `LibreOffice tried to write a file larger than the ${Math.round((limits?.outputBytes ?? 0) / MiB)} MiB cap`);
-    if (this.sofficeExit === -24) return new EngineResourceLimit("cpu", "LibreOffice passed its CPU time limit");
+    if (this.sofficeSignal === SIGXFSZ) return new EngineResourceLimit("output", `LibreOffice tried to write a file larger than the ${Math.round((limits?.outputBytes ?? 0) / MiB)} MiB cap`);
+    if (this.sofficeSignal === SIGXCPU) return new EngineResourceLimit("cpu", "LibreOffice passed its CPU time limit");
     const last = this.lastSample;
     if (limits && last && (last.vmBytes >= 0.8 * limits.addressSpaceBytes || last.rssBytes >= 0.9 * limits.memoryBytes)) {
       // An allocation refused by RLIMIT_AS aborts soffice; its last size says which limit it ran into.

@@ -25,7 +25,7 @@ export interface ToolSandbox {
 }
 
 const TOOL_ENV = { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" };
-const SIGNALS = { SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGXCPU: 24, SIGXFSZ: 25 } as const;
+const SIGNALS = { SIGKILL: 9, SIGXCPU: 24, SIGXFSZ: 25 } as const;
 
 export function runTool(command: string, args: string[], deadline: number, sandbox: ToolSandbox): Promise<ToolResult> {
   const budget = deadline - Date.now();
@@ -56,14 +56,15 @@ export function runTool(command: string, args: string[], deadline: number, sandb
   });
 }
 
-/** Whether the tool died of a cap: the kernel's signal for it, or an out-of-memory abort under RLIMIT_AS. */
+/** Whether the tool hit a cap: the kernel's signal for it, or an allocation refused under RLIMIT_AS. */
 function capHit(code: number | null, signal: NodeJS.Signals | null, stderr: string, sandbox: ToolSandbox): string | undefined {
   if (!sandbox.limits) return undefined;
   // bwrap reports a command killed by signal N as exit code 128 + N.
   const number = signal ? (SIGNALS as Record<string, number>)[signal] : sandbox.isolation.namespaces && code !== null && code > 128 ? code - 128 : undefined;
   if (number === SIGNALS.SIGXFSZ) return `output passed the ${Math.round(sandbox.limits.fileSizeBytes / 1048576)} MiB file size cap`;
   if (number === SIGNALS.SIGXCPU || number === SIGNALS.SIGKILL) return `cpu time or memory cap reached (killed by signal ${number})`;
-  if ((number === SIGNALS.SIGABRT || number === SIGNALS.SIGSEGV || code === 1) && /out of memory|bad_alloc|cannot allocate/i.test(stderr)) {
+  // poppler reports a refused allocation as "Out of memory" and may still exit 0 with an empty page.
+  if (/out of memory|bad_alloc|cannot allocate/i.test(stderr)) {
     return `memory cap reached (${Math.round(sandbox.limits.addressSpaceBytes / 1048576)} MiB of address space)`;
   }
   return undefined;
