@@ -125,7 +125,7 @@ for (const level of levels) {
       expect(environ.status).toBe(missing.status);
     });
 
-    test("soffice runs with a clean environment as a sandbox uid, in a 0700 cell; other uids cannot read the server's environ", async () => {
+    test("soffice runs with a clean environment as a sandbox uid; its writable directories are 0700; other uids cannot read the server's environ", async () => {
       const [pid] = sofficePids(server);
       expect(pid).toBeDefined();
       const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
@@ -138,9 +138,12 @@ for (const level of levels) {
         return;
       }
       expect(uid).toBe(uidBase);
-      const cell = readdirSync(root).find((d) => d.startsWith("instance-0-"))!;
-      const stats = statSync(join(root, cell));
-      expect({ mode: (stats.mode & 0o777).toString(8), uid: stats.uid }).toEqual({ mode: "700", uid: uidBase });
+      const cell = join(root, readdirSync(root).find((d) => d.startsWith("instance-0-"))!);
+      const mode = (path: string) => ({ mode: (statSync(path).mode & 0o777).toString(8), uid: statSync(path).uid });
+      // The cell is the server's (traversable, not listable or writable); what soffice writes is its own, 0700.
+      expect(mode(cell)).toEqual({ mode: "711", uid: 0 });
+      expect(mode(join(cell, "profile"))).toEqual({ mode: "700", uid: uidBase });
+      expect(mode(join(cell, "tmp"))).toEqual({ mode: "700", uid: uidBase });
       // As that uid: the server's environ, the requests and another cell are all closed.
       for (const path of [`/proc/${server.pid}/environ`, join(root, "requests"), otherInstance.dir]) {
         const probe = spawnSync("/usr/bin/cat", [path], { uid, gid: uid, env: {} });

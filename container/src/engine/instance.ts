@@ -5,12 +5,12 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chown, cp, readdir, rm } from "node:fs/promises";
+import { chmod, chown, cp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Isolation, type Cell } from "./isolation.ts";
 import { removeFiles, sofficePipes } from "./leftovers.ts";
-import { hostPidOf, sampleProcess, type ProcessSample } from "./resources.ts";
+import { hostPidOf, killUid, sampleProcess, type ProcessSample } from "./resources.ts";
 
 export const BRIDGE_SCRIPT = fileURLToPath(new URL("./bridge.py", import.meta.url));
 /** Where the bridge script appears inside a bwrap sandbox. */
@@ -165,12 +165,16 @@ export class Instance {
   async start(): Promise<void> {
     const { dir, profileTemplate, limits } = this.options;
     const cell = this.cell;
-    await cell.mkdir();
+    // Leftovers of the slot's previous instance running as this uid (only possible without a pid namespace)
+    // would see this cell: none may survive.
+    if (cell.uid !== undefined && !this.isolation.namespaces) await killUid(cell.uid);
+    await cell.create();
     const profile = join(dir, "profile");
     await cp(profileTemplate, profile, { recursive: true });
+    await chmod(profile, 0o700);
     if (cell.uid !== undefined) await chownTree(profile, cell.uid);
-    const tmp = await cell.mkdir("tmp");
-    const warmDir = await cell.mkdir("warm");
+    const tmp = await cell.privateDir("tmp");
+    const warmDir = await cell.privateDir("warm");
 
     // Random: another uid that can see /tmp (uid layer without bwrap) cannot squat the name before soffice binds it.
     const pipe = `docconv_${process.pid}_${this.id}_${randomBytes(6).toString("hex")}`;
@@ -187,7 +191,7 @@ export class Instance {
     if (this.isolation.namespaces) args.push("--sandboxed");
     const env = {
       PATH: "/usr/bin:/bin",
-      HOME: cell.inner(dir),
+      HOME: cell.inner(tmp), // the cell's root is the server's
       TMPDIR: cell.inner(tmp),
       TMP: cell.inner(tmp),
       TEMP: cell.inner(tmp),
@@ -295,9 +299,9 @@ export class Instance {
   async convert(job: InstanceJob, timeoutMs: number): Promise<BridgeReply> {
     const jobName = `job-${++this.jobs}-${randomBytes(4).toString("hex")}`;
     try {
-      await this.cell.mkdir(jobName);
+      await this.cell.serverDir(jobName);
       const input = await this.cell.place(job.input, `${jobName}/${job.name}`);
-      const outDir = await this.cell.mkdir(`${jobName}/out`);
+      const outDir = await this.cell.privateDir(`${jobName}/out`);
       const command: ConvertCommand = {
         ...job.command,
         op: "convert",
@@ -464,6 +468,9 @@ export class Instance {
     try {
       if (this.child?.pid) process.kill(-this.child.pid, "SIGKILL");
     } catch {}
+    // Without a pid namespace, a process of the instance that left the group (setsid) would outlive the kill and
+    // could race the removal below: every process of the uid goes first.
+    if (this.cell.uid !== undefined && !this.isolation.namespaces) await killUid(this.cell.uid);
     for (const listener of this.exitListeners) listener(why);
     await removeFiles(this.pipes);
     await rm(this.options.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});

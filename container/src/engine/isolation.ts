@@ -138,7 +138,13 @@ export class Isolation {
   }
 }
 
-/** A directory one sandboxed process tree may write, and the moves in and out of it. */
+/**
+ * A directory for one sandboxed process tree, and the moves in and out of it. The cell itself belongs to the
+ * server (0711: traversable, not listable, not writable by the cell's uid); what the processes may write are its
+ * private subdirectories (0700, the cell's uid). So every path the server uses inside the cell runs through
+ * directories only the server can change, but for the last component: a process cannot swap a directory for a
+ * symlink under the server's feet (it can rename only entries of its own directories).
+ */
 export class Cell {
   readonly dir: string;
   readonly uid: number | undefined;
@@ -148,6 +154,20 @@ export class Cell {
     this.dir = dir;
     this.uid = uid;
     this.bound = bound;
+  }
+
+  /** Creates the cell: the server's, 0711 with the uid layer (its processes traverse it), else 0700. */
+  async create(): Promise<void> {
+    await mkdir(this.dir, { mode: this.uid === undefined ? 0o700 : 0o711 }); // fails if it exists: never adopt what someone else made
+    await chmod(this.dir, this.uid === undefined ? 0o700 : 0o711); // whatever the umask
+  }
+
+  /** A directory of the server's inside the cell (0711): the processes use what it holds, cannot change it. */
+  async serverDir(sub: string): Promise<string> {
+    const path = join(this.dir, sub);
+    await mkdir(path, { mode: 0o711 });
+    await chmod(path, 0o711);
+    return path;
   }
 
   /** The path a sandboxed process uses for `hostPath` (inside the cell). */
@@ -163,17 +183,18 @@ export class Cell {
     return host !== undefined && this.relative(host) !== undefined ? host : undefined;
   }
 
-  /** Creates the cell directory (or `sub` inside it): 0700, owned by the cell's uid. */
-  async mkdir(sub?: string): Promise<string> {
-    const path = sub ? join(this.dir, sub) : this.dir;
-    await mkdir(path, { mode: 0o700 }); // fails if it exists: never adopt what someone else made
+  /** A directory the cell's processes may write: 0700, owned by the cell's uid. `sub`'s parent is the server's. */
+  async privateDir(sub: string): Promise<string> {
+    const path = join(this.dir, sub);
+    await mkdir(path, { mode: 0o700 });
     await this.own(path);
     return path;
   }
 
   /**
-   * Puts `source` (the server's own file) into the cell as `sub`, owned by the cell's uid. A hard link, so
-   * nothing is copied; the server keeps no use for the file's contents afterwards but to hand it to another cell.
+   * Puts `source` (the server's own file) into a server directory of the cell as `sub`, readable by the cell's
+   * uid only. A hard link, so nothing is copied; the server keeps no use for the file's contents afterwards but
+   * to hand it to another cell (a crash retry).
    */
   async place(source: string, sub: string): Promise<string> {
     const target = join(this.dir, sub);
@@ -188,8 +209,9 @@ export class Cell {
   }
 
   /**
-   * Takes a file the sandboxed process wrote out of the cell into the server's `dest` (a directory of its own,
-   * out of the cell's reach). Only a plain file with one link is accepted: never a symlink or a hard link the
+   * Takes a file the sandboxed process wrote (the last component of `path`, in one of its private directories)
+   * out of the cell into the server's `dest` (a directory of its own, out of the cell's reach). rename() moves
+   * the entry itself; then only a plain file with one link is accepted: never a symlink or a hard link the
    * process planted to make the server read something else.
    */
   async claim(path: string, dest: string): Promise<number> {

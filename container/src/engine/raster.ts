@@ -83,16 +83,16 @@ async function renderJpeg(
   budget: OutputBudget,
 ): Promise<PageImage[]> {
   const images: PageImage[] = [];
-  const { cell } = sandbox;
+  const { cell, out } = sandbox;
   for (const [first, last] of contiguousRuns(pages)) {
-    const prefix = join(cell.dir, `render-${first}`);
+    const prefix = join(out, `render-${first}`);
     const args = ["-r", String(options.dpi), "-f", String(first), "-l", String(last), "-jpeg", "-jpegopt", `quality=${options.quality}`];
     await pdftoppm(sandbox, [...args, cell.inner(pdf), cell.inner(prefix)], deadline);
-    const rendered = (await readdir(cell.dir)).filter((f) => f.startsWith(`render-${first}-`));
+    const rendered = (await readdir(out)).filter((f) => f.startsWith(`render-${first}-`));
     for (const file of rendered) {
       const page = Number(/-(\d+)\.\w+$/.exec(file)?.[1]);
       if (!pages.includes(page)) continue;
-      budget.add(await cell.claim(join(cell.dir, file), nameOf(page)));
+      budget.add(await cell.claim(join(out, file), nameOf(page)));
       images.push({ page, path: nameOf(page) });
     }
   }
@@ -114,11 +114,11 @@ async function renderPng(
   budget: OutputBudget,
 ): Promise<PageImage[]> {
   const images: PageImage[] = [];
-  const { cell } = sandbox;
+  const { cell, out } = sandbox;
   let encoding: Promise<void> = Promise.resolve();
   try {
     for (const page of pages) {
-      const raw = join(cell.dir, `raw-${page}`);
+      const raw = join(out, `raw-${page}`);
       await pdftoppm(sandbox, ["-r", String(dpi), "-f", String(page), "-l", String(page), "-singlefile", cell.inner(pdf), cell.inner(raw)], deadline);
       const claimed = join(outDir, `raw-${page}.ppm`);
       await cell.claim(`${raw}.ppm`, claimed);

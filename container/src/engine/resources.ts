@@ -77,3 +77,37 @@ export function hostPidOf(nsPid: number, ancestor: number): number | undefined {
     return false;
   });
 }
+
+/** Processes whose real uid is `uid`. */
+export function processesOf(uid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1]) === uid) found.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return found;
+}
+
+/**
+ * SIGKILLs every process running as `uid` until none is left (a few rounds: one may fork while we look). Only for
+ * a sandbox uid this server owns alone (the uid layer without bwrap's pid namespace).
+ */
+export async function killUid(uid: number): Promise<void> {
+  if (uid === 0 || uid === process.getuid?.()) throw new Error(`refusing to kill every process of uid ${uid}`);
+  for (let round = 0; round < 20; round++) {
+    const pids = processesOf(uid);
+    if (!pids.length) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

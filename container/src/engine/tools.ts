@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ConvertError } from "../errors.ts";
 import { Isolation, type Cell, type ToolLimits } from "./isolation.ts";
+import { killUid } from "./resources.ts";
 
 export interface ToolResult {
   code: number | null;
@@ -18,7 +19,9 @@ export interface ToolResult {
 /** A render slot for one conversion: the cell its tools may write and the caps they run under. */
 export interface ToolSandbox {
   isolation: Isolation;
+  /** Documents are placed in the cell (the server's directory); the tools write into `out` (theirs). */
   cell: Cell;
+  out: string;
   limits: ToolLimits | undefined;
   /** Most the rendered files of one conversion may hold together. */
   maxOutputBytes: number | undefined;
@@ -104,10 +107,17 @@ export class ToolBox {
   async use<T>(work: (sandbox: ToolSandbox) => Promise<T>): Promise<T> {
     const slot = this.free.pop() ?? (await new Promise<number>((resolve) => this.queue.push(resolve)));
     const cell = this.isolation.cell(join(this.root, `render-${slot}-${randomBytes(4).toString("hex")}`), this.uidBase === undefined ? undefined : this.uidBase + slot);
+    // Without bwrap's pid namespace, a tool that forked away from us would keep the slot's uid: none survives a use.
+    const sweep = async () => {
+      if (cell.uid !== undefined && !this.isolation.namespaces) await killUid(cell.uid);
+    };
     try {
-      await cell.mkdir();
-      return await work({ isolation: this.isolation, cell, limits: this.limits, maxOutputBytes: this.maxOutputBytes });
+      await sweep();
+      await cell.create();
+      const out = await cell.privateDir("out");
+      return await work({ isolation: this.isolation, cell, out, limits: this.limits, maxOutputBytes: this.maxOutputBytes });
     } finally {
+      await sweep();
       await rm(cell.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
       const next = this.queue.shift();
       if (next) next(slot);
