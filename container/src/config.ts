@@ -76,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secret: env.CONVERTER_SECRET || undefined,
     instances,
     maxQueue: int(env, "CONVERTER_MAX_QUEUE", 10 * instances),
-    // Well under the Worker's CONVERTER_REQUEST_TIMEOUT_SECONDS (150): queue wait + conversion timeout = 135 s.
+    // Well under the Worker's CONVERTER_REQUEST_TIMEOUT_SECONDS (180): queue wait + conversion timeout = 135 s.
     queueTimeoutMs: int(env, "CONVERTER_QUEUE_TIMEOUT_MS", 15_000, 1),
     timeoutMs,
     maxTimeoutMs: Math.max(timeoutMs, int(env, "CONVERTER_MAX_TIMEOUT_MS", 600_000, 1)),

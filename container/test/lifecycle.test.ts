@@ -1,16 +1,18 @@
 // Rollouts: SIGTERM lets in-flight conversions finish (the grace outlasts the longest conversion) while new
 // requests hear 503 convert.busy with Retry-After; and the timeouts are ordered for the Worker.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { convert, fixture } from "./helpers.ts";
 import { startTestServer, TEST_SECRET, waitForHealth, type TestServer } from "./server-process.ts";
 
 describe("defaults", () => {
-  test("queue wait + conversion timeout stay under the Worker's 150 s, and the SIGTERM grace covers both", () => {
+  test("queue wait + conversion timeout stay under the Worker's request timeout (wrangler.toml: 180 s, room for the transfer), and the SIGTERM grace covers both", () => {
     const config = loadConfig({});
     expect(config.host).toBe("127.0.0.1");
     expect(config.queueTimeoutMs).toBeLessThanOrEqual(20_000);
-    expect(config.queueTimeoutMs + config.timeoutMs).toBeLessThan(150_000);
+    const workerTimeoutMs = Number(/^CONVERTER_REQUEST_TIMEOUT_SECONDS = "(\d+)"/m.exec(readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8"))![1]) * 1000;
+    expect(config.queueTimeoutMs + config.timeoutMs).toBeLessThanOrEqual(workerTimeoutMs - 30_000);
     expect(config.shutdownGraceMs).toBeGreaterThanOrEqual(150_000);
     expect(config.shutdownGraceMs).toBeGreaterThanOrEqual(config.queueTimeoutMs + config.timeoutMs);
   });
