@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_CONVERTER_SECRET } from "../converter-process";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -22,6 +23,8 @@ export default defineConfig(async () => {
             // The plugin also reads .dev.vars, where `npm run dev` writes CONVERTER_URL: empty, it selects the
             // Container binding as production does (README's "npm run dev", then "npm test").
             CONVERTER_URL: "",
+            // The converter test/global-setup.ts starts requires it (X-Converter-Secret).
+            CONVERTER_SECRET: TEST_CONVERTER_SECRET,
             DOWNLOAD_SIGNING_KEY: "test-signing-key",
             ALLOW_LOOPBACK_WEBHOOKS: "true",
             WEBHOOK_RETRY_DELAYS_SECONDS: "0,1,1",
