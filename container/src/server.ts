@@ -267,9 +267,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         // Keep listening while draining: new requests hear 503 convert.busy with Retry-After (the Worker
-        // requeues them) instead of a refused connection.
+        // requeues them) instead of a refused connection; idle keep-alive connections stay open for them too
+        // (closing one races a client that is just sending on it).
         accepting = false;
-        server.closeIdleConnections();
         const deadline = Date.now() + graceMs;
         while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         server.close();
