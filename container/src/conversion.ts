@@ -9,7 +9,6 @@ import { pipeline } from "node:stream/promises";
 import { ConvertError } from "./errors.ts";
 import {
   imageTargets,
-  isSource,
   sources,
   supports,
   targets,
@@ -17,7 +16,8 @@ import {
   type TargetName,
 } from "./formats.ts";
 import { exportedPageNumbers, selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
-import { csvImportOptions, detectFormat, type Detection } from "./engine/detect.ts";
+import { csvImportOptions } from "./engine/csv-import.ts";
+import { inspectInput } from "./inspect.ts";
 import { escapeCsvFormulas } from "./engine/csv.ts";
 import { CSV_IMPORT_FILTER, csvImportTextOnly, exportFilter, engineOutputExtension, type OfficeFamily } from "./engine/filters.ts";
 import { inlineSideFiles } from "./engine/html.ts";
@@ -67,7 +67,7 @@ export class Converter {
   async convert(request: ConversionRequest): Promise<ConversionResult> {
     const { target, options } = request;
     if ((await stat(request.input)).size === 0) throw new ConvertError("convert.empty_input", "the request body is empty");
-    const source = resolveSource(await detectFormat(request.input), request.declaredSource);
+    const { source } = await inspectInput(request.input, request.declaredSource);
     if (!supports(source, target)) {
       throw new ConvertError("convert.unsupported_format_pair", `${source} cannot be converted to ${target}`, {
         sourceFormat: source,
@@ -184,44 +184,6 @@ export class Converter {
     await writeZip(zip, images.map((image) => ({ name: image.path.slice(imagesDir.length + 1), path: image.path, compress: false })));
     return { path: zip, mediaType: "application/zip", extension: "zip", files: images.length, outputPages: images.length };
   }
-}
-
-/**
- * The bytes decide when they are unambiguous (a .docx that is really a PNG is a PNG); the declared `from` only
- * fills in when the bytes say nothing certain.
- */
-export function resolveSource(detection: Detection, declared: string | undefined): SourceName {
-  const claimed = declared?.toLowerCase().replace(/^\./, "");
-  if (detection.kind === "empty") throw new ConvertError("convert.empty_input", "the request body is empty");
-  if (detection.encrypted) {
-    throw new ConvertError("convert.password_protected", "the document is encrypted with a password", {
-      sourceFormat: claimed && isSource(claimed) ? claimed : "ooxml",
-    });
-  }
-  if (detection.certain && isSource(detection.kind)) return detection.kind;
-  if (!detection.certain && claimed && isSource(claimed)) return claimed;
-  const what = detection.kind === "unknown" ? claimed ?? "unknown" : detection.kind;
-  throw new ConvertError(
-    "convert.unsupported_format_pair",
-    detection.kind === "unknown"
-      ? "the input is not a format the converter recognises"
-      : `the input is ${describe(detection.kind)}${claimed && claimed !== detection.kind ? `, not ${claimed}` : ""}, which cannot be converted`,
-    { sourceFormat: what, supportedTargets: [] },
-  );
-}
-
-function describe(kind: string): string {
-  const names: Record<string, string> = {
-    png: "a PNG image",
-    jpg: "a JPEG image",
-    gif: "a GIF image",
-    xlsb: "an Excel binary workbook (xlsb)",
-    zip: "a ZIP archive",
-    ole2: "an OLE2 compound file of an unsupported kind",
-    odg: "an OpenDocument drawing",
-    "odf-other": "an OpenDocument file of an unsupported kind",
-  };
-  return names[kind] ?? kind;
 }
 
 function bridgeError(reply: Extract<BridgeReply, { ok: false }>): ConvertError {

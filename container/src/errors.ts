@@ -3,6 +3,7 @@
 export type ErrorCode =
   | "convert.password_protected"
   | "convert.corrupt_input"
+  | "convert.zip_bomb"
   | "convert.timeout"
   | "convert.unsupported_format_pair"
   | "convert.invalid_option"
@@ -19,6 +20,8 @@ export type ErrorCode =
 export const statusOf: Record<ErrorCode, number> = {
   "convert.password_protected": 422,
   "convert.corrupt_input": 422,
+  // The archive inflated past the cap when every entry was inflated with a byte counter (container/src/detect/zip.ts).
+  "convert.zip_bomb": 422,
   "convert.timeout": 504,
   "convert.unsupported_format_pair": 400,
   "convert.invalid_option": 400,

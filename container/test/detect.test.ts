@@ -1,94 +1,444 @@
-// Format detection from bytes, on the real fixtures and on crafted containers.
+// The one detector (container/src/detect/), on the real fixtures and on crafted files: formats, exact page and
+// slide counts from structure (checked against poppler's pdfinfo where it can judge), refusals, and bounded
+// work on hostile inputs (bytes read and inflated, never timing).
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { deflateRawSync } from "node:zlib";
+import { strToU8, zipSync, type Zippable } from "fflate";
 import { afterAll, describe, expect, test } from "vitest";
-import { csvImportOptions, detectFormat } from "../src/engine/detect.ts";
-import { resolveSource } from "../src/conversion.ts";
+import { bytesSource, detect, type Detection } from "../src/detect/index.ts";
+import { ChildCounter } from "../src/detect/xml.ts";
+import { csvImportOptions } from "../src/engine/csv-import.ts";
+import { inspectInput } from "../src/inspect.ts";
 import { ConvertError } from "../src/errors.ts";
+import { fixture } from "./helpers.ts";
+import { buildPdf, type PdfPlan } from "./pdf-builder.ts";
 
-const fixtures = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "docconv-detect-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function file(name: string, content: Buffer | string): string {
+function file(name: string, content: Uint8Array | string): string {
   const path = join(scratch, name);
   writeFileSync(path, content);
   return path;
 }
 
-/** A minimal, structurally valid OLE2 file whose directory holds `streams`. */
-function compoundFile(streams: string[]): Buffer {
-  const header = Buffer.alloc(512);
-  Buffer.from("d0cf11e0a1b11ae1", "hex").copy(header);
-  header.writeUInt16LE(0x3e, 0x18);
-  header.writeUInt16LE(3, 0x1a);
-  header.writeUInt16LE(0xfffe, 0x1c);
-  header.writeUInt16LE(9, 0x1e);
-  header.writeUInt16LE(6, 0x20);
-  header.writeUInt32LE(1, 0x2c); // one FAT sector
-  header.writeUInt32LE(1, 0x30); // directory in sector 1
-  header.writeUInt32LE(4096, 0x38);
-  header.writeUInt32LE(0xfffffffe, 0x3c);
-  header.writeUInt32LE(0xfffffffe, 0x44);
-  header.fill(0xff, 0x4c);
-  header.writeUInt32LE(0, 0x4c); // the FAT is sector 0
-  const fat = Buffer.alloc(512, 0xff);
-  fat.writeUInt32LE(0xfffffffd, 0);
-  fat.writeUInt32LE(0xfffffffe, 4);
-  const directory = Buffer.alloc(512);
-  ["Root Entry", ...streams].forEach((name, i) => {
-    const at = i * 128;
-    directory.write(name + "\0", at, "utf16le");
-    directory.writeUInt16LE((name.length + 1) * 2, at + 0x40);
-    directory[at + 0x42] = i === 0 ? 5 : 2;
-  });
-  return Buffer.concat([header, fat, directory]);
+const anything = () => true;
+const run = (bytes: Uint8Array, name?: string, accept?: (f: string) => boolean): Promise<Detection> => detect(bytesSource(bytes), { name, accept });
+
+function pdfinfoPages(bytes: Uint8Array): { pages: number; stderr: string } {
+  const path = file(`p-${Math.random().toString(36).slice(2)}.pdf`, bytes);
+  try {
+    const out = execFileSync("pdfinfo", [path], { stdio: ["ignore", "pipe", "pipe"] }).toString();
+    return { pages: Number(/Pages:\s+(\d+)/.exec(out)?.[1]), stderr: "" };
+  } catch (error) {
+    return { pages: NaN, stderr: String((error as { stderr?: Buffer }).stderr) };
+  }
 }
 
-describe("detectFormat", () => {
+const CT = "http://schemas.openxmlformats.org/package/2006/content-types";
+const REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument";
+function ooxml(mainType: string, mainPart: string, main: string, extra: Zippable = {}): Uint8Array {
+  return zipSync({
+    "[Content_Types].xml": strToU8(`<?xml version="1.0"?><Types xmlns="${CT}"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${mainPart}" ContentType="${mainType}"/></Types>`),
+    "_rels/.rels": strToU8(`<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}" Target="${mainPart}"/></Relationships>`),
+    [mainPart]: strToU8(main),
+    ...extra,
+  });
+}
+const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml";
+const slides = (n: number) => `<p:presentation xmlns:p="p"><p:sldMasterIdLst><p:sldMasterId id="1"/></p:sldMasterIdLst><p:sldIdLst>${Array.from({ length: n }, (_, i) => `<p:sldId id="${256 + i}" r:id="rId${i + 2}"/>`).join("")}</p:sldIdLst><p:notesSz cx="1" cy="1"/></p:presentation>`;
+const appXml = (tag: string, n: number) => strToU8(`<Properties><${tag}>${n}</${tag}></Properties>`);
+
+function odf(mimetype: string, content: string, extra: Zippable = {}): Uint8Array {
+  return zipSync({ mimetype: [strToU8(mimetype), { level: 0 }], "content.xml": strToU8(content), "META-INF/manifest.xml": strToU8(`<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="${mimetype}"/></manifest:manifest>`), ...extra });
+}
+const odpContent = (n: number) =>
+  `<office:document-content xmlns:office="o" xmlns:draw="d"><office:body><office:presentation>${Array.from({ length: n }, (_, i) => `<draw:page draw:name="p${i}"><draw:frame><draw:text-box><text:p>slide ${i}</text:p></draw:text-box></draw:frame></draw:page>`).join("")}<!-- <draw:page/> --><![CDATA[<draw:page/>]]></office:presentation></office:body></office:document-content>`;
+
+/** A minimal OLE2 file with 512-byte sectors: FAT in sector 0, the directory along `directorySectors`. */
+function compoundFile(streams: string[], directorySectors = [1], junk = ""): Uint8Array {
+  const sectors = Math.max(...directorySectors) + 1 + (junk ? 1 : 0);
+  const out = Buffer.alloc(512 * (sectors + 1));
+  Buffer.from("d0cf11e0a1b11ae1", "hex").copy(out);
+  out.writeUInt16LE(0x3e, 0x18);
+  out.writeUInt16LE(3, 0x1a);
+  out.writeUInt16LE(0xfffe, 0x1c);
+  out.writeUInt16LE(9, 0x1e);
+  out.writeUInt16LE(6, 0x20);
+  out.writeUInt32LE(1, 0x2c);
+  out.writeUInt32LE(directorySectors[0]!, 0x30);
+  out.writeUInt32LE(4096, 0x38);
+  out.writeUInt32LE(0xfffffffe, 0x3c);
+  out.writeUInt32LE(0xfffffffe, 0x44);
+  out.fill(0xff, 0x4c, 512);
+  out.writeUInt32LE(0, 0x4c);
+  const fat = 512;
+  out.fill(0xff, fat, fat + 512);
+  out.writeUInt32LE(0xfffffffd, fat);
+  directorySectors.forEach((s, i) => out.writeUInt32LE(directorySectors[i + 1] ?? 0xfffffffe, fat + s * 4));
+  const names = ["Root Entry", ...streams];
+  names.forEach((name, i) => {
+    const sector = directorySectors[Math.floor(i / 4)]!;
+    const at = 512 * (sector + 1) + (i % 4) * 128;
+    out.write(name + "\0", at, "utf16le");
+    out.writeUInt16LE((name.length + 1) * 2, at + 0x40);
+    out[at + 0x42] = i === 0 ? 5 : 2;
+    out.writeUInt32LE(0xffffffff, at + 0x44);
+    // the root's child is entry 1; each entry's right sibling is the next
+    out.writeUInt32LE(i === 0 || i === names.length - 1 ? 0xffffffff : i + 1, at + 0x48);
+    out.writeUInt32LE(i === 0 ? 1 : 0xffffffff, at + 0x4c);
+  });
+  if (junk) out.write(junk, 512 * sectors, "utf16le");
+  return out;
+}
+
+describe("formats and counts of the fixtures", () => {
   test.each([
-    ["docx-header-footer.docx", "docx"],
-    ["doc-standardized-text.doc", "doc"],
-    ["odt-raw-text.odt", "odt"],
-    ["rtf-raw-text.rtf", "rtf"],
-    ["pdf-raw-text.pdf", "pdf"],
-    ["xlsx-many-sheets.xlsx", "xlsx"],
-    ["xls-many-sheets.xls", "xls"],
-    ["ods-many-sheets.ods", "ods"],
-    ["csv-raw-text.csv", "csv"],
-    ["pptx-raw-text.pptx", "pptx"],
-    ["ppt-notes.ppt", "ppt"],
-    ["odp-placeholders.odp", "odp"],
-    ["hostile-truncated.docx", "docx"],
-    ["hostile-image-named-as.docx", "png"],
-    ["hostile-text-named-as.xlsx", "csv"],
-    ["hostile-panic.xlsb", "xlsb"],
-    ["hostile-password-protected.odt", "odt"],
-  ])("%s is %s", async (name, kind) => {
-    expect((await detectFormat(fixtures + name)).kind).toBe(kind);
+    ["docx-header-footer.docx", "docx", null],
+    ["docx-comments.docx", "docx", null],
+    ["doc-standardized-text.doc", "doc", null],
+    ["odt-raw-text.odt", "odt", null],
+    ["rtf-raw-text.rtf", "rtf", null],
+    ["pdf-raw-text.pdf", "pdf", 2],
+    ["xlsx-many-sheets.xlsx", "xlsx", null],
+    ["xls-many-sheets.xls", "xls", null],
+    ["ods-many-sheets.ods", "ods", null],
+    ["csv-raw-text.csv", "csv", null],
+    ["pptx-raw-text.pptx", "pptx", 3],
+    ["pptx-slides.pptx", "pptx", 1],
+    ["ppt-notes.ppt", "ppt", null],
+    ["odp-placeholders.odp", "odp", 9],
+    ["hostile-password-protected.pdf", "pdf", 2],
+    ["hostile-missing-rels-item.pptx", "pptx", 1],
+  ])("%s is %s with pages %s", async (name, format, pages) => {
+    expect(await run(fixture(name), name)).toMatchObject({ ok: true, format, pages });
   });
 
-  test("an OOXML file encrypted with a password is recognised without LibreOffice", async () => {
-    const detection = await detectFormat(file("secret.docx", compoundFile(["EncryptionInfo", "EncryptedPackage"])));
-    expect(detection).toMatchObject({ encrypted: true });
-    expect(() => resolveSource(detection, "docx")).toThrow(
-      expect.objectContaining({ code: "convert.password_protected" }) as unknown as ConvertError,
-    );
+  test("an encrypted ODF package is its format, marked encrypted", async () => {
+    expect(await run(fixture("hostile-password-protected.odt"), "secret.odt")).toMatchObject({ ok: true, format: "odt", encrypted: true });
   });
 
-  test("OLE2 stream names tell doc, xls and ppt apart", async () => {
-    expect((await detectFormat(file("a.bin", compoundFile(["WordDocument", "1Table"])))).kind).toBe("doc");
-    expect((await detectFormat(file("b.bin", compoundFile(["Workbook"])))).kind).toBe("xls");
-    expect((await detectFormat(file("c.bin", compoundFile(["PowerPoint Document"])))).kind).toBe("ppt");
+  test.each([
+    ["hostile-truncated.docx", "corrupt"],
+    ["hostile-image-named-as.docx", "mismatch"],
+    ["hostile-text-named-as.xlsx", "mismatch"],
+    ["hostile-panic.xlsb", "unsupported"],
+  ])("%s is refused: %s", async (name, reason) => {
+    expect(await run(fixture(name), name)).toMatchObject({ ok: false, reason });
   });
 
-  test("unrecognised binary is uncertain, so a declared source is used", async () => {
-    const detection = await detectFormat(file("blob", Buffer.from([1, 2, 3, 0, 0, 0, 200, 201])));
-    expect(detection.certain).toBe(false);
-    expect(resolveSource(detection, "doc")).toBe("doc");
-    expect(() => resolveSource(detection, undefined)).toThrow(ConvertError);
+  test("an empty file is refused as empty", async () => {
+    expect(await run(new Uint8Array(), "a.docx")).toMatchObject({ ok: false, reason: "empty" });
+  });
+
+  test("the PDF fixtures' counts are what poppler counts", async () => {
+    for (const name of ["pdf-raw-text.pdf", "hostile-password-protected.pdf"]) {
+      const detection = await run(fixture(name));
+      expect(detection.ok && detection.pages).toBe(name.includes("password") ? 2 : pdfinfoPages(fixture(name)).pages);
+    }
+  });
+});
+
+describe("PDF page tree", () => {
+  test.each<[string, PdfPlan, number]>([
+    ["a classic xref table", { pages: 3 }, 3],
+    ["an xref stream", { pages: 5, xrefStream: true }, 5],
+    ["an xref stream with a PNG predictor", { pages: 7, xrefStream: true, predictor: true }, 7],
+    ["the page tree inside an object stream", { pages: 4, xrefStream: true, predictor: true, objectStreams: true }, 4],
+    ["junk before the header", { pages: 2, junkBefore: "garbage before the header\n" }, 2],
+    ["an incremental update (table over table)", { pages: 3, update: { pages: 6 } }, 6],
+    ["an incremental update (stream over table)", { pages: 3, update: { pages: 5, xrefStream: true } }, 5],
+    ["an incremental update over object streams", { pages: 3, xrefStream: true, objectStreams: true, update: { pages: 8, xrefStream: true } }, 8],
+    ["/Count behind a reference inside an object stream", { pages: 9, indirectCount: true, xrefStream: true, objectStreams: true }, 9],
+  ])("%s", async (_, plan, pages) => {
+    const pdf = buildPdf(plan);
+    expect(pdfinfoPages(pdf)).toEqual({ pages, stderr: "" });
+    expect(await run(pdf, "x.pdf")).toMatchObject({ ok: true, format: "pdf", pages });
+  });
+
+  test("a PDF without a readable page tree is refused as corrupt, not guessed", async () => {
+    const noTrailer = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Pages /Count 7 >> endobj\n%%EOF\n");
+    expect(await run(noTrailer)).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("startxref") });
+    const pdf = buildPdf({ pages: 2 });
+    const broken = Buffer.from(pdf.toString("latin1").replace(/startxref\n\d+/, "startxref\n9"), "latin1");
+    expect(await run(broken)).toMatchObject({ ok: false, reason: "corrupt" });
+  });
+
+  test("a /Prev loop and a /Count that refers to itself end, refused", async () => {
+    const text = buildPdf({ pages: 2 }).toString("latin1");
+    const at = text.lastIndexOf("startxref\n") + 10;
+    const offset = Number(text.slice(at, text.indexOf("\n", at)));
+    const looped = Buffer.from(text.replace("/Root 1 0 R", `/Root 1 0 R /Prev ${offset}`), "latin1");
+    expect(await run(looped)).toMatchObject({ ok: true, pages: 2 });
+    const selfCount = Buffer.from(text.replace("/Count 2", "/Count 2 0 R"), "latin1");
+    expect(await run(selfCount)).toMatchObject({ ok: false, reason: "corrupt" });
+  });
+
+  test("a crafted 200 KB PDF (issue 12: 1.08 s in the old page-count pattern) costs a bounded read", async () => {
+    // Thousands of "/Type /Pages" with no ">>" and no /Count: the old backtracking pattern went quadratic.
+    const body = "/Type /Pages ".repeat(16_000);
+    const crafted = Buffer.from(`%PDF-1.4\n1 0 obj\n<< ${body}\n`, "latin1");
+    expect(crafted.length).toBeGreaterThan(200_000);
+    const detection = await run(crafted);
+    expect(detection).toMatchObject({ ok: false, reason: "corrupt" });
+    // The head (8 KiB) and the tail (16 KiB, where startxref must be), in 64 KiB blocks: at most three of
+    // them, however long the file is.
+    expect(detection.work.read).toBeLessThanOrEqual(3 * 64 * 1024);
+    // The same bytes as the page tree's own object, reached through a valid xref: one bounded window.
+    const text = buildPdf({ pages: 1 }).toString("latin1").replace("/Type /Pages", `/Type /Pages ${body}`);
+    const fixed = Buffer.from(text, "latin1");
+    const fixedXref = Buffer.from(fixXref(fixed.toString("latin1")), "latin1");
+    const deep = await run(fixedXref);
+    expect(deep).toMatchObject({ ok: true, pages: 1 });
+    expect(deep.work.read).toBeLessThanOrEqual(fixedXref.length + 64 * 1024);
+  });
+
+  test("an encrypted PDF whose page tree is in (encrypted) object streams is refused as password protected", async () => {
+    const text = buildPdf({ pages: 2, xrefStream: true, objectStreams: true }).toString("latin1").replace("/Root 1 0 R", "/Root 1 0 R /Encrypt 99 0 R");
+    expect(await run(Buffer.from(text, "latin1"))).toMatchObject({ ok: false, reason: "password_protected" });
+  });
+});
+
+/** Rewrites a single-section classic xref after edits moved the objects. */
+function fixXref(text: string): string {
+  const body = text.slice(0, text.indexOf("xref\n"));
+  const offsets: number[] = [];
+  const re = /(\d+) 0 obj\n/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) offsets[Number(m[1])] = m.index;
+  let xref = `xref\n0 ${offsets.length}\n0000000000 65535 f \n`;
+  for (let i = 1; i < offsets.length; i++) xref += `${String(offsets[i] ?? 0).padStart(10, "0")} 00000 ${offsets[i] === undefined ? "f" : "n"} \n`;
+  return `${body}${xref}trailer\n<< /Size ${offsets.length} /Root 1 0 R >>\nstartxref\n${body.length}\n%%EOF\n`;
+}
+
+describe("slides from the package, never from metadata", () => {
+  test("a pptx whose docProps/app.xml claims 95 slides has the slides its sldIdLst lists", async () => {
+    const pptx = ooxml(PPTX, "ppt/presentation.xml", slides(4), { "docProps/app.xml": appXml("Slides", 95) });
+    expect(await run(pptx, "deck.pptx")).toMatchObject({ ok: true, format: "pptx", pages: 4 });
+  });
+
+  test("a 1-page docx whose app.xml claims 95 pages has no page count (Word documents are never counted)", async () => {
+    const docx = ooxml("application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", "word/document.xml", "<w:document/>", { "docProps/app.xml": appXml("Pages", 95) });
+    expect(await run(docx, "one.docx")).toMatchObject({ ok: true, format: "docx", pages: null });
+  });
+
+  test("an odp's slides are the draw:page elements of content.xml, not meta.xml's count", async () => {
+    const odp = odf("application/vnd.oasis.opendocument.presentation", odpContent(12), { "meta.xml": strToU8('<meta:document-statistic meta:page-count="95"/>') });
+    expect(await run(odp, "deck.odp")).toMatchObject({ ok: true, format: "odp", pages: 12 });
+  });
+
+  test("a presentation without the part that lists its slides is refused as corrupt", async () => {
+    const pptx = zipSync({
+      "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"><Override PartName="/ppt/presentation.xml" ContentType="${PPTX}"/></Types>`),
+      "ppt/slides/slide1.xml": strToU8("<p:sld/>"),
+    });
+    expect(await run(pptx, "deck.pptx")).toMatchObject({ ok: false, reason: "corrupt" });
+  });
+
+  test("an encrypted odp cannot be counted: refused as password protected", async () => {
+    const odp = zipSync({
+      mimetype: strToU8("application/vnd.oasis.opendocument.presentation"),
+      "content.xml": new Uint8Array(64).fill(7),
+      "META-INF/manifest.xml": strToU8('<manifest:manifest><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>'),
+    });
+    expect(await run(odp, "deck.odp")).toMatchObject({ ok: false, reason: "password_protected" });
+  });
+
+  test("the slide counter reads the same count however the bytes are chunked, and ignores comments and CDATA", () => {
+    const xml = new TextEncoder().encode(odpContent(5));
+    const whole = new ChildCounter("presentation", "page");
+    whole.write(xml);
+    const bytewise = new ChildCounter("presentation", "page");
+    for (let i = 0; i < xml.length; i++) bytewise.write(xml.subarray(i, i + 1));
+    expect([whole.count, bytewise.count]).toEqual([5, 5]);
+  });
+});
+
+describe("every package variant by its own declaration", () => {
+  test.each([
+    ["application/vnd.oasis.opendocument.text-template", "ott"],
+    ["application/vnd.oasis.opendocument.text-web", "oth"],
+    ["application/vnd.oasis.opendocument.text-master", "odm"],
+    ["application/vnd.oasis.opendocument.spreadsheet-template", "ots"],
+    ["application/vnd.oasis.opendocument.graphics", "odg"],
+    ["application/vnd.oasis.opendocument.graphics-template", "otg"],
+  ])("ODF %s is %s", async (mimetype, format) => {
+    expect(await run(odf(mimetype, "<office:document-content/>"), "x.odt", anything)).toMatchObject({ ok: true, format });
+  });
+
+  test("an ODF presentation template counts its slides too", async () => {
+    expect(await run(odf("application/vnd.oasis.opendocument.presentation-template", odpContent(3)), "t.otp", anything)).toMatchObject({ ok: true, format: "otp", pages: 3 });
+  });
+
+  test("an ODF package without a mimetype entry is known by its manifest", async () => {
+    const zip = zipSync({ "content.xml": strToU8("<x/>"), "META-INF/manifest.xml": strToU8('<manifest:manifest><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>') });
+    expect(await run(zip, "x.ods")).toMatchObject({ ok: true, format: "ods" });
+  });
+
+  test.each([
+    ["application/vnd.ms-word.document.macroEnabled.main+xml", "word/document.xml", "docm", null],
+    ["application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml", "word/document.xml", "dotx", null],
+    ["application/vnd.ms-excel.sheet.macroEnabled.main+xml", "xl/workbook.xml", "xlsm", null],
+    ["application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml", "xl/workbook.xml", "xltx", null],
+    ["application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml", "ppt/presentation.xml", "pptm", 2],
+    ["application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml", "ppt/presentation.xml", "ppsx", 2],
+    ["application/vnd.openxmlformats-officedocument.presentationml.template.main+xml", "ppt/presentation.xml", "potx", 2],
+  ])("OOXML %s is %s", async (type, part, format, pages) => {
+    expect(await run(ooxml(type, part, slides(2)), "x.bin", anything)).toMatchObject({ ok: true, format, pages });
+  });
+
+  test("a zip that is no office package is refused as unsupported", async () => {
+    expect(await run(zipSync({ "readme.txt": strToU8("hello") }), "a.zip")).toMatchObject({ ok: false, reason: "unsupported", detected: "zip" });
+  });
+});
+
+describe("OLE2 compound files: the directory, walked along its FAT chain", () => {
+  test.each([
+    [["WordDocument", "1Table"], "doc"],
+    [["Workbook"], "xls"],
+    [["Book"], "xls"],
+    [["PowerPoint Document", "Current User"], "ppt"],
+  ])("%j is %s", async (streams, format) => {
+    expect(await run(compoundFile(streams), "x.bin")).toMatchObject({ ok: true, format });
+  });
+
+  test("a directory spread over non-adjacent sectors is followed through the FAT", async () => {
+    // Five entries need two directory sectors; the second is sector 3, reached only through the FAT.
+    const cfb = compoundFile(["1Table", "SummaryInformation", "CompObj", "WordDocument"], [1, 3]);
+    expect(await run(cfb)).toMatchObject({ ok: true, format: "doc" });
+  });
+
+  test("a stream name that appears only in the file's data does not count", async () => {
+    const cfb = compoundFile(["Something"], [1], "WordDocument\0");
+    expect(await run(cfb)).toMatchObject({ ok: false, reason: "unsupported", detected: "ole2" });
+  });
+
+  test("a directory chain that loops is refused as corrupt, not followed for ever", async () => {
+    const cfb = Buffer.from(compoundFile(["WordDocument"]));
+    cfb.writeUInt32LE(1, 512 + 4); // sector 1's successor is itself
+    expect(await run(cfb)).toMatchObject({ ok: false, reason: "corrupt" });
+  });
+
+  test("encrypted OOXML: its kind from the name; a deck cannot be counted; no name, no kind", async () => {
+    const cfb = compoundFile(["EncryptionInfo", "EncryptedPackage"]);
+    expect(await run(cfb, "secret.docx")).toMatchObject({ ok: true, format: "docx", encrypted: true });
+    expect(await run(cfb, "secret.pptx")).toMatchObject({ ok: false, reason: "password_protected" });
+    expect(await run(cfb, "secret.bin")).toMatchObject({ ok: false, reason: "password_protected" });
+  });
+});
+
+describe("text: the extension decides, and only for text", () => {
+  test.each([
+    ["a;b\n1;2\n", "data.csv", "csv"],
+    ["a;b\n1;2\n", "data.tsv", "csv"],
+    ["hello world\n", "notes.txt", "txt"],
+    ["a,b,c\n1,2,3\n4,5,6\n", undefined, "csv"],
+    ["Dear reader,\nthis is prose, with commas, here and there\n", undefined, "txt"],
+    ["BMW,Audi\n1,2\n", "cars.csv", "csv"], // "BM" is a weak BMP signature: it needs the .bmp name
+  ])("%j named %s is %s", async (text, name, format) => {
+    expect(await run(new TextEncoder().encode(text), name, anything)).toMatchObject({ ok: true, format });
+  });
+
+  test("text named as a format with a signature is a mismatch, even when it looks like CSV", async () => {
+    expect(await run(new TextEncoder().encode("a,b\n1,2\n"), "sheet.xlsx")).toMatchObject({ ok: false, reason: "mismatch", detected: "txt" });
+  });
+
+  test("UTF-16 text with a byte-order mark is text", async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("a;b\r\n1;2\r\n", "utf16le")]);
+    expect(await run(utf16, "x.csv")).toMatchObject({ ok: true, format: "csv" });
+  });
+
+  test("unrecognised binary is refused whatever its name", async () => {
+    expect(await run(Uint8Array.from([1, 2, 3, 0, 0, 0, 200, 201]), "x.doc")).toMatchObject({ ok: false, reason: "unsupported" });
+  });
+});
+
+describe("zip bombs", () => {
+  const bombDocx = () =>
+    zipSync({ "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "word/document.xml": new Uint8Array(64 * 1024 * 1024) }, { level: 9 });
+
+  test("declared sizes past the ratio are refused from the central directory alone", async () => {
+    const detection = await run(bombDocx(), "bomb.docx");
+    expect(detection).toMatchObject({ ok: false, reason: "zip_bomb", detail: expect.stringContaining("inflates") });
+    expect(detection.work.inflated).toBe(0);
+  });
+
+  test("an archive that lies about its sizes passes the declared check, and inflating with a counter stops it at the cap", async () => {
+    const zip = Buffer.from(bombDocx());
+    // Declare 1000 bytes for the 64 MiB entry, in the central directory and the local header.
+    for (let p = 0; p + 4 <= zip.length; p++) {
+      const sig = zip.readUInt32LE(p);
+      if (sig === 0x02014b50 && zip.toString("latin1", p + 46, p + 46 + zip.readUInt16LE(p + 28)) === "word/document.xml") zip.writeUInt32LE(1000, p + 24);
+      if (sig === 0x04034b50 && zip.toString("latin1", p + 30, p + 30 + zip.readUInt16LE(p + 26)) === "word/document.xml") zip.writeUInt32LE(1000, p + 22);
+    }
+    expect(await run(zip, "liar.docx")).toMatchObject({ ok: true, format: "docx" });
+    const detection = await detect(bytesSource(zip), { name: "liar.docx", inflateAll: true });
+    expect(detection).toMatchObject({ ok: false, reason: "zip_bomb" });
+    // Stopped at the cap (200× the file's size, at least 10 MiB), not at the 64 MiB the entry really holds.
+    expect(detection.work.inflated).toBeLessThanOrEqual(Math.max(10 * 1024 * 1024, 200 * zip.length) + 64 * 1024);
+    expect(detection.work.inflated).toBeLessThan(64 * 1024 * 1024);
+    await expect(inspectInput(file("liar.docx", zip), "docx")).rejects.toMatchObject({ code: "convert.zip_bomb" });
+  });
+
+  test("entries that overlap one another (one compressed kernel, many names) are refused", async () => {
+    // 50 × 100 KiB declared stays under every size limit: only the overlap gives it away.
+    const kernel = deflateRawSync(Buffer.alloc(100 * 1024));
+    const names = Array.from({ length: 50 }, (_, i) => `word/part${i}.xml`);
+    const local = Buffer.alloc(30 + 9);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(kernel.length, 18);
+    local.writeUInt32LE(100 * 1024, 22);
+    local.writeUInt16LE(9, 26);
+    local.write("word/k.xm", 30, "latin1");
+    const central = names.map((name) => {
+      const e = Buffer.alloc(46 + name.length);
+      e.writeUInt32LE(0x02014b50, 0);
+      e.writeUInt16LE(8, 10);
+      e.writeUInt32LE(kernel.length, 20);
+      e.writeUInt32LE(100 * 1024, 24);
+      e.writeUInt16LE(name.length, 28);
+      e.write(name, 46, "latin1");
+      return e; // every entry points at offset 0
+    });
+    const dir = Buffer.concat(central);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(names.length, 8);
+    end.writeUInt16LE(names.length, 10);
+    end.writeUInt32LE(dir.length, 12);
+    end.writeUInt32LE(local.length + kernel.length, 16);
+    const zip = Buffer.concat([local, kernel, dir, end]);
+    expect(await run(zip, "x.docx")).toMatchObject({ ok: false, reason: "zip_bomb", detail: expect.stringContaining("overlap") });
+  });
+
+  test("a small zip whose _rels/.rels is built to make a backtracking pattern quadratic costs bounded work", async () => {
+    // issue 12: 1.5 s of CPU in the old `_rels/.rels` pattern. The relationships part inflates to 6 MB of
+    // `officeDocument" ` with no '>'; the detector reads at most 1 MiB of it, once, linearly.
+    const rels = strToU8('<Relationships><Relationship Type="x/officeDocument" ' + 'officeDocument" '.repeat(400_000));
+    const zip = zipSync({ "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "_rels/.rels": rels }, { level: 9 });
+    expect(zip.length).toBeLessThan(16_000);
+    const detection = await run(zip, "x.docx");
+    expect(detection).toMatchObject({ ok: false, reason: "mismatch", detected: "zip" });
+    expect(detection.work.inflated).toBeLessThanOrEqual(1024 * 1024 + 4096);
+  });
+});
+
+describe("the converter's view: inspectInput", () => {
+  test("maps refusals to the converter's codes", async () => {
+    await expect(inspectInput(file("e.docx", ""), "docx")).rejects.toMatchObject({ code: "convert.empty_input" });
+    await expect(inspectInput(file("t.docx", fixture("hostile-truncated.docx")), "docx")).rejects.toMatchObject({ code: "convert.corrupt_input" });
+    await expect(inspectInput(file("i.docx", fixture("hostile-image-named-as.docx")), "docx")).rejects.toMatchObject({ code: "convert.unsupported_format_pair", context: { sourceFormat: "png" } });
+    const encrypted = inspectInput(file("s.odt", fixture("hostile-password-protected.odt")), "odt");
+    await expect(encrypted).rejects.toBeInstanceOf(ConvertError);
+    await expect(encrypted).rejects.toMatchObject({ code: "convert.password_protected" });
+  });
+
+  test("text is converted as the text format the declared source names, refused under another", async () => {
+    expect(await inspectInput(file("a", "a;b\n1;2\n"), "csv")).toEqual({ source: "csv", pages: null });
+    await expect(inspectInput(file("b", "a;b\n1;2\n"), "xlsx")).rejects.toMatchObject({ code: "convert.unsupported_format_pair" });
   });
 });
 
@@ -99,7 +449,9 @@ describe("csvImportOptions", () => {
     expect(await csvImportOptions(file("comma.csv", 'a,"b;c",d\n1,2,3\n'))).toBe("44,34,76,1");
   });
 
-  test("falls back to Windows-1252 when the bytes are not UTF-8", async () => {
+  test("falls back to Windows-1252 when the bytes are not UTF-8, and reads UTF-16 by its mark", async () => {
     expect(await csvImportOptions(file("latin.csv", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2c, 0x31, 0x0a])))).toBe("44,34,1,1");
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("a;b\r\n1;2\r\n", "utf16le")]);
+    expect(await csvImportOptions(file("u16.csv", utf16))).toBe("59,34,65535,1");
   });
 });

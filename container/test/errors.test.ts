@@ -59,11 +59,11 @@ describe.concurrent("inputs a converter must survive", () => {
     expect(res.json).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "png" });
   });
 
-  test("text named .xlsx converts as the CSV it is", async () => {
+  test("text named .xlsx is refused as the Worker refuses it (the extension counts only for text formats)", async () => {
     const res = await convert(fixture("hostile-text-named-as.xlsx"), { to: "pdf", from: "xlsx" });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("x-source-format")).toBe("csv");
-    expect(isPdf(res.body)).toBe(true);
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "txt" });
+    expect(res.json?.detail).toContain("named .xlsx");
   });
 
   test("an xlsb (not in the matrix) is refused clearly, never sent to LibreOffice", async () => {

@@ -1,10 +1,10 @@
-// Minimal ZIP support with node: built-ins only: a streaming writer for multi-file results and a reader of
-// entry names (central directory, or local headers when the archive is truncated) for format detection.
+// A streaming ZIP writer for multi-file results, with node: built-ins only. (Reading archives is the
+// detector's: container/src/detect/zip.ts.)
 
 import { createWriteStream } from "node:fs";
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { once } from "node:events";
-import { crc32, deflateRawSync, inflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
 
 export interface ZipSource {
   /** Name inside the archive. */
@@ -78,101 +78,5 @@ export async function writeZip(zipPath: string, entries: readonly ZipSource[]): 
   } finally {
     out.end();
     await once(out, "close");
-  }
-}
-
-export interface ZipEntry {
-  name: string;
-  method: number;
-  compressedSize: number;
-  /** Offset of the local header. */
-  offset: number;
-}
-
-/**
- * Entry names of a ZIP. Reads the central directory; when it is missing (a truncated upload), walks the
- * local headers from the start instead, so a cut-off docx is still recognised as a docx.
- */
-export async function readZipEntries(path: string): Promise<{ entries: ZipEntry[]; complete: boolean }> {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    const central = await readCentralDirectory(handle, size);
-    if (central) return { entries: central, complete: true };
-    return { entries: await walkLocalHeaders(handle, size), complete: false };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, position);
-  return buffer.subarray(0, bytesRead);
-}
-
-async function readCentralDirectory(handle: FileHandle, size: number): Promise<ZipEntry[] | undefined> {
-  const tailLength = Math.min(size, 22 + 0xffff);
-  const tail = await readAt(handle, size - tailLength, tailLength);
-  const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0 || eocd + 22 > tail.length) return undefined;
-  const count = tail.readUInt16LE(eocd + 10);
-  const dirSize = tail.readUInt32LE(eocd + 12);
-  const dirOffset = tail.readUInt32LE(eocd + 16);
-  if (dirOffset + dirSize > size || dirSize > 64 * 1024 * 1024) return undefined;
-  const dir = await readAt(handle, dirOffset, dirSize);
-  const entries: ZipEntry[] = [];
-  let p = 0;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > dir.length || dir.readUInt32LE(p) !== 0x02014b50) return undefined;
-    const nameLength = dir.readUInt16LE(p + 28);
-    const extraLength = dir.readUInt16LE(p + 30);
-    const commentLength = dir.readUInt16LE(p + 32);
-    entries.push({
-      name: dir.toString("utf8", p + 46, p + 46 + nameLength),
-      method: dir.readUInt16LE(p + 10),
-      compressedSize: dir.readUInt32LE(p + 20),
-      offset: dir.readUInt32LE(p + 42),
-    });
-    p += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
-async function walkLocalHeaders(handle: FileHandle, size: number): Promise<ZipEntry[]> {
-  const entries: ZipEntry[] = [];
-  let p = 0;
-  while (p + 30 <= size && entries.length < 10_000) {
-    const header = await readAt(handle, p, 30);
-    if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) break;
-    const flags = header.readUInt16LE(6);
-    const nameLength = header.readUInt16LE(26);
-    const extraLength = header.readUInt16LE(28);
-    const compressedSize = header.readUInt32LE(18);
-    const name = (await readAt(handle, p + 30, nameLength)).toString("utf8");
-    entries.push({ name, method: header.readUInt16LE(8), compressedSize, offset: p });
-    // With a data descriptor the size is unknown here; the names seen so far must do.
-    if (flags & 0x08) break;
-    p += 30 + nameLength + extraLength + compressedSize;
-  }
-  return entries;
-}
-
-/** The bytes of one (small) entry, or undefined when it cannot be read. */
-export async function readZipEntry(path: string, entry: ZipEntry, maxBytes = 1024 * 1024): Promise<Buffer | undefined> {
-  if (entry.compressedSize > maxBytes) return undefined;
-  const handle = await open(path, "r");
-  try {
-    const header = await readAt(handle, entry.offset, 30);
-    if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) return undefined;
-    const start = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-    const data = await readAt(handle, start, entry.compressedSize);
-    if (entry.method === 0) return data;
-    if (entry.method === 8) return inflateRawSync(data, { maxOutputLength: maxBytes * 8 });
-    return undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await handle.close();
   }
 }

@@ -1,0 +1,258 @@
+// The one detector, for the Worker (uploads) and the converter (its temp file): what a document is, from its
+// bytes, and how many pages or slides it has where its structure says so exactly. Pure: web standards only
+// (no node: imports, no dependencies), bounded reads through a ByteSource, linear time, no regular expressions
+// over the document's bytes.
+//
+// The rule for names: the bytes decide. The extension is consulted only when the bytes are text (which has
+// no signature): `.csv`/`.tsv` → csv, `.txt`/`.text` → txt, no extension → csv when the first lines split
+// the same way on one separator, else txt; text under any other known extension (`.xlsx`, `.docx`…) is a
+// mismatch. Weak two-byte signatures count only under their own extension (signatures.ts).
+
+import { isSource } from "../formats.ts";
+import { pdfStructure } from "./pdf.ts";
+import { rootEntryNames } from "./ole2.ts";
+import {
+  countedFormats,
+  DESCRIPTIONS,
+  EXTENSION_ALIASES,
+  HEAD_SIGNATURES,
+  knownExtensions,
+  ODF_MIMETYPES,
+  OLE2_ROOT_ENTRIES,
+  OOXML_MAIN_PARTS,
+  OOXML_MAIN_TYPES,
+  TEXT_EXTENSIONS,
+  type PageCount,
+} from "./signatures.ts";
+import { ascii, DetectError, indexOf, Reader, type ByteSource, type Work } from "./source.ts";
+import { looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES } from "./text.ts";
+import { ChildCounter, elementAttributes } from "./xml.ts";
+import { declaredBombReason, inflateAll, readDirectory, readEntry, readEntryText, type ZipDirectory, type ZipEntry } from "./zip.ts";
+
+export type { ByteSource, Work } from "./source.ts";
+export { bytesSource, withKnownRanges } from "./source.ts";
+export { ZIP_LIMITS } from "./zip.ts";
+export { decodeHead, guessSeparator, wholeLines } from "./text.ts";
+
+export interface Detected {
+  ok: true;
+  /** The format, as the tables in signatures.ts name it (a converter source name when `accept` took it). */
+  format: string;
+  /** Pages (PDF) or slides (presentations) counted from the structure; null for formats never counted. */
+  pages: number | null;
+  /** A password is needed to open it (ODF encryption, encrypted OOXML) or, for a PDF, the trailer has /Encrypt. */
+  encrypted: boolean;
+  work: Work;
+}
+
+export type RefusalReason = "empty" | "unsupported" | "mismatch" | "corrupt" | "zip_bomb" | "password_protected";
+
+export interface Refused {
+  ok: false;
+  reason: RefusalReason;
+  detail: string;
+  /** What the bytes are, when known ("png", "zip", "txt"…). */
+  detected?: string;
+  work: Work;
+}
+
+export type Detection = Detected | Refused;
+
+export interface DetectOptions {
+  /** The file's name as the user gave it (only its extension is used, and only for text). */
+  name?: string;
+  /** Formats the caller converts; others are refused. Default: the converter's sources (container/src/formats.ts). */
+  accept?: (format: string) => boolean;
+  /** Inflate every entry of a zip-based document with a byte counter and a cap (the converter's final word). */
+  inflateAll?: boolean;
+}
+
+export const HEAD_BYTES = TEXT_SAMPLE_BYTES;
+// Caps on the package parts the detector inflates; counted parts are streamed through a counter, never held.
+const SMALL_PART_BYTES = 1024 * 1024;
+const MANIFEST_BYTES = 4 * 1024 * 1024;
+export const COUNTED_PART_BYTES = 128 * 1024 * 1024;
+
+const COUNTED = countedFormats();
+const KNOWN = knownExtensions();
+
+export function extensionOf(name: string | undefined): string {
+  if (!name) return "";
+  const dot = name.lastIndexOf(".");
+  if (dot <= 0 || dot === name.length - 1) return "";
+  const ext = name.slice(dot + 1).toLowerCase();
+  return EXTENSION_ALIASES[ext] ?? ext;
+}
+
+export function describe(format: string): string {
+  return DESCRIPTIONS[format] ?? format;
+}
+
+export async function detect(source: ByteSource, options: DetectOptions = {}): Promise<Detection> {
+  const reader = new Reader(source);
+  const ext = extensionOf(options.name);
+  const accept = options.accept ?? isSource;
+  const refuse = (reason: RefusalReason, detail: string, detected?: string): Refused => ({ ok: false, reason, detail, work: reader.work, ...(detected ? { detected } : {}) });
+  if (source.size === 0) return refuse("empty", "the file is empty");
+  try {
+    const head = await reader.read(0, HEAD_BYTES);
+    const found = await identify(reader, head, ext, options);
+    if ("refused" in found) return refuse(found.refused, found.detail, found.detected);
+    if (!accept(found.format)) {
+      const named = ext && ext !== found.format && KNOWN.has(ext);
+      return named
+        ? refuse("mismatch", `the file is named .${ext} but its bytes are ${describe(found.format)}, which cannot be converted`, found.format)
+        : refuse("unsupported", `${describe(found.format)} is not a supported source format`, found.format);
+    }
+    if (COUNTED.has(found.format) && found.pages === null) {
+      // Pricing and limits rest on this count: a counted format without one is refused, never guessed.
+      return found.encrypted
+        ? refuse("password_protected", `the ${found.format} is encrypted; its pages cannot be counted without the password`, found.format)
+        : refuse("corrupt", `the ${found.format}'s page count cannot be read from its structure`, found.format);
+    }
+    return { ok: true, format: found.format, pages: found.pages, encrypted: found.encrypted, work: reader.work };
+  } catch (error) {
+    if (error instanceof DetectError) return refuse(error.reason, error.message);
+    throw error;
+  }
+}
+
+type Identified = { format: string; pages: number | null; encrypted: boolean } | { refused: RefusalReason; detail: string; detected?: string };
+
+async function identify(reader: Reader, head: Uint8Array, ext: string, options: DetectOptions): Promise<Identified> {
+  const signature = matchHead(head, ext);
+  if (signature) {
+    if (signature.is === "pdf") {
+      const { pages, encrypted } = await pdfStructure(reader, signature.offset);
+      return { format: "pdf", pages, encrypted };
+    }
+    if (signature.is === "zip") return identifyZip(reader, ext, options);
+    if (signature.is === "ole2") return identifyOle2(reader, ext);
+    return { format: signature.is, pages: null, encrypted: false };
+  }
+  if (looksLikeText(head)) {
+    const complete = head.length === reader.size;
+    if (TEXT_EXTENSIONS[ext]) return { format: TEXT_EXTENSIONS[ext]!, pages: null, encrypted: false };
+    if (ext && KNOWN.has(ext)) return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
+    return { format: looksLikeCsv(head, complete) ? "csv" : "txt", pages: null, encrypted: false };
+  }
+  return { refused: "unsupported", detail: `could not recognise the file's format${ext ? ` (named .${ext})` : ""}` };
+}
+
+function matchHead(head: Uint8Array, ext: string): { is: string; offset: number } | null {
+  for (const s of HEAD_SIGNATURES) {
+    const bytes = typeof s.bytes === "string" ? ascii(s.bytes) : Uint8Array.from(s.bytes);
+    let offset = -1;
+    if (s.within) offset = indexOf(head.subarray(0, s.within + bytes.length), bytes);
+    else if (startsWith(head, bytes, s.at ?? 0)) offset = s.at ?? 0;
+    if (offset < 0) continue;
+    if (s.then && !startsWith(head, ascii(s.then.bytes), s.then.at)) continue;
+    if (s.extensions && !s.extensions.includes(ext)) continue;
+    return { is: s.is, offset };
+  }
+  return null;
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
+  if (bytes.length < at + prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
+}
+
+// ---- zip packages ----------------------------------------------------------------------------------------
+
+async function identifyZip(reader: Reader, ext: string, options: DetectOptions): Promise<Identified> {
+  const dir = await readDirectory(reader);
+  const bomb = declaredBombReason(dir, reader.size);
+  if (bomb) throw new DetectError("zip_bomb", bomb);
+  const found = (await identifyOdf(reader, dir)) ?? (await identifyOoxml(reader, dir)) ?? { format: "zip", pages: null, encrypted: false };
+  // The converter's final word on the real bytes, before LibreOffice opens the package.
+  if (options.inflateAll && "format" in found && found.format !== "zip") await inflateAll(reader, dir);
+  return found;
+}
+
+function entryNamed(dir: ZipDirectory, name: string): ZipEntry | undefined {
+  const exact = dir.entries.find((e) => e.name === name);
+  if (exact) return exact;
+  // OPC part names are case-insensitive (ASCII).
+  const lower = name.toLowerCase();
+  return dir.entries.find((e) => e.name.toLowerCase() === lower);
+}
+
+async function smallText(reader: Reader, entry: ZipEntry | undefined, maxBytes = SMALL_PART_BYTES): Promise<string | null> {
+  return entry ? readEntryText(reader, entry, maxBytes) : null;
+}
+
+async function identifyOdf(reader: Reader, dir: ZipDirectory): Promise<Identified | null> {
+  const manifestEntry = entryNamed(dir, "META-INF/manifest.xml");
+  let mimetype = ((await smallText(reader, entryNamed(dir, "mimetype"), 256)) ?? "").trim();
+  let manifest: string | null = null;
+  if (!ODF_MIMETYPES[mimetype] && manifestEntry) {
+    // The mimetype entry is optional for some packages: the manifest's root entry names the type then.
+    manifest = await smallText(reader, manifestEntry, MANIFEST_BYTES);
+    const root = elementAttributes(manifest ?? "", "file-entry").find((a) => a["manifest:full-path"] === "/");
+    mimetype = root?.["manifest:media-type"] ?? "";
+  }
+  const row = ODF_MIMETYPES[mimetype];
+  if (!row) return null;
+  manifest ??= await smallText(reader, manifestEntry, MANIFEST_BYTES);
+  const encrypted = manifest !== null && elementAttributes(manifest, "encryption-data").length > 0;
+  let pages: number | null = null;
+  if (row.pages && !encrypted) pages = await countPages(reader, dir, "content.xml", row.pages);
+  return { format: row.format, pages, encrypted };
+}
+
+async function identifyOoxml(reader: Reader, dir: ZipDirectory): Promise<Identified | null> {
+  const typesXml = await smallText(reader, entryNamed(dir, "[Content_Types].xml"));
+  if (typesXml === null) return null;
+  const defaults = new Map<string, string>();
+  const overrides = new Map<string, string>();
+  for (const a of elementAttributes(typesXml, "Default")) if (a.Extension && a.ContentType) defaults.set(a.Extension.toLowerCase(), a.ContentType);
+  for (const a of elementAttributes(typesXml, "Override")) if (a.PartName && a.ContentType) overrides.set(a.PartName.replace(/^\//, "").toLowerCase(), a.ContentType);
+  const typeOf = (part: string) => overrides.get(part.toLowerCase()) ?? defaults.get(part.slice(part.lastIndexOf(".") + 1).toLowerCase());
+
+  // The main part is the target of the package's officeDocument relationship.
+  let main: { part: string; type: string } | undefined;
+  const rels = await smallText(reader, entryNamed(dir, "_rels/.rels"));
+  for (const r of elementAttributes(rels ?? "", "Relationship")) {
+    if (!r.Type?.endsWith("/officeDocument") || !r.Target) continue;
+    const part = r.Target.replace(/^\//, "");
+    const type = typeOf(part);
+    if (type && OOXML_MAIN_TYPES[type]) main = { part, type };
+    break;
+  }
+  // Damaged relationships: a part whose content type (or, last, whose name) only a main part has.
+  if (!main) for (const [part, type] of overrides) if (OOXML_MAIN_TYPES[type]) { main = { part, type }; break; }
+  if (!main) for (const [part, type] of Object.entries(OOXML_MAIN_PARTS)) if (entryNamed(dir, part)) { main = { part, type }; break; }
+  if (!main) return null;
+  const row = OOXML_MAIN_TYPES[main.type]!;
+  const pages = row.pages ? await countPages(reader, dir, main.part, row.pages) : null;
+  return { format: row.format, pages, encrypted: false };
+}
+
+/** Streams a part through a counter of slide elements: memory stays a chunk, whatever the part's size. */
+async function countPages(reader: Reader, dir: ZipDirectory, part: string, how: PageCount): Promise<number> {
+  const entry = entryNamed(dir, part);
+  if (!entry) throw new DetectError("corrupt", `the package has no ${part} to count its slides in`);
+  const counter = how.kind === "ooxml-slides" ? new ChildCounter("sldIdLst", "sldId") : new ChildCounter(how.kind === "odf-pages" ? how.parent : "", "page");
+  const result = await readEntry(reader, entry, COUNTED_PART_BYTES, (chunk) => {
+    counter.write(chunk);
+    // An OOXML presentation lists its slides once, near the top: stop reading after the list.
+    return how.kind === "ooxml-slides" && counter.finished ? "stop" : undefined;
+  });
+  if (result === "limit") throw new DetectError("corrupt", `${part} inflates past ${COUNTED_PART_BYTES} bytes; its slides cannot be counted`);
+  return counter.count;
+}
+
+// ---- OLE2 ------------------------------------------------------------------------------------------------
+
+async function identifyOle2(reader: Reader, ext: string): Promise<Identified> {
+  const names = new Set((await rootEntryNames(reader)).map((n) => n.toLowerCase()));
+  const row = OLE2_ROOT_ENTRIES.find((r) => names.has(r.entry.toLowerCase()));
+  if (!row) return { format: "ole2", pages: null, encrypted: false };
+  if (row.format !== "ooxml-encrypted") return { format: row.format, pages: null, encrypted: false };
+  // The package inside cannot be seen without the password, so its kind comes from the name, if any.
+  const inner = Object.values(OOXML_MAIN_TYPES).find((r) => r.format === ext);
+  if (!inner) return { refused: "password_protected", detail: "the document is an encrypted Office Open XML package; which kind cannot be told without the password", detected: "ooxml-encrypted" };
+  return { format: inner.format, pages: null, encrypted: true };
+}
