@@ -1,13 +1,10 @@
 // The Hono app: middleware order, route mounting, the error envelope.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./app-env";
 import { requireApiKey } from "./auth/scope";
 import { fieldsBodyLimit } from "./body-limits";
 import { openDb } from "./db/client";
-import { ApiError, notFound, onError, validationHook } from "./errors";
-import { MAX_BATCH_SIZE_BYTES } from "./domain/plans";
-import { maxFileSizeBytes } from "./domain/uploads";
+import { notFound, onError, validationHook } from "./errors";
 import { OPENAPI_PATH, openApiConfig, registerSecuritySchemes } from "./openapi";
 import { catalogRoutes } from "./routes/catalog";
 import { convertRoutes } from "./routes/convert";
@@ -24,9 +21,6 @@ import { webhooksRoutes } from "./routes/webhooks";
 // Paths under /v1 that need no API key: the signature or nothing secret is the credential.
 const PUBLIC_PREFIXES = ["/v1/downloads/", "/v1/openapi.json", "/v1/convert/conversions", "/v1/convert/estimate/"];
 
-// Multipart framing around the file; the file itself is held to MAX_FILE_SIZE_BYTES.
-const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
-
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -39,16 +33,8 @@ export function createApp() {
     return requireApiKey(c, next);
   });
   app.use("*", fieldsBodyLimit);
-  // Oversize uploads are refused before any of the body is stored.
-  app.on("POST", ["/v1/files", "/v1/convert", "/v1/convert/batch"], async (c, next) => {
-    const limit = maxFileSizeBytes(c.env) + MULTIPART_OVERHEAD_BYTES;
-    return bodyLimit({
-      maxSize: c.req.path.endsWith("/batch") ? MAX_BATCH_SIZE_BYTES + MULTIPART_OVERHEAD_BYTES : limit,
-      onError: () => {
-        throw new ApiError("request.too_large", `the request body exceeds ${limit} bytes`, { maxFileSizeBytes: maxFileSizeBytes(c.env) });
-      },
-    })(c, next);
-  });
+  // The upload endpoints (POST /v1/files, /v1/convert, /v1/convert/batch) enforce their body limits while they
+  // stream the body (routes/upload-form.ts): Content-Length first, then every byte counted.
 
   app.route("/", healthRoutes);
   app.route("/", converterRoutes);

@@ -13,6 +13,7 @@ const CODES = {
   "request.empty_file": 400,
   "request.missing_file": 400,
   "request.invalid_filename": 400,
+  "request.incomplete_body": 400,
   "request.too_large": 413,
   "request.unsupported_content_type": 415,
   "request.unsupported_format": 415,

@@ -1,7 +1,7 @@
 // The conversion catalog: every pair of the converter's matrix with its price and limits. Derived, never
 // written by hand: the matrix comes from container/src/formats.ts, prices from pricing.ts, limits from plans.ts.
 import { categoryOf, jobName, sourceFormats, targetsFor, type Category } from "./formats";
-import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES, MAX_PAGES, PLANS } from "./plans";
+import { MAX_BATCH_FILES, MAX_PAGES, PLANS } from "./plans";
 import { costingFor, quote, type CostingInfo } from "./pricing";
 import { normalizeFormat } from "./conversions";
 import { assertConvertible } from "./formats";
@@ -76,7 +76,8 @@ export function buildCatalog(maxFileSizeBytes: number): Catalog {
         maxConcurrentJobs,
         maxPages: edge.maxPages,
         maxDurationMinutes: null,
-        maxBatchSizeBytes: MAX_BATCH_SIZE_BYTES,
+        // One request carries a batch, so its files share the request body limit (= the file limit).
+        maxBatchSizeBytes: maxFileSizeBytes,
       });
       return edge;
     });

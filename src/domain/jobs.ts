@@ -6,7 +6,6 @@ import { ApiError } from "../errors";
 import { uuidv7 } from "../ids";
 import type { ConvertOptions } from "../converter/client";
 import { signDownloadUrl } from "../storage/signed-urls";
-import { extensionOf } from "./documents";
 import { jobName } from "./formats";
 import { PLANS, utcDay, type PlanId } from "./plans";
 import type { JobMessage } from "../queue/messages";
@@ -183,8 +182,8 @@ export function outputFileName(originalName: string, source: string, target: str
 }
 
 export function baseName(filename: string): string {
-  const ext = extensionOf(filename);
-  const base = ext ? filename.slice(0, -(ext.length + 1)) : filename;
+  const dot = filename.lastIndexOf(".");
+  const base = dot > 0 ? filename.slice(0, dot) : filename;
   return base || "document";
 }
 

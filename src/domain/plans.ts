@@ -20,7 +20,6 @@ export const PLANS: Record<PlanId, Plan> = {
 
 // A full batch fits within the free plan's concurrent-job limit.
 export const MAX_BATCH_FILES = 10;
-export const MAX_BATCH_SIZE_BYTES = 100 * 1024 * 1024;
 // Pages or slides a conversion may have, on every plan: checked at submission where the count is exact, and
 // by the converter on the real count (maxPages) for every conversion.
 export const MAX_PAGES = 2000;

@@ -1,56 +1,193 @@
-// Taking an upload in: checks that need no storage first (name, size, format from the bytes), then R2, then
-// D1, undoing the R2 write if the record cannot be made, so no half-written upload is left behind.
-import { insertFile, type FileRow } from "../db/files";
+// Taking an upload in, as it streams: the file name cleaned first (file-names.ts), then each chunk counted against
+// the size limit, hashed (SHA-256, for Idempotency-Key), kept at the head and tail (for the detector) and written to R2
+// (one put when it fits one buffer, else a multipart upload). The head is judged as soon as it is in (an image
+// or unknown binary is refused before the rest arrives); the whole file by the shared detector once stored,
+// reading bounded ranges only. A refused upload leaves nothing in R2; the D1 row is written by the caller once
+// the whole request has been read, so nothing half-written remains either.
+import { deleteFile, insertFile, type FileRow } from "../db/files";
 import type { Db } from "../db/client";
 import { ApiError } from "../errors";
 import { prefixedId } from "../ids";
-import { uploadKey } from "../storage/r2";
-import { inspectDocument } from "./documents";
+import { objectRanges, ObjectWriter, uploadKey } from "../storage/r2";
+import { bytesSource, detect, HEAD_BYTES, refuseFromHead, withKnownRanges, type Refused } from "../../container/src/detect/index.ts";
 import { storedFileName } from "./file-names";
-import { isSupportedSource, mediaTypeOf, sourceFormats } from "./formats";
+import { mediaTypeOf, sourceFormats } from "./formats";
+import type { FileSink } from "../routes/upload-form";
+import { toHex } from "../auth/api-keys";
+
+// Cloudflare's request body limit on the Free and Pro plans (Business: 200 MB, Enterprise: 500 MB).
+export const DEFAULT_MAX_FILE_SIZE_BYTES = 100 * 1024 * 1024;
+// Multipart framing around the file(s): boundaries, part headers, the text fields.
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+// The bytes kept from the start and the end of an upload: what the detector reads most (headers, a zip's end
+// records and central directory, a PDF's startxref and last xref), served without reading R2 back.
+const KEEP_HEAD_BYTES = 64 * 1024;
+const KEEP_TAIL_BYTES = 128 * 1024;
 
 export function maxFileSizeBytes(env: Env): number {
-  return Number(env.MAX_FILE_SIZE_BYTES) || 50 * 1024 * 1024;
+  return Number(env.MAX_FILE_SIZE_BYTES) || DEFAULT_MAX_FILE_SIZE_BYTES;
 }
 
-export async function storeUpload(env: Env, db: Db, accountId: string, file: File, purpose: string): Promise<FileRow> {
-  const filename = storedFileName(file.name);
-  const limit = maxFileSizeBytes(env);
-  if (file.size > limit) throw new ApiError("request.too_large", `the file is ${file.size} bytes; the limit is ${limit}`, { maxFileSizeBytes: limit });
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const inspection = inspectDocument(bytes, filename);
-  if (!inspection.ok) {
-    const code = inspection.code;
-    throw new ApiError(code, inspection.detail, {
-      filename,
-      ...(inspection.detected ? { detectedFormat: inspection.detected } : {}),
-      ...(code === "request.unsupported_format" ? { supportedFormats: sourceFormats() } : {}),
-    });
-  }
-  if (!isSupportedSource(inspection.format)) {
-    throw new ApiError("request.unsupported_format", `${inspection.format} is not a supported source format`, { detectedFormat: inspection.format, supportedFormats: sourceFormats() });
-  }
+/** A batch's files together are held to the same limit as one file: the platform caps the request body. */
+export function maxBatchSizeBytes(env: Env): number {
+  return maxFileSizeBytes(env);
+}
+
+/** An upload stored in R2 and judged, whose D1 row is not written yet. */
+export interface ReceivedUpload {
+  row: FileRow;
+  /** Hex SHA-256 of the file's bytes. */
+  sha256: string;
+  /** Removes the stored object (the request failed after it). */
+  discard(): Promise<void>;
+}
+
+export interface UploadLimits {
+  maxFileBytes: number;
+  /** Called with each chunk's size, before it is stored: a batch's running total (may throw). */
+  onBytes?: (bytes: number) => void;
+}
+
+/** The sink one file part of a form streams into (the row's purpose is `conversion` until the caller sets it). */
+export function uploadSink(env: Env, accountId: string, name: string, limits: UploadLimits): FileSink<ReceivedUpload> {
+  const filename = storedFileName(name);
   const id = prefixedId("file");
-  const row: FileRow = {
-    id,
-    accountId,
-    filename,
-    bytes: bytes.byteLength,
-    sourceFormat: inspection.format,
-    contentType: mediaTypeOf(inspection.format),
-    purpose,
-    pages: inspection.pages,
-    storageKey: uploadKey(accountId, id),
-    createdAt: Date.now(),
+  const key = uploadKey(accountId, id);
+  const writer = new ObjectWriter(env.BUCKET, key, { filename });
+  const digest = new crypto.DigestStream("SHA-256");
+  const hashing = digest.getWriter();
+  const head = new Uint8Array(KEEP_HEAD_BYTES);
+  let headLength = 0;
+  const tail = new TailBuffer(KEEP_TAIL_BYTES);
+  let judgedHead = false;
+
+  return {
+    async write(chunk) {
+      if (writer.size + chunk.length > limits.maxFileBytes) {
+        throw new ApiError("request.too_large", `the file is larger than the limit of ${limits.maxFileBytes} bytes`, { maxFileSizeBytes: limits.maxFileBytes });
+      }
+      limits.onBytes?.(chunk.length);
+      if (headLength < head.length) {
+        const take = Math.min(head.length - headLength, chunk.length);
+        head.set(chunk.subarray(0, take), headLength);
+        headLength += take;
+      }
+      tail.push(chunk);
+      await hashing.write(chunk);
+      if (!judgedHead && headLength >= HEAD_BYTES) {
+        judgedHead = true;
+        const refused = refuseFromHead(head.subarray(0, headLength), false, { name: filename });
+        if (refused) throw refusal(refused, filename);
+      }
+      await writer.write(chunk);
+    },
+
+    async close() {
+      await hashing.close();
+      const sha256 = toHex(new Uint8Array(await digest.digest));
+      try {
+        if (writer.spilled) await writer.complete();
+        const source = writer.spilled
+          ? withKnownRanges(objectRanges(env.BUCKET, key, writer.size), [
+              { offset: 0, bytes: head.subarray(0, headLength) },
+              { offset: writer.size - tail.length, bytes: tail.bytes() },
+            ])
+          : bytesSource(writer.bytes);
+        const detection = await detect(source, { name: filename });
+        if (!detection.ok) throw refusal(detection, filename);
+        // Small files are judged before they are stored: a refused one never reaches R2.
+        if (!writer.spilled) await writer.complete(sha256);
+        const row: FileRow = {
+          id,
+          accountId,
+          filename,
+          bytes: writer.size,
+          sourceFormat: detection.format,
+          contentType: mediaTypeOf(detection.format),
+          purpose: "conversion",
+          pages: detection.pages,
+          storageKey: key,
+          createdAt: Date.now(),
+        };
+        return { row, sha256, discard: () => writer.abort() };
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+    },
+
+    async abort() {
+      await hashing.abort().catch(() => undefined);
+      await writer.abort();
+    },
   };
-  await env.BUCKET.put(row.storageKey, bytes, { httpMetadata: { contentType: row.contentType }, customMetadata: { filename } });
-  try {
-    await insertFile(db, row);
-  } catch (err) {
-    await env.BUCKET.delete(row.storageKey);
-    throw err;
+}
+
+/** The detector's refusal in the API's envelope. */
+function refusal(refused: Refused, filename: string): ApiError {
+  const context = { filename, ...(refused.detected ? { detectedFormat: refused.detected } : {}) };
+  switch (refused.reason) {
+    case "empty":
+      return new ApiError("request.empty_file", "the file is empty", { filename });
+    case "unsupported":
+      return new ApiError("request.unsupported_format", refused.detail, { ...context, supportedFormats: sourceFormats() });
+    case "mismatch":
+      return new ApiError("request.format_mismatch", refused.detail, context);
+    case "corrupt":
+      return new ApiError("convert.corrupt_input", refused.detail, context);
+    case "zip_bomb":
+      return new ApiError("convert.zip_bomb", refused.detail, context);
+    case "password_protected":
+      return new ApiError("convert.password_protected", refused.detail, context);
   }
-  return row;
+}
+
+/** Writes the rows of uploads received by one request; if one fails, none stays and every object is removed. */
+export async function recordUploads(env: Env, db: Db, uploads: ReceivedUpload[]): Promise<FileRow[]> {
+  const written: FileRow[] = [];
+  try {
+    for (const upload of uploads) {
+      await insertFile(db, upload.row);
+      written.push(upload.row);
+    }
+    return written;
+  } catch (error) {
+    await discardUploads(env, db, uploads, written);
+    throw error;
+  }
+}
+
+/** Removes uploads received by a request that then failed: their objects, and any rows already written. */
+export async function discardUploads(env: Env, db: Db, uploads: ReceivedUpload[], rows: FileRow[] = []): Promise<void> {
+  await Promise.allSettled([...uploads.map((u) => u.discard()), ...rows.map((row) => deleteFile(env, db, row))]);
+}
+
+/** The last `capacity` bytes written, in a ring. */
+class TailBuffer {
+  private readonly ring: Uint8Array;
+  private end = 0;
+  private total = 0;
+  constructor(capacity: number) {
+    this.ring = new Uint8Array(capacity);
+  }
+  get length(): number {
+    return Math.min(this.total, this.ring.length);
+  }
+  push(chunk: Uint8Array): void {
+    const data = chunk.length > this.ring.length ? chunk.subarray(chunk.length - this.ring.length) : chunk;
+    const first = Math.min(data.length, this.ring.length - this.end);
+    this.ring.set(data.subarray(0, first), this.end);
+    this.ring.set(data.subarray(first), 0);
+    this.end = (this.end + data.length) % this.ring.length;
+    this.total += chunk.length;
+  }
+  bytes(): Uint8Array {
+    if (this.total <= this.ring.length) return this.ring.subarray(0, this.total);
+    const out = new Uint8Array(this.ring.length);
+    out.set(this.ring.subarray(this.end));
+    out.set(this.ring.subarray(0, this.end), this.ring.length - this.end);
+    return out;
+  }
 }
 
 export function fileResponse(row: FileRow) {

@@ -3,18 +3,19 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { hashApiKey, toHex } from "../auth/api-keys";
+import { hashApiKey } from "../auth/api-keys";
 import { ownedOr404, type Caller } from "../auth/scope";
 import { getAccount } from "../db/accounts";
 import { deleteFile, findFile, type FileRow } from "../db/files";
-import { ApiError, validationHook } from "../errors";
+import { ApiError, validationError, validationHook } from "../errors";
 import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion, queryOrBody } from "../domain/conversions";
 import { admitJobs, IdempotencyRace, replayIdempotent, type Services } from "../domain/jobs";
-import { MAX_BATCH_FILES, MAX_BATCH_SIZE_BYTES } from "../domain/plans";
-import { storeUpload } from "../domain/uploads";
+import { MAX_BATCH_FILES } from "../domain/plans";
+import { discardUploads, maxBatchSizeBytes, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink, type ReceivedUpload } from "../domain/uploads";
 import { assertWebhookUrl } from "../domain/webhook-addresses";
 import type { ConvertOptions } from "../converter/client";
 import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema, SheetQuerySchema } from "../schemas";
+import { isMultipart, readUploadForm, streamingRoute } from "./upload-form";
 
 // Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
 const WebhookUrlField = z.string().optional().openapi({
@@ -29,7 +30,7 @@ const JobFields = ConvertOptionsSchema.extend({
   webhookUrl: WebhookUrlField,
   webhookMetadata: WebhookMetadataField,
 });
-const ConvertForm = JobFields.extend({ file: z.any().optional().openapi({ type: "string", format: "binary" }) });
+const ConvertForm = JobFields.extend({ file: z.any().optional().openapi({ type: "string", format: "binary", description: "the document (one file part, streamed to storage); or `fileId`" }) });
 
 const BatchFields = ConvertOptionsSchema.extend({
   fileIds: z.array(z.string()).optional().openapi({ description: "uploaded files to convert (instead of or besides `files`)" }),
@@ -37,8 +38,15 @@ const BatchFields = ConvertOptionsSchema.extend({
   webhookUrl: WebhookUrlField,
   webhookMetadata: WebhookMetadataField,
 });
+// The batch form's text fields as they arrive (fileIds repeated or comma-separated), and the form as documented.
+const BatchFormFields = ConvertOptionsSchema.extend({
+  fileIds: z.array(z.string()).optional(),
+  targetFormat: z.string().min(1),
+  webhookUrl: WebhookUrlField,
+  webhookMetadata: WebhookMetadataField,
+});
 const BatchForm = ConvertOptionsSchema.extend({
-  files: z.any().optional().openapi({ type: "array", items: { type: "string", format: "binary" }, description: "the documents (repeat the field)" }),
+  files: z.any().optional().openapi({ type: "array", items: { type: "string", format: "binary" }, description: "the documents (repeat the field; each streamed to storage)" }),
   fileIds: z.any().optional().openapi({ type: "array", items: { type: "string" }, description: "repeat the field, or comma-separated" }),
   targetFormat: z.string().min(1),
   webhookUrl: WebhookUrlField,
@@ -58,7 +66,7 @@ const submit = createRoute({
   tags: ["Jobs"],
   summary: "Submit a conversion job",
   description:
-    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: the same key with the same request returns the same job without a second charge.",
+    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. A multipart body is read as a stream: fields in any order, the file streamed to storage (at most MAX_FILE_SIZE_BYTES: 413 as soon as it crosses it; a body cut off is 400 `request.incomplete_body`, nothing stored or charged); unknown or repeated fields are 400. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: the same key with the same request (the file compared by its SHA-256) returns the same job without a second charge.",
   security: apiKeySecurity,
   request: {
     query: SheetQuerySchema,
@@ -76,7 +84,7 @@ const batch = createRoute({
   path: "/v1/convert/batch",
   tags: ["Jobs"],
   summary: "Submit several files at once, one job each",
-  description: `Up to ${MAX_BATCH_FILES} files and ${MAX_BATCH_SIZE_BYTES} bytes in total. All or nothing: if any file is refused or the credits do not cover the whole batch, no job is created and nothing is charged.`,
+  description: `Up to ${MAX_BATCH_FILES} files, and in total (uploads and \`fileIds\` together) at most MAX_FILE_SIZE_BYTES: the platform caps the request body at the same size (413 \`limits.batch_too_large\` as soon as it is crossed). All or nothing: if any file is refused or the credits do not cover the whole batch, no job is created, nothing is stored and nothing is charged.`,
   security: apiKeySecurity,
   request: {
     query: SheetQuerySchema,
@@ -92,13 +100,38 @@ const batch = createRoute({
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/;
 const FORM_MEDIA_TYPES = new Set(["multipart/form-data", "application/x-www-form-urlencoded"]);
 
-function validatedBody<T>(c: Context<AppEnv>): T {
+/**
+ * A body without files (JSON, or a URL-encoded form: small, capped by fieldsBodyLimit), validated by `schema`;
+ * media types matched as the framework's validators match them (case-insensitive, application/*+json).
+ */
+async function fieldsBody<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
   const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const valid = (c.req.valid as unknown as (target: "json" | "form") => T).bind(c.req);
-  if (JSON_MEDIA_TYPE.test(mediaType)) return valid("json");
-  if (FORM_MEDIA_TYPES.has(mediaType)) return valid("form");
-  // Another media type never gets here (415 before the handler): this is a request without a body.
+  if (JSON_MEDIA_TYPE.test(mediaType)) {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError("request.invalid", "the body is not valid JSON");
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error, "json");
+    return parsed.data;
+  }
+  if (FORM_MEDIA_TYPES.has(mediaType)) return formFields(schema, (await c.req.parseBody({ all: true })) as Record<string, string | string[]>);
+  if (mediaType) throw new ApiError("request.unsupported_content_type", `send the body as multipart/form-data, application/x-www-form-urlencoded or JSON (not ${mediaType})`);
   throw new ApiError("request.invalid", "send the request as multipart/form-data, application/x-www-form-urlencoded or JSON");
+}
+
+function formFields<T>(schema: z.ZodType<T>, fields: Record<string, string | string[] | unknown>): T {
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) throw validationError(parsed.error, "form");
+  return parsed.data;
+}
+
+/** `?sheet=` as the documentation states it (the zod-openapi validators are not in front of these routes). */
+function checkQuery(c: Context<AppEnv>): void {
+  const query = SheetQuerySchema.safeParse(c.req.query());
+  if (!query.success) throw validationError(query.error, "query");
 }
 
 /** The job's options: `?sheet=` merged with the body's, and what "every page" means spelled one way. */
@@ -114,57 +147,128 @@ async function visibleFile(c: Context<AppEnv>, caller: Caller, id: string): Prom
   return ownedOr404(await findFile(c.var.db, id), caller, "files.not_found", "file");
 }
 
-export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
-  .openapi(submit, async (c) => {
-    const input = validatedBody<z.infer<typeof ConvertForm>>(c);
-    const caller = c.var.caller;
+/** POST /v1/convert: one job, for an upload streamed in with the request or an uploaded file's id. */
+async function submitJob(c: Context<AppEnv>): Promise<Response> {
+  const caller = c.var.caller;
+  checkQuery(c);
+  let input: z.infer<typeof JobFields>;
+  let upload: ReceivedUpload | undefined;
+  if (isMultipart(c.req.raw)) {
+    const limit = maxFileSizeBytes(c.env);
+    const form = await readUploadForm(c.req.raw, {
+      fields: Object.keys(JobFields.shape),
+      fileField: "file",
+      maxFiles: 1,
+      tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
+      maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
+      tooLarge: () => new ApiError("request.too_large", `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`, { maxFileSizeBytes: limit }),
+      openFile: (name) => uploadSink(c.env, caller.accountId, name, { maxFileBytes: limit }),
+      discard: (received) => received.discard(),
+    });
+    upload = form.files[0];
+    try {
+      input = formFields(JobFields, form.fields);
+    } catch (err) {
+      await discardUploads(c.env, c.var.db, form.files);
+      throw err;
+    }
+  } else {
+    input = await fieldsBody(c, JobFields);
+  }
+
+  let recorded: FileRow | undefined;
+  const idempotencyKey = c.req.header("idempotency-key") ?? null;
+  let requestHash: string | null = null;
+  try {
     const options = optionsOf(c, input);
-    const idempotencyKey = c.req.header("idempotency-key") ?? null;
-    const upload = input.file instanceof File ? input.file : null;
     if (!upload && !input.fileId) throw new ApiError("request.missing_file", "send the document as `file`, or the id of an uploaded file as `fileId`");
+    if (upload && input.fileId) throw new ApiError("request.invalid", "send either `file` or `fileId`, not both");
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
-    let requestHash: string | null = null;
     if (idempotencyKey) {
-      const source = upload ? `sha256:${toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", await upload.arrayBuffer())))}` : `file:${input.fileId}`;
+      // The file by the SHA-256 computed while it streamed in: no second copy is read.
+      const source = upload ? `sha256:${upload.sha256}` : `file:${input.fileId}`;
       // Everything the job is made of, each spelled one way (the target's aliases, the URL as checked).
       requestHash = await hashApiKey(JSON.stringify([source, normalizeFormat(input.targetFormat), options, webhookUrl, input.webhookMetadata ?? null]));
       const existing = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
-      if (existing) return c.json({ id: existing.id, status: "Queued" as const, creditCost: existing.creditCost }, 202);
+      if (existing) {
+        await upload?.discard();
+        return c.json({ id: existing.id, status: "Queued" as const, creditCost: existing.creditCost }, 202);
+      }
     }
 
-    const file = upload ? await storeUpload(c.env, c.var.db, caller.accountId, upload, "conversion") : await visibleFile(c, caller, input.fileId!);
-    try {
-      const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
-      const account = await getAccount(c.var.db, caller.accountId);
-      const [job] = await admitJobs(services(c), account.planId, [
-        jobSpecFor(file, target, options, quote, {
-          accountId: caller.accountId,
-          apiKeyId: caller.apiKeyId,
-          kind: "job",
-          idempotencyKey,
-          requestHash,
-          webhookUrl,
-          webhookMetadata: input.webhookMetadata ?? null,
+    const file = upload ? (recorded = (await recordUploads(c.env, c.var.db, [upload]))[0]!) : await visibleFile(c, caller, input.fileId!);
+    const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
+    const account = await getAccount(c.var.db, caller.accountId);
+    const [job] = await admitJobs(services(c), account.planId, [
+      jobSpecFor(file, target, options, quote, {
+        accountId: caller.accountId,
+        apiKeyId: caller.apiKeyId,
+        kind: "job",
+        idempotencyKey,
+        requestHash,
+        webhookUrl,
+        webhookMetadata: input.webhookMetadata ?? null,
+      }),
+    ]);
+    c.header("Location", `/v1/convert/job/${job!.id}`);
+    return c.json({ id: job!.id, status: "Queued" as const, creditCost: job!.creditCost }, 202);
+  } catch (err) {
+    // An upload made only for this job goes with it when the job is refused.
+    if (recorded) await deleteFile(c.env, c.var.db, recorded);
+    else if (upload) await upload.discard();
+    if (err instanceof IdempotencyRace && idempotencyKey && requestHash) {
+      const winner = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
+      if (winner) return c.json({ id: winner.id, status: "Queued" as const, creditCost: winner.creditCost }, 202);
+    }
+    throw err;
+  }
+}
+
+/** POST /v1/convert/batch: one job per file, all or nothing. */
+async function submitBatch(c: Context<AppEnv>): Promise<Response> {
+  const caller = c.var.caller;
+  checkQuery(c);
+  const batchLimit = maxBatchSizeBytes(c.env);
+  const tooLarge = (bytes?: number) =>
+    new ApiError("limits.batch_too_large", bytes === undefined ? `the batch's request body exceeds ${batchLimit + MULTIPART_OVERHEAD_BYTES} bytes` : `the batch's files total ${bytes} bytes; at most ${batchLimit}`, { maxBatchSizeBytes: batchLimit });
+  let input: { fileIds?: unknown } & z.infer<typeof BatchFormFields>;
+  let uploads: ReceivedUpload[] = [];
+  if (isMultipart(c.req.raw)) {
+    let streamed = 0;
+    const form = await readUploadForm(c.req.raw, {
+      fields: Object.keys(BatchFormFields.shape),
+      repeatable: ["fileIds"],
+      fileField: "files",
+      maxFiles: MAX_BATCH_FILES,
+      tooManyFiles: () => new ApiError("limits.batch_too_large", `a batch holds at most ${MAX_BATCH_FILES} files`, { maxBatchFiles: MAX_BATCH_FILES }),
+      maxBodyBytes: batchLimit + MULTIPART_OVERHEAD_BYTES,
+      tooLarge: () => tooLarge(),
+      openFile: (name) =>
+        uploadSink(c.env, caller.accountId, name, {
+          maxFileBytes: maxFileSizeBytes(c.env),
+          onBytes: (bytes) => {
+            streamed += bytes;
+            if (streamed > batchLimit) throw tooLarge(streamed);
+          },
         }),
-      ]);
-      c.header("Location", `/v1/convert/job/${job!.id}`);
-      return c.json({ id: job!.id, status: "Queued" as const, creditCost: job!.creditCost }, 202);
+      discard: (received) => received.discard(),
+    });
+    uploads = form.files;
+    try {
+      input = formFields(BatchFormFields, form.fields);
     } catch (err) {
-      // An upload made only for this job goes with it when the job is refused.
-      if (upload) await deleteFile(c.env, c.var.db, file);
-      if (err instanceof IdempotencyRace && idempotencyKey && requestHash) {
-        const winner = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
-        if (winner) return c.json({ id: winner.id, status: "Queued" as const, creditCost: winner.creditCost }, 202);
-      }
+      await discardUploads(c.env, c.var.db, uploads);
       throw err;
     }
-  })
-  .openapi(batch, async (c) => {
-    const input = validatedBody<z.infer<typeof BatchForm>>(c);
-    const caller = c.var.caller;
+  } else {
+    // JSON sends fileIds as an array; a URL-encoded form repeats the field (one value is a string).
+    input = await fieldsBody(c, BatchFields.extend({ fileIds: z.union([z.array(z.string()), z.string()]).optional() })) as typeof input;
+  }
+
+  let recorded: FileRow[] = [];
+  try {
     const options = optionsOf(c, input);
-    const uploads = ([] as unknown[]).concat(input.files ?? []).filter((f): f is File => f instanceof File);
     const fileIds = ([] as unknown[])
       .concat(input.fileIds ?? [])
       .flatMap((v) => String(v).split(","))
@@ -176,35 +280,36 @@ export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
     const existing = await Promise.all(fileIds.map((id) => visibleFile(c, caller, id)));
-    const totalBytes = uploads.reduce((s, f) => s + f.size, 0) + existing.reduce((s, f) => s + f.bytes, 0);
-    if (totalBytes > MAX_BATCH_SIZE_BYTES) {
-      throw new ApiError("limits.batch_too_large", `the batch's files total ${totalBytes} bytes; at most ${MAX_BATCH_SIZE_BYTES}`, { maxBatchSizeBytes: MAX_BATCH_SIZE_BYTES });
-    }
-    const stored: FileRow[] = [];
-    try {
-      for (const f of uploads) stored.push(await storeUpload(c.env, c.var.db, caller.accountId, f, "conversion"));
-      const files = [...stored, ...existing];
-      const specs = files.map((file) => {
-        const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
-        return jobSpecFor(file, target, options, quote, {
-          accountId: caller.accountId,
-          apiKeyId: caller.apiKeyId,
-          kind: "job",
-          webhookUrl,
-          webhookMetadata: input.webhookMetadata ?? null,
-        });
+    const totalBytes = uploads.reduce((s, u) => s + u.row.bytes, 0) + existing.reduce((s, f) => s + f.bytes, 0);
+    if (totalBytes > batchLimit) throw tooLarge(totalBytes);
+    recorded = await recordUploads(c.env, c.var.db, uploads);
+    const files = [...recorded, ...existing];
+    const specs = files.map((file) => {
+      const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
+      return jobSpecFor(file, target, options, quote, {
+        accountId: caller.accountId,
+        apiKeyId: caller.apiKeyId,
+        kind: "job",
+        webhookUrl,
+        webhookMetadata: input.webhookMetadata ?? null,
       });
-      const account = await getAccount(c.var.db, caller.accountId);
-      const jobs = await admitJobs(services(c), account.planId, specs);
-      return c.json(
-        {
-          jobs: jobs.map((j, i) => ({ id: j.id, status: "Queued" as const, creditCost: j.creditCost, fileId: files[i]!.id, filename: files[i]!.filename })),
-          creditCost: jobs.reduce((s, j) => s + j.creditCost, 0),
-        },
-        202,
-      );
-    } catch (err) {
-      for (const file of stored) await deleteFile(c.env, c.var.db, file);
-      throw err;
-    }
-  });
+    });
+    const account = await getAccount(c.var.db, caller.accountId);
+    const jobs = await admitJobs(services(c), account.planId, specs);
+    return c.json(
+      {
+        jobs: jobs.map((j, i) => ({ id: j.id, status: "Queued" as const, creditCost: j.creditCost, fileId: files[i]!.id, filename: files[i]!.filename })),
+        creditCost: jobs.reduce((s, j) => s + j.creditCost, 0),
+      },
+      202,
+    );
+  } catch (err) {
+    await discardUploads(c.env, c.var.db, recorded.length ? [] : uploads, recorded);
+    throw err;
+  }
+}
+
+// Documented like the other routes; served without zod-openapi's validators, which would read the body whole.
+export const convertRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+streamingRoute(convertRoutes, submit, submitJob);
+streamingRoute(convertRoutes, batch, submitBatch);

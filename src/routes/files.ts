@@ -1,19 +1,23 @@
 // /v1/files: uploads, and reading a file's record.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { ownedOr404 } from "../auth/scope";
 import { findFile } from "../db/files";
-import { ApiError, validationHook } from "../errors";
-import { fileResponse, storeUpload } from "../domain/uploads";
+import { ApiError, validationError, validationHook } from "../errors";
+import { discardUploads, fileResponse, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink } from "../domain/uploads";
+import { readUploadForm, streamingRoute } from "./upload-form";
 import { apiKeySecurity, filesErrorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
 import { queryOrBody } from "../domain/conversions";
 import { BOOKMARK_HEADER } from "../db/sessions";
 import { pendingBody, renditionFor, renditionHeaders, seedTimestamp, waitMsFor } from "../domain/renditions";
 import { bodyLimit } from "hono/body-limit";
 
-const UploadForm = z.object({
-  file: z.any().optional().openapi({ type: "string", format: "binary", description: "the document" }),
+const UploadFields = z.object({
   purpose: z.string().max(64).optional().openapi({ example: "conversion", description: "free label, default `conversion`" }),
+});
+const UploadForm = UploadFields.extend({
+  file: z.any().openapi({ type: "string", format: "binary", description: "the document (one file part, streamed to storage)" }),
 });
 
 const upload = createRoute({
@@ -21,7 +25,8 @@ const upload = createRoute({
   path: "/v1/files",
   tags: ["Files"],
   summary: "Upload a file",
-  description: "Stores the document; its format is detected from its bytes. Files are private to the key's account (personal or workspace).",
+  description:
+    "Stores the document; its format is detected from its bytes, and `pages` is its page or slide count where its structure gives it exactly (PDF page tree, pptx/odp slides; null otherwise). Files are private to the key's account (personal or workspace). The body is read as a stream: fields in any order, one `file` part of at most MAX_FILE_SIZE_BYTES (413 `request.too_large` as soon as it crosses the limit); a body cut off before its closing boundary is 400 `request.incomplete_body` and nothing is stored.",
   security: apiKeySecurity,
   request: { body: { required: true, content: { "multipart/form-data": { schema: UploadForm } } } },
   responses: {
@@ -83,14 +88,34 @@ const convertFile = createRoute({
   },
 });
 
+/** POST /v1/files: the form streamed into R2 (never parsed whole: see upload-form.ts). */
+async function receiveUpload(c: Context<AppEnv>): Promise<Response> {
+  const limit = maxFileSizeBytes(c.env);
+  const form = await readUploadForm(c.req.raw, {
+    fields: Object.keys(UploadFields.shape),
+    fileField: "file",
+    maxFiles: 1,
+    tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
+    maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
+    tooLarge: () => new ApiError("request.too_large", `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`, { maxFileSizeBytes: limit }),
+    openFile: (name) => uploadSink(c.env, c.var.caller.accountId, name, { maxFileBytes: limit }),
+    discard: (upload) => upload.discard(),
+  });
+  try {
+    const fields = UploadFields.safeParse(form.fields);
+    if (!fields.success) throw validationError(fields.error, "form");
+    const upload = form.files[0];
+    if (!upload) throw new ApiError("request.missing_file", "send the document as the multipart field `file`");
+    upload.row.purpose = fields.data.purpose || "conversion";
+    const [row] = await recordUploads(c.env, c.var.db, [upload]);
+    return c.json(fileResponse(row!), 201);
+  } catch (error) {
+    await discardUploads(c.env, c.var.db, form.files);
+    throw error;
+  }
+}
+
 export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
-  .openapi(upload, async (c) => {
-    const form = c.req.valid("form");
-    const file = form.file as unknown;
-    if (!(file instanceof File)) throw new ApiError("request.missing_file", "send the document as the multipart field `file`");
-    const row = await storeUpload(c.env, c.var.db, c.var.caller.accountId, file, form.purpose || "conversion");
-    return c.json(fileResponse(row), 201);
-  })
   .openapi(getFile, async (c) => {
     const row = ownedOr404(await findFile(c.var.db, c.req.valid("param").file_id), c.var.caller, "files.not_found", "file");
     return c.json(fileResponse(row), 200);
@@ -120,3 +145,5 @@ export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
       headers,
     );
   });
+
+streamingRoute(filesRoutes, upload, receiveUpload);

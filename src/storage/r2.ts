@@ -106,3 +106,125 @@ export function contentDisposition(fileName: string, kind: "inline" | "attachmen
 function rfc8187Encode(value: string): string {
   return encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+
+// R2 multipart parts must be at least 5 MiB (all but the last) and equal in size; 5 MiB parts hold 10,000 × 5 MiB,
+// far beyond any request body the platform accepts, while keeping one part's buffer small.
+export const PART_SIZE_BYTES = 5 * 1024 * 1024;
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * An object written from a stream of unknown length without holding it whole: bytes gather in one buffer (grown
+ * as needed, at most one part); an object that fits is stored with one `put` (`complete`), a larger one goes
+ * out as an R2 multipart upload of equal 5 MiB parts as each fills. `abort` leaves nothing behind either way.
+ */
+export class ObjectWriter {
+  readonly key: string;
+  private readonly bucket: R2Bucket;
+  private readonly customMetadata: Record<string, string>;
+  private readonly partSize: number;
+  private buffer = new Uint8Array(0);
+  private filled = 0;
+  private upload: R2MultipartUpload | null = null;
+  private readonly parts: R2UploadedPart[] = [];
+  private stored = false;
+  size = 0;
+
+  constructor(bucket: R2Bucket, key: string, customMetadata: Record<string, string> = {}, partSize = PART_SIZE_BYTES) {
+    this.bucket = bucket;
+    this.key = key;
+    this.customMetadata = customMetadata;
+    this.partSize = partSize;
+  }
+
+  /** True once the bytes went to R2 as a multipart upload; until then `bytes` holds all of them. */
+  get spilled(): boolean {
+    return this.upload !== null;
+  }
+
+  get bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.filled);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.size += chunk.length;
+    let at = 0;
+    while (at < chunk.length) {
+      // A full part with more bytes to come is not the last part: it goes out now.
+      if (this.filled === this.partSize) await this.flushPart();
+      if (this.filled === this.buffer.length) this.grow();
+      const take = Math.min(this.buffer.length - this.filled, chunk.length - at);
+      this.buffer.set(chunk.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+    }
+  }
+
+  /** Stores what was written: one put (with its SHA-256 for R2 to verify), or the last part and completion. */
+  async complete(sha256Hex?: string): Promise<void> {
+    if (this.upload) {
+      if (this.filled > 0) await this.flushPart();
+      await this.upload.complete(this.parts);
+    } else {
+      await this.bucket.put(this.key, this.bytes, { customMetadata: this.customMetadata, ...(sha256Hex ? { sha256: sha256Hex } : {}) });
+    }
+    this.stored = true;
+    this.buffer = new Uint8Array(0);
+    this.filled = 0;
+  }
+
+  /** Removes every trace: aborts the multipart upload, or deletes the object if it was stored. */
+  async abort(): Promise<void> {
+    this.buffer = new Uint8Array(0);
+    this.filled = 0;
+    if (this.stored) await this.bucket.delete(this.key);
+    else if (this.upload) await this.upload.abort();
+  }
+
+  private grow(): void {
+    const next = new Uint8Array(Math.min(this.partSize, Math.max(FIRST_BUFFER_BYTES, this.buffer.length * 2)));
+    next.set(this.bytes);
+    this.buffer = next;
+  }
+
+  private async flushPart(): Promise<void> {
+    this.upload ??= await this.bucket.createMultipartUpload(this.key, { customMetadata: this.customMetadata });
+    // A part is uploaded before the buffer is reused; only the last part may be shorter than the others.
+    this.parts.push(await this.upload.uploadPart(this.parts.length + 1, this.bytes));
+    this.filled = 0;
+  }
+}
+
+/** Range reads of a stored object, for reading its structure (the detector's ByteSource). */
+export function objectRanges(bucket: R2Bucket, key: string, size: number): { size: number; read(offset: number, length: number): Promise<Uint8Array>; stream(offset: number, length: number): ReadableStream<Uint8Array> } {
+  const get = async (offset: number, length: number) => {
+    const object = await bucket.get(key, { range: { offset, length } });
+    if (!object) throw new Error(`${key} vanished while it was read`);
+    return object;
+  };
+  return {
+    size,
+    async read(offset, length) {
+      const clipped = Math.max(0, Math.min(length, size - offset));
+      if (clipped === 0) return new Uint8Array(0);
+      return new Uint8Array(await (await get(offset, clipped)).arrayBuffer());
+    },
+    stream(offset, length) {
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (!reader) {
+            const clipped = Math.max(0, Math.min(length, size - offset));
+            if (clipped === 0) return controller.close();
+            reader = (await get(offset, clipped)).body.getReader();
+          }
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel(reason) {
+          return reader?.cancel(reason);
+        },
+      });
+    },
+  };
+}

@@ -98,12 +98,8 @@ export async function detect(source: ByteSource, options: DetectOptions = {}): P
     const head = await reader.read(0, HEAD_BYTES);
     const found = await identify(reader, head, ext, options);
     if ("refused" in found) return refuse(found.refused, found.detail, found.detected);
-    if (!accept(found.format)) {
-      const named = ext && ext !== found.format && KNOWN.has(ext);
-      return named
-        ? refuse("mismatch", `the file is named .${ext} but its bytes are ${describe(found.format)}, which cannot be converted`, found.format)
-        : refuse("unsupported", `${describe(found.format)} is not a supported source format`, found.format);
-    }
+    const refusal = refuseFormat(found.format, ext, accept);
+    if (refusal) return refuse(refusal.refused, refusal.detail, refusal.detected);
     if (COUNTED.has(found.format) && found.pages === null) {
       // Pricing and limits rest on this count: a counted format without one is refused, never guessed.
       return found.encrypted
@@ -117,26 +113,56 @@ export async function detect(source: ByteSource, options: DetectOptions = {}): P
   }
 }
 
-type Identified = { format: string; pages: number | null; encrypted: boolean } | { refused: RefusalReason; detail: string; detected?: string };
+/**
+ * What the first bytes alone decide, for an upload still arriving: a refusal (an image, unknown binary, text
+ * under a signature format's name…), or null when the rest of the file must be read. `head` is the first
+ * HEAD_BYTES of the file (or all of it, `complete`). Agrees with detect() on every refusal it makes.
+ */
+export function refuseFromHead(head: Uint8Array, complete: boolean, options: DetectOptions = {}): Refused | null {
+  const work = { read: head.length, inflated: 0 };
+  if (head.length === 0) return complete ? { ok: false, reason: "empty", detail: "the file is empty", work } : null;
+  const ext = extensionOf(options.name);
+  const verdict = judgeHead(head.subarray(0, HEAD_BYTES), ext, complete);
+  if ("container" in verdict) return null;
+  const refusal = "refused" in verdict ? verdict : refuseFormat(verdict.format, ext, options.accept ?? isSource);
+  return refusal ? { ok: false, reason: refusal.refused, detail: refusal.detail, work, ...(refusal.detected ? { detected: refusal.detected } : {}) } : null;
+}
 
-async function identify(reader: Reader, head: Uint8Array, ext: string, options: DetectOptions): Promise<Identified> {
+type Refusal = { refused: RefusalReason; detail: string; detected?: string };
+type Identified = { format: string; pages: number | null; encrypted: boolean } | Refusal;
+
+/** A format the caller does not take: a mismatch when the name says another known format, else unsupported. */
+function refuseFormat(format: string, ext: string, accept: (format: string) => boolean): Refusal | null {
+  if (accept(format)) return null;
+  return ext && ext !== format && KNOWN.has(ext)
+    ? { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}, which cannot be converted`, detected: format }
+    : { refused: "unsupported", detail: `${describe(format)} is not a supported source format`, detected: format };
+}
+
+/** The head's verdict: a container to open, a format, or a refusal. */
+function judgeHead(head: Uint8Array, ext: string, complete: boolean): { container: "pdf" | "zip" | "ole2"; offset: number } | { format: string } | Refusal {
   const signature = matchHead(head, ext);
   if (signature) {
-    if (signature.is === "pdf") {
-      const { pages, encrypted } = await pdfStructure(reader, signature.offset);
-      return { format: "pdf", pages, encrypted };
-    }
-    if (signature.is === "zip") return identifyZip(reader, ext, options);
-    if (signature.is === "ole2") return identifyOle2(reader, ext);
-    return { format: signature.is, pages: null, encrypted: false };
+    if (signature.is === "pdf" || signature.is === "zip" || signature.is === "ole2") return { container: signature.is, offset: signature.offset };
+    return { format: signature.is };
   }
   if (looksLikeText(head)) {
-    const complete = head.length === reader.size;
-    if (TEXT_EXTENSIONS[ext]) return { format: TEXT_EXTENSIONS[ext]!, pages: null, encrypted: false };
+    if (TEXT_EXTENSIONS[ext]) return { format: TEXT_EXTENSIONS[ext]! };
     if (ext && KNOWN.has(ext)) return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
-    return { format: looksLikeCsv(head, complete) ? "csv" : "txt", pages: null, encrypted: false };
+    return { format: looksLikeCsv(head, complete) ? "csv" : "txt" };
   }
   return { refused: "unsupported", detail: `could not recognise the file's format${ext ? ` (named .${ext})` : ""}` };
+}
+
+async function identify(reader: Reader, head: Uint8Array, ext: string, options: DetectOptions): Promise<Identified> {
+  const verdict = judgeHead(head, ext, head.length === reader.size);
+  if (!("container" in verdict)) return "format" in verdict ? { format: verdict.format, pages: null, encrypted: false } : verdict;
+  if (verdict.container === "pdf") {
+    const { pages, encrypted } = await pdfStructure(reader, verdict.offset);
+    return { format: "pdf", pages, encrypted };
+  }
+  if (verdict.container === "zip") return identifyZip(reader, ext, options);
+  return identifyOle2(reader, ext);
 }
 
 function matchHead(head: Uint8Array, ext: string): { is: string; offset: number } | null {

@@ -32,7 +32,7 @@ export function decodeHead(head: Uint8Array, complete: boolean): { text: string;
   // A multi-byte character cut by the end of the window is not an encoding error.
   const cut = complete ? head : head.subarray(0, lastCharBoundary(head));
   try {
-    return { text: new TextDecoder("utf-8", { fatal: true }).decode(cut), encoding: "utf-8" };
+    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(cut), encoding: "utf-8" };
   } catch {
     return { text: new TextDecoder("windows-1252").decode(head), encoding: "windows-1252" };
   }

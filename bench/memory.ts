@@ -1,0 +1,306 @@
+// Memory benchmark (issue 11): peak RSS growth of the local workerd process over its idle baseline while
+//   (a) a ~95 MB document is uploaded (POST /v1/convert), converted to PDF and its output downloaded, and
+//   (b) a ~50 MB PDF is uploaded (POST /v1/files).
+// The documents are generated here (an ODT holding incompressible PNG images; a PDF of many pages, each with
+// its own image), never committed. The benchmark starts its own stack, as the e2e tests do: the converter on a
+// free port and `wrangler dev` with its own state (--persist-to) and variables (--env-file) in a temp dir, then
+// finds the workerd process under that wrangler and samples its RSS (/proc/<pid>/status) every 10 ms.
+//
+//   npm run bench:memory            # BENCH_RUNS (2) runs of each scenario; BENCH_DOC_MB (95), BENCH_PDF_MB (50)
+//
+// Target: ≤ 16 MB growth for each scenario (a Worker isolate has 128 MB, shared by its concurrent requests).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { zipSync, strToU8 } from "fflate";
+import { freePort, startConverter } from "../test/converter-process.ts";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const DOC_MB = Number(process.env.BENCH_DOC_MB ?? 95);
+const PDF_MB = Number(process.env.BENCH_PDF_MB ?? 50);
+const MB = 1024 * 1024;
+const root = new URL("..", import.meta.url).pathname;
+const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
+const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", NO_UPDATE_NOTIFIER: "1", CI: "true" };
+const log = (m: string) => process.stderr.write(`[bench:memory] ${m}\n`);
+
+// ---- documents ----------------------------------------------------------------------------------------
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A valid RGB PNG of random pixels: incompressible, stored with deflate level 0. */
+function noisePng(side: number): Uint8Array {
+  const row = side * 3 + 1;
+  const raw = randomBytes(row * side);
+  for (let y = 0; y < side; y++) raw[y * row] = 0; // filter type None
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, "latin1");
+    Buffer.from(data).copy(out, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 0 })), chunk("IEND", new Uint8Array())]);
+}
+
+/** An ODT of `images` pages, each a full-page noise image: ~`mb` MB, nearly all of it incompressible. */
+function bigOdt(mb: number): Uint8Array {
+  const images = Math.max(1, Math.round(mb / 19));
+  const side = Math.round(Math.sqrt((mb * MB) / images / 3));
+  const files: Record<string, Uint8Array | [Uint8Array, { level: 0 }]> = { mimetype: [strToU8("application/vnd.oasis.opendocument.text"), { level: 0 }] };
+  let body = "";
+  let manifest = '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>';
+  for (let i = 0; i < images; i++) {
+    files[`Pictures/noise${i}.png`] = [noisePng(side), { level: 0 }];
+    manifest += `<manifest:file-entry manifest:full-path="Pictures/noise${i}.png" manifest:media-type="image/png"/>`;
+    body += `<text:p text:style-name="P1"><draw:frame draw:name="n${i}" text:anchor-type="as-char" svg:width="16cm" svg:height="16cm"><draw:image xlink:href="Pictures/noise${i}.png" xlink:type="simple" xlink:show="embed" xlink:actuate="onLoad"/></draw:frame></text:p>`;
+  }
+  files["content.xml"] = strToU8(
+    `<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" office:version="1.3"><office:automatic-styles><style:style style:name="P1" style:family="paragraph"><style:paragraph-properties fo:break-before="page"/></style:style></office:automatic-styles><office:body><office:text>${body}</office:text></office:body></office:document-content>`,
+  );
+  files["META-INF/manifest.xml"] = strToU8(`<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">${manifest}</manifest:manifest>`);
+  return zipSync(files);
+}
+
+/** A PDF of `pages` pages, each drawing its own 8-bit grey noise image: ~`mb` MB. */
+function bigPdf(mb: number): { bytes: Buffer; pages: number } {
+  const side = 160;
+  const pages = Math.round((mb * MB) / (side * side + 400));
+  const parts: Buffer[] = [];
+  let length = 0;
+  const offsets: number[] = [];
+  const push = (b: Buffer | string) => {
+    const buf = typeof b === "string" ? Buffer.from(b, "latin1") : b;
+    parts.push(buf);
+    length += buf.length;
+  };
+  push("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n");
+  const object = (id: number, text: string, stream?: Buffer) => {
+    offsets[id] = length;
+    if (!stream) return push(`${id} 0 obj\n${text}\nendobj\n`);
+    push(`${id} 0 obj\n${text}\nstream\n`);
+    push(stream);
+    push("\nendstream\nendobj\n");
+  };
+  // 1 catalog, 2 page tree, then per page: page, content, image.
+  const page = (i: number) => 3 + i * 3;
+  object(1, "<< /Type /Catalog /Pages 2 0 R >>");
+  object(2, `<< /Type /Pages /Count ${pages} /Kids [${Array.from({ length: pages }, (_, i) => `${page(i)} 0 R`).join(" ")}] >>`);
+  const content = Buffer.from("q 200 0 0 200 0 0 cm /Im Do Q");
+  for (let i = 0; i < pages; i++) {
+    object(page(i), `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents ${page(i) + 1} 0 R /Resources << /XObject << /Im ${page(i) + 2} 0 R >> >> >>`);
+    object(page(i) + 1, `<< /Length ${content.length} >>`, content);
+    object(page(i) + 2, `<< /Type /XObject /Subtype /Image /Width ${side} /Height ${side} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length ${side * side} >>`, randomBytes(side * side));
+  }
+  const size = page(pages);
+  const xref = length;
+  let table = `xref\n0 ${size}\n0000000000 65535 f \n`;
+  for (let id = 1; id < size; id++) table += `${String(offsets[id]).padStart(10, "0")} 00000 n \n`;
+  push(`${table}trailer\n<< /Size ${size} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`);
+  return { bytes: Buffer.concat(parts), pages };
+}
+
+// ---- the stack and its workerd -------------------------------------------------------------------------
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/**
+ * The workerd processes under wrangler dev: `wrangler dev` runs two, its own proxy (listening on the API
+ * port, passing requests through; production has no such hop) and the one running our Worker, D1, R2 and
+ * the queues — the one measured.
+ */
+function findWorkerds(pid: number, apiPort: number): { worker?: number; proxy?: number } {
+  const found: { worker?: number; proxy?: number } = {};
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd") {
+        const args = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+        if (args.includes(`--socket-addr=entry=127.0.0.1:${apiPort}`)) found.proxy = p;
+        else found.worker = p;
+      }
+    } catch {
+      /* gone */
+    }
+    queue.push(...childrenOf(p));
+  }
+  return found;
+}
+
+const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+
+async function startStack() {
+  const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-"));
+  const state = join(dir, "state");
+  execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, env: quietEnv, stdio: ["ignore", "ignore", "inherit"] });
+  const secret = randomBytes(24).toString("hex");
+  const converter = await startConverter({ CONVERTER_INSTANCES: "1", CONVERTER_SECRET: secret, CONVERTER_MAX_BYTES: String(600 * MB) });
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const api = `http://127.0.0.1:${port}`;
+  const envFile = join(dir, "dev.vars");
+  // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
+  writeFileSync(envFile, [`CONVERTER_URL=${converter.url}`, `CONVERTER_SECRET=${secret}`, `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`, `PUBLIC_BASE_URL=${api}`, `MAX_FILE_SIZE_BYTES=${100 * MB}`, "CONVERSION_TIMEOUT_SECONDS=300", "CONVERTER_REQUEST_TIMEOUT_SECONDS=330"].join("\n") + "\n");
+  const child: ChildProcess = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", state, "--env-file", envFile, "--show-interactive-dev-session=false"], {
+    cwd: root,
+    env: quietEnv,
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+  });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error("wrangler dev did not answer /health in 120 s");
+    try {
+      if ((await fetch(`${api}/health`)).ok) break;
+    } catch {
+      /* starting */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const { worker: workerd, proxy } = findWorkerds(child.pid!, port);
+  if (!workerd) throw new Error("no workerd process running the Worker under wrangler dev");
+  const keyOutput = execFileSync(process.execPath, ["scripts/create-key.ts", "--credits", "1000000", "--plan", "pro", "--user", "bench-memory", "--persist-to", state], { cwd: root, env: quietEnv, encoding: "utf8" });
+  const key = keyOutput.trim().split("\n").at(-1)!;
+  const stop = async () => {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 8000);
+      child.once("exit", () => (clearTimeout(timer), resolve()));
+      process.kill(-child.pid!, "SIGTERM");
+    });
+    await converter.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { api, key, workerd, proxy, stop };
+}
+
+// ---- measuring -----------------------------------------------------------------------------------------
+
+async function idleBaseline(pid: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    samples.push(rssBytes(pid));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+}
+
+async function measure<T>(pid: number, proxy: number | undefined, work: () => Promise<T>): Promise<{ baseline: number; peak: number; after: number; proxyGrowth: number; result: T; seconds: number }> {
+  const baseline = await idleBaseline(pid);
+  const proxyBaseline = proxy ? rssBytes(proxy) : 0;
+  let peak = baseline;
+  let proxyPeak = proxyBaseline;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssBytes(pid));
+    if (proxy) proxyPeak = Math.max(proxyPeak, rssBytes(proxy));
+  }, 10);
+  const started = performance.now();
+  try {
+    const result = await work();
+    peak = Math.max(peak, rssBytes(pid));
+    const seconds = (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 1000));
+    return { baseline, peak, after: rssBytes(pid), proxyGrowth: proxyPeak - proxyBaseline, result, seconds };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function call(api: string, key: string, path: string, init: RequestInit = {}) {
+  const res = await fetch(`${api}${path}`, { ...init, headers: { "x-api-key": key, ...(init.headers as Record<string, string>) } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function convertAndDownload(api: string, key: string, doc: Uint8Array, name: string) {
+  const form = new FormData();
+  form.set("targetFormat", "pdf");
+  form.set("file", new Blob([doc]), name);
+  const submitted = await call(api, key, "/v1/convert", { method: "POST", body: form });
+  if (submitted.status !== 202) throw new Error(`submit: ${submitted.status} ${JSON.stringify(submitted.body)}`);
+  let job: any;
+  for (;;) {
+    job = (await call(api, key, `/v1/convert/job/${submitted.body.id}`)).body;
+    if (["Succeeded", "Failed", "Canceled"].includes(job.status)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (job.status !== "Succeeded") throw new Error(`job ${job.id}: ${job.status} ${JSON.stringify(job.error)}`);
+  const download = await fetch(`${api}/v1/convert/job/${job.id}/download`, { headers: { "x-api-key": key } });
+  let downloaded = 0;
+  for await (const chunk of download.body!) downloaded += (chunk as Uint8Array).length;
+  return { outputBytes: downloaded, pages: job.metrics.outputPages };
+}
+
+async function uploadPdf(api: string, key: string, pdf: Uint8Array) {
+  const form = new FormData();
+  form.set("file", new Blob([pdf]), "many-pages.pdf");
+  const res = await call(api, key, "/v1/files", { method: "POST", body: form });
+  if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(res.body)}`);
+  return { pages: res.body.pages };
+}
+
+const mb = (bytes: number) => (bytes / MB).toFixed(1);
+
+log(`generating a ~${DOC_MB} MB ODT and a ~${PDF_MB} MB PDF`);
+const odt = bigOdt(DOC_MB);
+const pdf = bigPdf(PDF_MB);
+log(`odt ${mb(odt.length)} MB, pdf ${mb(pdf.bytes.length)} MB (${pdf.pages} pages); starting the stack`);
+const loadStart = loadavg()[0]!;
+const stack = await startStack();
+const rows: string[] = [];
+try {
+  // Warm-up: load every code path once with a small document, so the baseline is a warm isolate's.
+  await convertAndDownload(stack.api, stack.key, readFileSync(join(root, "test/fixtures/odt-raw-text.odt")), "warm.odt");
+  await uploadPdf(stack.api, stack.key, readFileSync(join(root, "test/fixtures/pdf-raw-text.pdf")));
+  for (let run = 1; run <= RUNS; run++) {
+    const a = await measure(stack.workerd, stack.proxy, () => convertAndDownload(stack.api, stack.key, odt, "noise.odt"));
+    rows.push(`| (a) upload, convert to PDF, download: ${mb(odt.length)} MB ODT → ${mb(a.result.outputBytes)} MB PDF | ${run} | ${mb(a.baseline)} | ${mb(a.peak)} | **${mb(a.peak - a.baseline)}** | ${mb(a.after - a.baseline)} | ${mb(a.proxyGrowth)} | ${a.seconds.toFixed(1)} |`);
+    log(rows.at(-1)!);
+    const b = await measure(stack.workerd, stack.proxy, () => uploadPdf(stack.api, stack.key, pdf.bytes));
+    rows.push(`| (b) upload: ${mb(pdf.bytes.length)} MB PDF, ${pdf.pages} pages (counted: ${b.result.pages}) | ${run} | ${mb(b.baseline)} | ${mb(b.peak)} | **${mb(b.peak - b.baseline)}** | ${mb(b.after - b.baseline)} | ${mb(b.proxyGrowth)} | ${b.seconds.toFixed(1)} |`);
+    log(rows.at(-1)!);
+  }
+} finally {
+  await stack.stop();
+}
+const commit = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    return "?";
+  }
+})();
+console.log(`\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC — ${cpus().length} vCPU ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, commit ${commit}, load ${loadStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`);
+console.log("| scenario | run | idle RSS MB | peak RSS MB | growth MB | still held 1 s after MB | wrangler's proxy growth MB | seconds |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const row of rows) console.log(row);
