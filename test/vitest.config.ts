@@ -29,6 +29,8 @@ export default defineConfig(async () => {
             CONVERTER_REQUEST_TIMEOUT_SECONDS: "40",
             // A job under back-pressure (or revived from the dead-letter queue) is tried again after 1 s.
             CONVERTER_BACKPRESSURE_DELAY_SECONDS: "1",
+            // Above the 60 MB of the large-upload test, low enough that crossing it stays cheap.
+            MAX_FILE_SIZE_BYTES: String(64 * 1024 * 1024),
             TEST_MIGRATIONS: migrations,
           },
           // Deliver queued messages at once instead of holding batches for max_batch_timeout. These replace
