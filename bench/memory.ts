@@ -159,19 +159,12 @@ function findWorkerds(pid: number, apiPort: number): { worker?: number; proxy?: 
 
 const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
-async function startStack() {
-  const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-"));
-  const state = join(dir, "state");
-  execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, env: quietEnv, stdio: ["ignore", "ignore", "inherit"] });
-  const secret = randomBytes(24).toString("hex");
-  const converter = await startConverter({ CONVERTER_INSTANCES: "1", CONVERTER_SECRET: secret, CONVERTER_MAX_BYTES: String(600 * MB) });
+/** `wrangler dev` for the Worker in `cwd`, on free ports, with its own state; resolves once `health` answers. */
+async function startWrangler(cwd: string, state: string, extra: string[], health: string) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const api = `http://127.0.0.1:${port}`;
-  const envFile = join(dir, "dev.vars");
-  // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
-  writeFileSync(envFile, [`CONVERTER_URL=${converter.url}`, `CONVERTER_SECRET=${secret}`, `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`, `PUBLIC_BASE_URL=${api}`, `MAX_FILE_SIZE_BYTES=${100 * MB}`, "CONVERSION_TIMEOUT_SECONDS=300", "CONVERTER_REQUEST_TIMEOUT_SECONDS=330"].join("\n") + "\n");
-  const child: ChildProcess = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", state, "--env-file", envFile, "--show-interactive-dev-session=false"], {
-    cwd: root,
+  const child: ChildProcess = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", state, "--show-interactive-dev-session=false", ...extra], {
+    cwd,
     env: quietEnv,
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
@@ -179,9 +172,9 @@ async function startStack() {
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error("wrangler dev did not answer /health in 120 s");
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not answer ${health} in 120 s`);
     try {
-      if ((await fetch(`${api}/health`)).ok) break;
+      if ((await fetch(`${api}${health}`)).ok) break;
     } catch {
       /* starting */
     }
@@ -189,15 +182,31 @@ async function startStack() {
   }
   const { worker: workerd, proxy } = findWorkerds(child.pid!, port);
   if (!workerd) throw new Error("no workerd process running the Worker under wrangler dev");
-  const keyOutput = execFileSync(process.execPath, ["scripts/create-key.ts", "--credits", "1000000", "--plan", "pro", "--user", "bench-memory", "--persist-to", state], { cwd: root, env: quietEnv, encoding: "utf8" });
-  const key = keyOutput.trim().split("\n").at(-1)!;
-  const stop = async () => {
-    await new Promise<void>((resolve) => {
+  const stop = () =>
+    new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 8000);
       child.once("exit", () => (clearTimeout(timer), resolve()));
       process.kill(-child.pid!, "SIGTERM");
     });
+  return { api, workerd, proxy, stop };
+}
+
+async function startStack() {
+  const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-"));
+  const state = join(dir, "state");
+  execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, env: quietEnv, stdio: ["ignore", "ignore", "inherit"] });
+  const secret = randomBytes(24).toString("hex");
+  const converter = await startConverter({ CONVERTER_INSTANCES: "1", CONVERTER_SECRET: secret, CONVERTER_MAX_BYTES: String(600 * MB) });
+  const envFile = join(dir, "dev.vars");
+  const apiPlaceholder = "http://127.0.0.1";
+  // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
+  writeFileSync(envFile, [`CONVERTER_URL=${converter.url}`, `CONVERTER_SECRET=${secret}`, `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`, `PUBLIC_BASE_URL=${apiPlaceholder}`, `MAX_FILE_SIZE_BYTES=${100 * MB}`, "CONVERSION_TIMEOUT_SECONDS=300", "CONVERTER_REQUEST_TIMEOUT_SECONDS=330"].join("\n") + "\n");
+  const { api, workerd, proxy, stop: stopWrangler } = await startWrangler(root, state, ["--env-file", envFile], "/health");
+  const keyOutput = execFileSync(process.execPath, ["scripts/create-key.ts", "--credits", "1000000", "--plan", "pro", "--user", "bench-memory", "--persist-to", state], { cwd: root, env: quietEnv, encoding: "utf8" });
+  const key = keyOutput.trim().split("\n").at(-1)!;
+  const stop = async () => {
+    await stopWrangler();
     await converter.stop();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -293,6 +302,28 @@ try {
 } finally {
   await stack.stop();
 }
+
+// The floor: the same bodies sent to a Worker that only reads them (default reader; reused buffer) or writes
+// them to R2 in 5 MiB parts, on the same runtime.
+const reference: string[] = [];
+{
+  const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-reference-"));
+  const ref = await startWrangler(join(root, "bench/memory-reference"), join(dir, "state"), [], "/");
+  try {
+    for (const mode of ["read", "byob", "r2"]) {
+      for (const [label, bytes] of [[`${mb(odt.length)} MB`, odt], [`${mb(pdf.bytes.length)} MB`, pdf.bytes]] as const) {
+        for (let run = 1; run <= RUNS; run++) {
+          const r = await measure(ref.workerd, undefined, async () => (await fetch(`${ref.api}/?mode=${mode}`, { method: "POST", body: bytes })).text());
+          reference.push(`| ${mode} | ${label} | ${run} | **${mb(r.peak - r.baseline)}** | ${mb(r.after - r.baseline)} |`);
+          log(reference.at(-1)!);
+        }
+      }
+    }
+  } finally {
+    await ref.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const commit = (() => {
   try {
     return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
@@ -304,3 +335,7 @@ console.log(`\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC â€
 console.log("| scenario | run | idle RSS MB | peak RSS MB | growth MB | still held 1 s after MB | wrangler's proxy growth MB | seconds |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const row of rows) console.log(row);
+console.log("\nReference (bench/memory-reference: a Worker that only reads the body, or writes it to R2):\n");
+console.log("| reference | body | run | growth MB | still held 1 s after MB |");
+console.log("| --- | --- | ---: | ---: | ---: |");
+for (const row of reference) console.log(row);

@@ -43,7 +43,13 @@ export interface UploadForm<T> {
 }
 
 const MAX_PARTS = 100;
-const MAX_FIELD_BYTES = 64 * 1024;
+const MAX_FIELD_BYTES = 16 * 1024;
+// The body is read into a few reused buffers of this size (BYOB), each filled before the parser sees it.
+const READ_BYTES = 64 * 1024;
+// multipasta keeps views of earlier chunks until it is done with them: the tail of a chunk that may begin a
+// boundary (one write), a header line or a text field split across writes (at most 16 KiB, so at most two
+// 64 KiB writes). A buffer is refilled only after three others: none of its bytes is still wanted by then.
+const READ_BUFFERS = 4;
 // The longest run of trailing '-' held back from the parser: see `feed`.
 const DASH_HOLDBACK = 80;
 
@@ -96,7 +102,7 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
   // The file part being received (a holder: the closures below change it).
   const open: { sink: FileSink<T> | null } = { sink: null };
   let fileParts = 0;
-  const reader = request.body.getReader();
+  const reader = new BodyReader(request.body);
   let held: Uint8Array | null = null;
   let received = 0;
 
@@ -157,20 +163,20 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
 
   try {
     for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Uint8Array | null;
       try {
-        result = await reader.read();
+        chunk = await reader.read();
       } catch (error) {
         throw new ApiError("request.incomplete_body", `the upload was cut off: ${(error as Error).message || "the connection closed before the end of the body"}`);
       }
-      if (result.done) {
+      if (chunk === null) {
         feed(new Uint8Array(0), true);
         await drain();
         break;
       }
-      received += result.value.length;
+      received += chunk.length;
       if (received > spec.maxBodyBytes) throw spec.tooLarge();
-      feed(result.value, false);
+      feed(chunk, false);
       await drain();
       if (failure) throw failure;
     }
@@ -181,6 +187,59 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
     await Promise.allSettled([...(open.sink ? [open.sink.abort()] : []), ...stored.map((s) => spec.discard(s))]);
     reader.cancel().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * The request body in chunks of READ_BYTES read into READ_BUFFERS reused buffers (a BYOB reader): the
+ * runtime allocates nothing per chunk, so memory stays flat however large the body. Bodies that are not
+ * byte streams are read with a default reader.
+ */
+class BodyReader {
+  private readonly byob: ReadableStreamBYOBReader | null = null;
+  private readonly plain: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private readonly buffers: ArrayBuffer[] = [];
+  private next = 0;
+  private ended = false;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    try {
+      this.byob = body.getReader({ mode: "byob" });
+      for (let i = 0; i < READ_BUFFERS; i++) this.buffers.push(new ArrayBuffer(READ_BYTES));
+    } catch {
+      this.plain = body.getReader();
+    }
+  }
+
+  /** The next chunk, or null at the end of the body. */
+  async read(): Promise<Uint8Array | null> {
+    if (this.plain) {
+      const { done, value } = await this.plain.read();
+      return done ? null : value;
+    }
+    if (this.ended) return null;
+    const slot = this.next;
+    this.next = (slot + 1) % READ_BUFFERS;
+    let buffer = this.buffers[slot]!;
+    let filled = 0;
+    while (filled < READ_BYTES) {
+      // Each read transfers the buffer: keep the one it hands back.
+      const { done, value } = await this.byob!.read(new Uint8Array(buffer, filled, READ_BYTES - filled));
+      if (value) {
+        buffer = value.buffer as ArrayBuffer;
+        filled += value.byteLength;
+      }
+      if (done) {
+        this.ended = true;
+        break;
+      }
+    }
+    this.buffers[slot] = buffer;
+    return filled === 0 ? null : new Uint8Array(buffer, 0, filled);
+  }
+
+  cancel(): Promise<void> {
+    return (this.byob ?? this.plain)!.cancel();
   }
 }
 

@@ -113,8 +113,8 @@ export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 const FIRST_BUFFER_BYTES = 64 * 1024;
 
 /**
- * An object written from a stream of unknown length without holding it whole: bytes gather in one buffer (grown
- * as needed, at most one part); an object that fits is stored with one `put` (`complete`), a larger one goes
+ * An object written from a stream of unknown length without holding it whole: bytes gather in one buffer (64 KiB,
+ * then one part); an object that fits is stored with one `put` (`complete`), a larger one goes
  * out as an R2 multipart upload of equal 5 MiB parts as each fills. `abort` leaves nothing behind either way.
  */
 export class ObjectWriter {
@@ -181,7 +181,8 @@ export class ObjectWriter {
   }
 
   private grow(): void {
-    const next = new Uint8Array(Math.min(this.partSize, Math.max(FIRST_BUFFER_BYTES, this.buffer.length * 2)));
+    // Small files stay small; past the first 64 KiB, one buffer of a whole part, reused for every part.
+    const next = new Uint8Array(this.buffer.length === 0 ? Math.min(FIRST_BUFFER_BYTES, this.partSize) : this.partSize);
     next.set(this.bytes);
     this.buffer = next;
   }
