@@ -18,8 +18,8 @@ export default {
       }
       return new Response(String(bytes));
     }
-    const reader = request.body.getReader();
     if (mode === "read") {
+      const reader = request.body.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
@@ -27,7 +27,9 @@ export default {
       }
       return new Response(String(bytes));
     }
-    // mode=r2: the same 5 MiB parts docconv writes (src/storage/r2.ts), into one reused buffer.
+    // mode=r2: read as docconv reads (reused buffers), written in the 5 MiB parts docconv writes (src/storage/r2.ts).
+    const reader = request.body.getReader({ mode: "byob" });
+    let chunkBuffer = new ArrayBuffer(64 * 1024);
     const PART = 5 * 1024 * 1024;
     const buffer = new Uint8Array(PART);
     const key = `reference-${crypto.randomUUID()}`;
@@ -35,7 +37,8 @@ export default {
     let upload = null;
     let filled = 0;
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read(new Uint8Array(chunkBuffer));
+      if (value) chunkBuffer = value.buffer;
       if (done) break;
       bytes += value.length;
       for (let at = 0; at < value.length; ) {
