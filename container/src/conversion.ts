@@ -9,6 +9,7 @@ import { pipeline } from "node:stream/promises";
 import { ConvertError } from "./errors.ts";
 import {
   imageTargets,
+  isSource,
   sources,
   supports,
   targets,
