@@ -1,9 +1,10 @@
 // The streaming form reader on its own (no R2, no D1): the same form read whole and split at every byte
-// position, in two chunks and in three, must give the same fields and the same file bytes — multipasta misreads
-// a closing boundary split between its two dashes, which the reader avoids by never ending a chunk on '-'.
+// position, in two chunks and in three, must give the same fields and the same file bytes (multipasta's own
+// part parser misread a closing boundary split between its two dashes; the reader's does not), and names in
+// any script and with control characters arrive as sent, for the file-name rules to judge.
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors";
-import { readUploadForm, type FileSink } from "../src/routes/upload-form";
+import { contentDisposition, readUploadForm, type FileSink } from "../src/routes/upload-form";
 
 const boundary = "----b-o-u-n-d-a-r-y--";
 const encoder = new TextEncoder();
@@ -58,6 +59,18 @@ describe("readUploadForm at every split point", () => {
     for (let i = 1; i < whole.length; i += 7) for (let j = i + 1; j < whole.length; j += 5) expect(await read([whole.subarray(0, i), whole.subarray(i, j), whole.subarray(j)]), `split at ${i}, ${j}`).toEqual(expected);
     const bytewise = Array.from(whole, (b) => Uint8Array.of(b));
     expect(await read(bytewise)).toEqual(expected);
+  });
+});
+
+describe("part headers", () => {
+  it.each([
+    ['form-data; name="file"; filename="отчёт 2026.docx"', { type: "form-data", name: "file", filename: "отчёт 2026.docx" }],
+    ['form-data; name="file"; filename="report\u0007.docx"', { type: "form-data", name: "file", filename: "report\u0007.docx" }],
+    ['form-data; name="file"; filename="a \\"b\\".docx"', { type: "form-data", name: "file", filename: 'a "b".docx' }],
+    ["form-data; name=file; filename*=UTF-8''%E6%8A%A5%E5%91%8A.docx; filename=\"x.docx\"", { type: "form-data", name: "file", filename: "报告.docx" }],
+    ['Form-Data; name="targetFormat"', { type: "form-data", name: "targetFormat" }],
+  ])("Content-Disposition: %s", (header, expected) => {
+    expect(contentDisposition(`Content-Disposition: ${header}\r\nContent-Type: text/plain`)).toEqual(expected);
   });
 });
 

@@ -88,7 +88,8 @@ describe("size limits, enforced as the bytes arrive", () => {
     const body = multipartStream([{ name: "file", filename: "big.pdf", ...layered(strToU8("%PDF-1.7\n"), limit() + MiB, new Uint8Array()) }]);
     const res = await post(account, "/v1/files", body, { "content-length": String(body.length) });
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ error: "request.too_large", maxFileSizeBytes: limit() });
+    // /v1/files answers in seed 000's vocabulary: the dotted code is `code`.
+    expect(res.body).toMatchObject({ code: "request.too_large", maxFileSizeBytes: limit() });
     expect(body.pulled()).toBeLessThanOrEqual(64 * 1024);
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
   });
@@ -99,7 +100,7 @@ describe("size limits, enforced as the bytes arrive", () => {
     const body = multipartStream([{ name: "file", filename: "big.pdf", ...layered(strToU8("%PDF-1.7\n"), limit() + 40 * MiB, new Uint8Array()) }]);
     const res = await post(account, "/v1/files", body);
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ error: "request.too_large" });
+    expect(res.body).toMatchObject({ code: "request.too_large" });
     expect(body.pulled()).toBeGreaterThan(limit());
     expect(body.pulled()).toBeLessThan(limit() + 4 * MiB);
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
@@ -111,7 +112,7 @@ describe("size limits, enforced as the bytes arrive", () => {
     const body = multipartStream([{ name: "file", filename: "photo.docx", ...layered(png, 30 * MiB, new Uint8Array()) }]);
     const res = await post(account, "/v1/files", body);
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ error: "request.format_mismatch", detectedFormat: "png" });
+    expect(res.body).toMatchObject({ code: "request.format_mismatch", detectedFormat: "png" });
     expect(body.pulled()).toBeLessThan(MiB);
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
   });
@@ -148,7 +149,7 @@ describe("files larger than one buffer: R2 multipart upload, detection by range 
     const zip = zipSync({ "a.bin": [noise(3)(0, 9 * MiB), { level: 0 }], "readme.txt": strToU8("hi") });
     const res = await post(account, "/v1/files", multipartStream([fileOf("archive.zip", zip)]));
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ error: "request.unsupported_format", detectedFormat: "zip" });
+    expect(res.body).toMatchObject({ code: "request.unsupported_format", detectedFormat: "zip" });
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
   });
 });

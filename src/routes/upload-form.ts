@@ -3,10 +3,11 @@
 // stores it in R2) and the next chunk of the request is read only when the sink has taken the last one, so a
 // file is never held whole. Limits are enforced as the bytes arrive: Content-Length before reading, the body's
 // size while reading (413 at the byte that crosses it, without reading the rest), fields and parts by count.
-// The parser is multipasta (README "Uploads"); this module adds the back-pressure and the field rules.
+// The boundaries are found by multipasta's streaming search (README "Uploads"); the parts, their headers and the
+// form's rules are read here, with back-pressure, without regular expressions over the body.
 import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import * as Multipart from "multipasta";
+import * as Search from "multipasta/Search";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 
@@ -46,14 +47,200 @@ const MAX_PARTS = 100;
 const MAX_FIELD_BYTES = 16 * 1024;
 // The body is read into a few reused buffers of this size (BYOB), each filled before the parser sees it.
 const READ_BYTES = 64 * 1024;
-// multipasta keeps views of earlier chunks until it is done with them: the tail of a chunk that may begin a
-// boundary (one write), a header line or a text field split across writes (at most 16 KiB, so at most two
-// 64 KiB writes). A buffer is refilled only after three others: none of its bytes is still wanted by then.
+// The boundary search keeps a view of the previous chunk's tail (a possible start of a boundary) until the next
+// write; headers and text fields are copied as they arrive. A buffer is refilled only after three others.
 const READ_BUFFERS = 4;
-// The longest run of trailing '-' held back from the parser: see `feed`.
-const DASH_HOLDBACK = 80;
 
-type Event = { kind: "field"; name: string; value: string; isFile: false } | { kind: "start"; info: Multipart.PartInfo } | { kind: "chunk"; chunk: Uint8Array } | { kind: "end" };
+type Event = { kind: "field"; name: string; value: string } | { kind: "start"; name: string; filename: string } | { kind: "chunk"; chunk: Uint8Array } | { kind: "end" };
+
+const MAX_HEADER_BYTES = 16 * 1024;
+const CRLF = Uint8Array.of(13, 10);
+const utf8 = new TextDecoder();
+
+/**
+ * The multipart grammar over the segments between boundaries (RFC 7578, RFC 2046 §5.1): each segment after a
+ * delimiter is "--" (the close) or CRLF, header lines, an empty line, and the part's body. Pushes events;
+ * calls `fail` with the first error. Headers are decoded as UTF-8 (what browsers send for non-ASCII names);
+ * control characters are kept, for the file-name rules to remove.
+ */
+class PartReader {
+  done = false;
+  private readonly events: Event[];
+  private readonly fail: (error: ApiError) => void;
+  private segment = -1;
+  private state: "preamble" | "lead" | "headers" | "file" | "field" | "epilogue" = "preamble";
+  private lead: Uint8Array = new Uint8Array(0);
+  private header: Uint8Array = new Uint8Array(0);
+  private field: { name: string; bytes: Uint8Array[]; size: number } | null = null;
+  private parts = 0;
+
+  constructor(events: Event[], fail: (error: ApiError) => void) {
+    this.events = events;
+    this.fail = fail;
+  }
+
+  /** A piece of segment `index` (0: before the first boundary). */
+  take(index: number, chunk: Uint8Array): void {
+    if (index !== this.segment) {
+      this.finishPart();
+      this.segment = index;
+      if (this.state === "epilogue") return;
+      this.state = index === 0 ? "preamble" : "lead";
+      this.lead = new Uint8Array(0);
+      this.header = new Uint8Array(0);
+    }
+    switch (this.state) {
+      case "preamble":
+      case "epilogue":
+        return;
+      case "lead": {
+        // "--" closes the form; otherwise the segment is CRLF, the headers, an empty line, the body.
+        const joined = concat(this.lead, chunk.subarray(0, 2 - this.lead.length));
+        if (joined.length < 2) {
+          this.lead = joined;
+          return;
+        }
+        if (joined[0] === 0x2d && joined[1] === 0x2d) {
+          this.done = true;
+          this.state = "epilogue";
+          return;
+        }
+        if (++this.parts > MAX_PARTS) return this.fail(new ApiError("request.invalid", `a form has at most ${MAX_PARTS} parts`));
+        this.state = "headers";
+        this.header = joined;
+        return this.headers(chunk.subarray(2 - this.lead.length));
+      }
+      case "headers":
+        return this.headers(chunk);
+      case "file":
+        this.events.push({ kind: "chunk", chunk });
+        return;
+      case "field": {
+        const field = this.field!;
+        field.size += chunk.length;
+        if (field.size > MAX_FIELD_BYTES) return this.fail(new ApiError("request.too_large", `a text field is longer than ${MAX_FIELD_BYTES} bytes`));
+        // A copy: the chunk's buffer is reused for later reads.
+        field.bytes.push(chunk.slice());
+        return;
+      }
+    }
+  }
+
+  private headers(chunk: Uint8Array): void {
+    const from = Math.max(0, this.header.length - 3);
+    this.header = concat(this.header, chunk);
+    // The header block starts with the CRLF after the boundary and ends with an empty line.
+    const end = indexOfBlankLine(this.header, from);
+    if (end < 0) {
+      if (this.header.length > MAX_HEADER_BYTES) this.fail(new ApiError("request.invalid", `a part's headers are longer than ${MAX_HEADER_BYTES} bytes`));
+      return;
+    }
+    const disposition = contentDisposition(utf8.decode(this.header.subarray(2, end)));
+    const rest = this.header.subarray(end + 4);
+    this.header = new Uint8Array(0);
+    if (!disposition || disposition.type !== "form-data" || disposition.name === undefined) {
+      return this.fail(new ApiError("request.invalid", "each part needs Content-Disposition: form-data with a name"));
+    }
+    if (disposition.filename !== undefined) {
+      this.state = "file";
+      this.events.push({ kind: "start", name: disposition.name, filename: disposition.filename });
+      if (rest.length) this.events.push({ kind: "chunk", chunk: rest });
+    } else {
+      this.state = "field";
+      this.field = { name: disposition.name, bytes: [], size: 0 };
+      if (rest.length) this.take(this.segment, rest);
+    }
+  }
+
+  private finishPart(): void {
+    if (this.state === "file") this.events.push({ kind: "end" });
+    if (this.state === "field" && this.field) {
+      this.events.push({ kind: "field", name: this.field.name, value: utf8.decode(concatAll(this.field.bytes, this.field.size)) });
+      this.field = null;
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b.slice();
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function concatAll(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
+}
+
+function indexOfBlankLine(bytes: Uint8Array, from: number): number {
+  for (let i = from; i + 3 < bytes.length; i++) if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
+  return -1;
+}
+
+/**
+ * Content-Disposition from a part's header block: its type and the `name`, `filename` and `filename*` (RFC
+ * 8187, UTF-8) parameters, quoted strings unescaped. A linear scan, no regular expression.
+ */
+export function contentDisposition(block: string): { type: string; name?: string; filename?: string } | null {
+  let value: string | undefined;
+  for (const line of block.split("\r\n")) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === "content-disposition") value = line.slice(colon + 1);
+  }
+  if (value === undefined) return null;
+  const params: Record<string, string> = {};
+  let i = 0;
+  const n = value.length;
+  const skipSpace = () => {
+    while (i < n && (value![i] === " " || value![i] === "\t")) i++;
+  };
+  skipSpace();
+  let type = "";
+  while (i < n && value[i] !== ";") type += value[i++];
+  while (i < n) {
+    i++; // the ';'
+    skipSpace();
+    let key = "";
+    while (i < n && value[i] !== "=" && value[i] !== ";") key += value[i++];
+    key = key.trim().toLowerCase();
+    if (value[i] !== "=") continue;
+    i++;
+    skipSpace();
+    let v = "";
+    if (value[i] === '"') {
+      i++;
+      while (i < n && value[i] !== '"') {
+        // A backslash escapes a quote or a backslash; anything else stays as written (Windows-like names).
+        if (value[i] === "\\" && (value[i + 1] === '"' || value[i + 1] === "\\")) i++;
+        v += value[i++];
+      }
+      i++;
+      while (i < n && value[i] !== ";") i++;
+    } else {
+      while (i < n && value[i] !== ";") v += value[i++];
+      v = v.trim();
+    }
+    if (key && !(key in params)) params[key] = v;
+  }
+  let filename = params.filename;
+  const extended = params["filename*"];
+  if (extended !== undefined) {
+    const quote = extended.indexOf("'");
+    const second = quote >= 0 ? extended.indexOf("'", quote + 1) : -1;
+    if (second > 0 && extended.slice(0, quote).toLowerCase() === "utf-8") {
+      try {
+        filename = decodeURIComponent(extended.slice(second + 1));
+      } catch {
+        /* malformed: keep the plain filename */
+      }
+    }
+  }
+  return { type: type.trim().toLowerCase(), ...(params.name !== undefined ? { name: params.name } : {}), ...(filename !== undefined ? { filename } : {}) };
+}
 
 /**
  * Documents `route` in the OpenAPI document like any other, but serves it with `handler` alone: zod-openapi
@@ -75,27 +262,22 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
   if (declared !== null && Number(declared) > spec.maxBodyBytes) throw spec.tooLarge();
   if (!request.body) throw new ApiError("request.invalid", "the request has no body");
 
+  const boundary = boundaryOf(request.headers.get("content-type") ?? "");
+  if (!boundary) throw new ApiError("request.invalid", "the multipart Content-Type has no boundary");
   const events: Event[] = [];
   let failure: ApiError | null = null;
-  let done = false;
-  const parser = Multipart.make({
-    headers: { "content-type": request.headers.get("content-type") ?? "" },
-    maxParts: MAX_PARTS,
-    maxFieldSize: MAX_FIELD_BYTES,
-    onField(info, value) {
-      events.push({ kind: "field", name: info.name, value: Multipart.decodeField(info, value), isFile: false });
-    },
-    onFile(info) {
-      events.push({ kind: "start", info });
-      return (chunk) => events.push(chunk === null ? { kind: "end" } : { kind: "chunk", chunk });
-    },
-    onError(error) {
-      failure ??= parseError(error);
-    },
-    onDone() {
-      done = true;
-    },
+  const parts = new PartReader(events, (error) => {
+    failure ??= error;
   });
+  const search = Search.make(`\r\n--${boundary}`, (index, chunk) => {
+    if (!failure) parts.take(index, chunk);
+  });
+  // The first delimiter has no CRLF before it: supply one.
+  search.write(CRLF);
+  const parser = {
+    write: (chunk: Uint8Array) => search.write(chunk),
+    end: () => search.end(),
+  };
 
   const fields: Record<string, string | string[]> = {};
   const stored: T[] = [];
@@ -103,31 +285,14 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
   const open: { sink: FileSink<T> | null } = { sink: null };
   let fileParts = 0;
   const reader = new BodyReader(request.body);
-  let held: Uint8Array | null = null;
   let received = 0;
 
-  // multipasta misreads a closing delimiter split between its two dashes ("--B-" | "-"): no chunk handed to it
-  // ends with '-' (up to DASH_HOLDBACK of them wait for the next chunk), so that split never happens.
   const feed = (chunk: Uint8Array, last: boolean) => {
-    let data = chunk;
-    if (held) {
-      data = new Uint8Array(held.length + chunk.length);
-      data.set(held);
-      data.set(chunk, held.length);
-      held = null;
-    }
-    if (!last) {
-      let cut = data.length;
-      while (cut > 0 && data.length - cut < DASH_HOLDBACK && data[cut - 1] === 0x2d) cut--;
-      if (cut < data.length) {
-        held = data.slice(cut);
-        data = data.subarray(0, cut);
-      }
-    }
-    if (data.length > 0) parser.write(data);
+    if (chunk.length > 0) parser.write(chunk);
     if (last) parser.end();
   };
 
+  const done = () => parts.done;
   const drain = async () => {
     while (events.length > 0 && !failure) {
       const event = events.shift()!;
@@ -140,13 +305,13 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
           else fields[event.name] = event.value;
           break;
         case "start":
-          if (event.info.name !== spec.fileField) {
-            throw spec.fields.includes(event.info.name)
-              ? new ApiError("request.invalid", `\`${event.info.name}\` must be a text field, not a file`)
-              : unknownField(event.info.name, spec);
+          if (event.name !== spec.fileField) {
+            throw spec.fields.includes(event.name)
+              ? new ApiError("request.invalid", `\`${event.name}\` must be a text field, not a file`)
+              : unknownField(event.name, spec);
           }
           if (++fileParts > spec.maxFiles) throw spec.maxFiles === 1 ? new ApiError("request.invalid", `send one \`${spec.fileField}\` field; this request has more`) : spec.tooManyFiles();
-          open.sink = spec.openFile(event.info.filename ?? "", fileParts - 1);
+          open.sink = spec.openFile(event.filename, fileParts - 1);
           break;
         case "chunk":
           await open.sink!.write(event.chunk);
@@ -181,7 +346,7 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
       if (failure) throw failure;
     }
     if (failure) throw failure;
-    if (!done) throw new ApiError("request.incomplete_body", "the body ended before the form's closing boundary: the upload was cut off");
+    if (!done()) throw new ApiError("request.incomplete_body", "the body ended before the form's closing boundary: the upload was cut off");
     return { fields, files: stored };
   } catch (error) {
     await Promise.allSettled([...(open.sink ? [open.sink.abort()] : []), ...stored.map((s) => spec.discard(s))]);
@@ -247,22 +412,14 @@ function unknownField(name: string, spec: Pick<UploadFormSpec<unknown>, "fileFie
   return new ApiError("request.invalid", `unknown field \`${name}\`; this endpoint takes: ${[spec.fileField, ...spec.fields].map((f) => `\`${f}\``).join(", ")}`, { field: name });
 }
 
-function parseError(error: Multipart.MultipartError): ApiError {
-  switch (error._tag) {
-    case "InvalidBoundary":
-      return new ApiError("request.invalid", "the multipart Content-Type has no boundary");
-    case "BadHeaders":
-      // Control characters are not allowed in header values (RFC 9110), so a file name holding them ends here.
-      return error.error.reason === "InvalidHeaderValue"
-        ? new ApiError("request.invalid_filename", "a part's headers hold control characters (in the file name?); rename the file")
-        : new ApiError("request.invalid", `a part's headers are malformed (${error.error.reason})`);
-    case "InvalidDisposition":
-      return new ApiError("request.invalid", "a part has no name in its Content-Disposition");
-    case "EndNotReached":
-      return new ApiError("request.incomplete_body", "the body ended inside a part: the upload was cut off");
-    case "ReachedLimit":
-      return error.limit === "MaxParts"
-        ? new ApiError("request.invalid", `a form has at most ${MAX_PARTS} parts`)
-        : new ApiError("request.too_large", `a text field is longer than ${MAX_FIELD_BYTES} bytes`);
-  }
+/** The boundary parameter of a multipart Content-Type (quoted or not), or null. */
+function boundaryOf(contentType: string): string | null {
+  const at = contentType.toLowerCase().indexOf("boundary=");
+  if (at < 0) return null;
+  let value = contentType.slice(at + 9);
+  const semicolon = value.indexOf(";");
+  if (semicolon >= 0) value = value.slice(0, semicolon);
+  value = value.trim();
+  if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+  return value.length > 0 && value.length <= 200 ? value : null;
 }
