@@ -364,6 +364,7 @@ const reference: string[] = [];
   }
 }
 const commit = (() => {
+  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
   try {
     return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
   } catch {
