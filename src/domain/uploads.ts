@@ -56,6 +56,8 @@ export function uploadSink(env: Env, accountId: string, name: string, limits: Up
   const writer = new ObjectWriter(env.BUCKET, key, { filename });
   const digest = new crypto.DigestStream("SHA-256");
   const hashing = digest.getWriter();
+  // Aborting the hash (a refused or broken-off upload) rejects its digest: nobody waits for it then.
+  digest.digest.catch(() => undefined);
   const head = new Uint8Array(KEEP_HEAD_BYTES);
   let headLength = 0;
   const tail = new TailBuffer(KEEP_TAIL_BYTES);
