@@ -7,7 +7,11 @@ import { ascii, DetectError, inflate, lastIndexOf, type Reader } from "./source.
 
 const TAIL_BYTES = 16 * 1024;
 const MAX_SECTIONS = 256;
+// Subsections of all the cross-reference tables together: each is kept and scanned on every lookup.
 const MAX_SUBSECTIONS = 100_000;
+// Bytes inflated for the whole structure (cross-reference stream rows, once per lookup, and object streams):
+// far above what real files need, far below what costs a CPU-limited Worker seconds.
+const MAX_INFLATED_BYTES = 32 * 1024 * 1024;
 const MAX_OBJECT_BYTES = 1024 * 1024;
 const MAX_OBJECT_STREAM_BYTES = 8 * 1024 * 1024;
 const MAX_RESOLVE_DEPTH = 8;
@@ -43,6 +47,10 @@ class NeedMore extends Error {}
 
 function corrupt(detail: string): DetectError {
   return new DetectError("corrupt", `the PDF's page count cannot be read from its structure: ${detail}`);
+}
+
+function tooMuchToInflate(): DetectError {
+  return corrupt(`its cross-reference and object streams inflate past ${MAX_INFLATED_BYTES} bytes`);
 }
 
 // ---- lexer and parser over one window of bytes -----------------------------------------------------------
@@ -280,6 +288,7 @@ class PdfFile {
   private readonly headerOffset: number;
   private base = 0;
   private sections: Section[] = [];
+  private subsections = 0;
   private encrypted = false;
   private readonly objectStreams = new Map<number, { data: Uint8Array; offsets: Map<number, number>; first: number }>();
 
@@ -358,7 +367,7 @@ class PdfFile {
     const subsections: TableSection["subsections"] = [];
     let pos = offset;
     for (;;) {
-      if (subsections.length > MAX_SUBSECTIONS) throw corrupt("too many cross-reference subsections");
+      if (++this.subsections > MAX_SUBSECTIONS) throw corrupt("too many cross-reference subsections");
       const { parser, windowStart } = await this.parserAt(pos, 1024);
       let t: Token, count: Token;
       try {
@@ -540,34 +549,51 @@ class PdfFile {
       if (needed > section.dataLength) throw corrupt("a cross-reference stream shorter than its /Index");
       return this.reader.read(section.dataOffset + row * stride + (section.predictor ? 1 : 0), rowBytes);
     }
-    let previous: Uint8Array = new Uint8Array(rowBytes);
-    let current = new Uint8Array(stride);
+    if (needed > this.inflateRoom()) throw tooMuchToInflate();
+    // Without a predictor the rows before this one are skipped; with one, each row is added to the one above
+    // it, so every row is decoded, in place (no allocation per row).
+    const target = row * stride;
+    const current = new Uint8Array(stride);
+    let previous = new Uint8Array(rowBytes);
+    let decoded = new Uint8Array(rowBytes);
+    let seen = 0;
     let filled = 0;
-    let rowsDone = 0;
     let result: Uint8Array | undefined;
     const outcome = await inflate(this.zlibBody(section.dataOffset, section.dataLength), "deflate-raw", needed, this.reader.work, (chunk) => {
-      for (let i = 0; i < chunk.length; ) {
-        const take = Math.min(stride - filled, chunk.length - i);
-        current.set(chunk.subarray(i, i + take), filled);
-        filled += take;
-        i += take;
-        if (filled === stride) {
-          const decoded = section.predictor ? unpredict(current, previous) : current.slice();
-          if (rowsDone === row) {
-            result = decoded;
-            return "stop";
-          }
-          previous = decoded;
-          current = new Uint8Array(stride);
-          filled = 0;
-          rowsDone++;
+      if (!section.predictor) {
+        const from = Math.max(0, target - seen);
+        const to = Math.min(chunk.length, needed - seen);
+        seen += chunk.length;
+        if (from < to) {
+          current.set(chunk.subarray(from, to), filled);
+          filled += to - from;
         }
+        if (filled < stride) return undefined;
+        result = current;
+        return "stop";
+      }
+      for (let i = 0; i < chunk.length; i++) {
+        current[filled++] = chunk[i]!;
+        if (filled < stride) continue;
+        unpredict(current, previous, decoded);
+        if (seen === row) {
+          result = decoded;
+          return "stop";
+        }
+        [previous, decoded] = [decoded, previous];
+        filled = 0;
+        seen++;
       }
       return undefined;
     });
     if (!result && outcome === "limit") throw corrupt("a cross-reference stream inflates past its rows");
     if (!result) throw corrupt("a cross-reference stream shorter than its /Index");
     return result;
+  }
+
+  /** What may still be inflated for this file (MAX_INFLATED_BYTES in all). */
+  private inflateRoom(): number {
+    return MAX_INFLATED_BYTES - this.reader.work.inflated;
   }
 
   /** A FlateDecode stream's body as raw deflate: zlib's 2-byte header skipped, its checksum and any trailing bytes ignored. */
@@ -596,11 +622,12 @@ class PdfFile {
       } else {
         const parts: Uint8Array[] = [];
         let total = 0;
-        const outcome = await inflate(this.zlibBody(dataOffset, length), "deflate-raw", MAX_OBJECT_STREAM_BYTES, this.reader.work, (chunk) => {
+        const room = this.inflateRoom();
+        const outcome = await inflate(this.zlibBody(dataOffset, length), "deflate-raw", Math.min(MAX_OBJECT_STREAM_BYTES, room), this.reader.work, (chunk) => {
           parts.push(chunk.slice());
           total += chunk.length;
         });
-        if (outcome === "limit") throw corrupt("an object stream inflates past 8 MiB");
+        if (outcome === "limit") throw room < MAX_OBJECT_STREAM_BYTES ? tooMuchToInflate() : corrupt("an object stream inflates past 8 MiB");
         data = new Uint8Array(total);
         let at = 0;
         for (const part of parts) {
@@ -647,10 +674,10 @@ function looksLikeObjectHeader(bytes: Uint8Array): boolean {
   }
 }
 
-/** PNG row filters (predictors 10–15) for one row of a cross-reference stream (1 byte per pixel). */
-function unpredict(row: Uint8Array, previous: Uint8Array): Uint8Array {
+/** PNG row filters (predictors 10–15) for one row of a cross-reference stream (1 byte per pixel), into `out`. */
+function unpredict(row: Uint8Array, previous: Uint8Array, out: Uint8Array): void {
   const filter = row[0]!;
-  const out = new Uint8Array(row.length - 1);
+  if (filter > 4) throw corrupt(`a cross-reference stream row with PNG filter ${filter}`);
   for (let i = 0; i < out.length; i++) {
     const raw = row[i + 1]!;
     const left = i > 0 ? out[i - 1]! : 0;
@@ -662,16 +689,13 @@ function unpredict(row: Uint8Array, previous: Uint8Array): Uint8Array {
       case 1: v = raw + left; break;
       case 2: v = raw + up; break;
       case 3: v = raw + ((left + up) >> 1); break;
-      case 4: {
+      default: {
         const p = left + up - upLeft;
         const pa = Math.abs(p - left), pb = Math.abs(p - up), pc = Math.abs(p - upLeft);
         v = raw + (pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft);
         break;
       }
-      default:
-        throw corrupt(`a cross-reference stream row with PNG filter ${filter}`);
     }
     out[i] = v & 0xff;
   }
-  return out;
 }

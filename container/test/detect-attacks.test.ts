@@ -1,0 +1,65 @@
+// Hostile structures for the detector, which runs on untrusted bytes in a CPU-limited Worker and on the
+// converter's event loop: each must end, refused, after bounded work (bytes read and inflated, never timing).
+import { deflateSync } from "node:zlib";
+import { describe, expect, test } from "vitest";
+import { bytesSource, detect } from "../src/detect/index.ts";
+
+const MiB = 1024 * 1024;
+
+/** Builds a file from parts, giving each part the offset it starts at. */
+function assemble(build: (push: (part: string | Buffer) => number) => void): Buffer {
+  const parts: Buffer[] = [];
+  let length = 0;
+  build((part) => {
+    const bytes = typeof part === "string" ? Buffer.from(part, "latin1") : part;
+    const at = length;
+    parts.push(bytes);
+    length += bytes.length;
+    return at;
+  });
+  return Buffer.concat(parts);
+}
+
+describe("PDF structure", () => {
+  test("cross-reference streams chained by /Prev, each inflating a million rows for every lookup, cost a bounded inflation", async () => {
+    // 64 sections of 44 KB each: the catalog's row is the last of a million, and an unknown entry type sends the
+    // lookup on to the next section. Before the cap: 192 MB inflated, ~19 s of CPU, for a 198 KB file.
+    const rows = 1_000_000;
+    const data = Buffer.alloc(rows * 3);
+    data[(rows - 1) * 3] = 3;
+    const z = deflateSync(data, { level: 9 });
+    const pdf = assemble((push) => {
+      push("%PDF-1.7\n");
+      let prev = -1;
+      for (let s = 0; s < 64; s++) {
+        const at = push(`${100 + s} 0 obj\n<< /Type /XRef /Size ${rows + 1} /W [1 1 1] /Index [1 ${rows}] /Filter /FlateDecode /Length ${z.length} /Root ${rows} 0 R${prev >= 0 ? ` /Prev ${prev}` : ""} >>\nstream\n`);
+        push(z);
+        push("\nendstream\nendobj\n");
+        prev = at;
+      }
+      push(`startxref\n${prev}\n%%EOF\n`);
+    });
+    expect(pdf.length).toBeLessThan(256 * 1024);
+    const detection = await detect(bytesSource(pdf), { name: "x.pdf" });
+    expect(detection).toMatchObject({ ok: false, reason: "corrupt" });
+    expect(detection.work.inflated).toBeLessThanOrEqual(32 * MiB);
+  });
+
+  test("cross-reference tables of empty subsections chained by /Prev are capped in all, not per table", async () => {
+    // 16 tables of 100,000 "0 0" subsections (6.4 MB): each was under the per-table cap, together they held
+    // 1.6 million subsections (~150 MB of heap, ~4 s of CPU; a 100 MB upload, gigabytes).
+    const filler = "0 0 ".repeat(100_000);
+    const pdf = assemble((push) => {
+      push("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+      let prev = -1;
+      for (let s = 0; s < 16; s++) {
+        prev = push(`xref\n${filler}\ntrailer\n<< /Size 3 /Root 1 0 R${prev >= 0 ? ` /Prev ${prev}` : ""} >>\n`);
+      }
+      push(`startxref\n${prev}\n%%EOF\n`);
+    });
+    const detection = await detect(bytesSource(pdf), { name: "x.pdf" });
+    expect(detection).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("too many cross-reference subsections") });
+    // The second table crosses the cap: about two tables' worth read, not sixteen.
+    expect(detection.work.read).toBeLessThan(pdf.length / 4);
+  });
+});
