@@ -1,10 +1,13 @@
 // Hostile structures for the detector, which runs on untrusted bytes in a CPU-limited Worker and on the
 // converter's event loop: each must end, refused, after bounded work (bytes read and inflated, never timing).
 import { deflateSync } from "node:zlib";
+import { strToU8, zipSync } from "fflate";
 import { describe, expect, test } from "vitest";
 import { bytesSource, detect } from "../src/detect/index.ts";
 
 const MiB = 1024 * 1024;
+const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml";
+const OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument";
 
 /** Builds a file from parts, giving each part the offset it starts at. */
 function assemble(build: (push: (part: string | Buffer) => number) => void): Buffer {
@@ -61,5 +64,29 @@ describe("PDF structure", () => {
     expect(detection).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("too many cross-reference subsections") });
     // The second table crosses the cap: about two tables' worth read, not sixteen.
     expect(detection.work.read).toBeLessThan(pdf.length / 4);
+  });
+});
+
+describe("zip packages", () => {
+  test("a deck whose presentation.xml lies about its size is counted no further than the zip-bomb cap", async () => {
+    // 36 MiB of tags inside a never-closed sldIdLst, ~40 KB compressed, declared as 1000 bytes (at 120 MiB: the slide
+    // counter inflated and scanned all of it, 4.5 s of CPU in the Worker), accepted the deck, and only the
+    // converter refused it.
+    const main = `<p:presentation><p:sldIdLst><p:sldId/>${"<a>".repeat(12 * MiB)}`;
+    const zip = Buffer.from(
+      zipSync({
+        "[Content_Types].xml": strToU8(`<Types><Override PartName="/ppt/presentation.xml" ContentType="${PPTX}"/></Types>`),
+        "_rels/.rels": strToU8(`<Relationships><Relationship Id="r" Type="${OFFICE_DOCUMENT}" Target="ppt/presentation.xml"/></Relationships>`),
+        "ppt/presentation.xml": strToU8(main),
+      }),
+    );
+    for (let i = 0; i + 4 <= zip.length; i++) {
+      if (zip.readUInt32LE(i) === 0x02014b50) zip.writeUInt32LE(1000, i + 24);
+      if (zip.readUInt32LE(i) === 0x04034b50) zip.writeUInt32LE(1000, i + 22);
+    }
+    const detection = await detect(bytesSource(zip), { name: "deck.pptx" });
+    expect(detection).toMatchObject({ ok: false, reason: "zip_bomb" });
+    // The converter's cap: 200× the archive, or 10 MiB for a small one.
+    expect(detection.work.inflated).toBeLessThanOrEqual(Math.max(10 * MiB, 200 * zip.length) + 64 * 1024);
   });
 });

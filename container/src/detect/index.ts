@@ -27,7 +27,7 @@ import {
 import { ascii, DetectError, indexOf, Reader, type ByteSource, type Work } from "./source.ts";
 import { looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES } from "./text.ts";
 import { ChildCounter, elementAttributes } from "./xml.ts";
-import { declaredBombReason, inflateAll, readDirectory, readEntry, readEntryText, type ZipDirectory, type ZipEntry } from "./zip.ts";
+import { declaredBombReason, inflateAll, readDirectory, readEntry, readEntryText, ZIP_LIMITS, type ZipDirectory, type ZipEntry } from "./zip.ts";
 
 export type { ByteSource, Work } from "./source.ts";
 export { bytesSource, withKnownRanges } from "./source.ts";
@@ -261,11 +261,16 @@ async function countPages(reader: Reader, dir: ZipDirectory, part: string, how: 
   const entry = entryNamed(dir, part);
   if (!entry) throw new DetectError("corrupt", `the package has no ${part} to count its slides in`);
   const counter = how.kind === "ooxml-slides" ? new ChildCounter("sldIdLst", "sldId") : new ChildCounter(how.kind === "odf-pages" ? how.parent : "", "page");
-  const result = await readEntry(reader, entry, COUNTED_PART_BYTES, (chunk) => {
+  // Inflating is what costs (a Worker's CPU): no further than the converter's zip-bomb cap lets the archive go.
+  const bombCap = Math.max(ZIP_LIMITS.ratioFloorBytes, reader.size * ZIP_LIMITS.maxRatio);
+  const result = await readEntry(reader, entry, Math.min(COUNTED_PART_BYTES, bombCap), (chunk) => {
     counter.write(chunk);
     // An OOXML presentation lists its slides once, near the top: stop reading after the list.
     return how.kind === "ooxml-slides" && counter.finished ? "stop" : undefined;
   });
+  if (result === "limit" && bombCap < COUNTED_PART_BYTES) {
+    throw new DetectError("zip_bomb", `${part} inflates past ${bombCap} bytes (at most ${ZIP_LIMITS.maxRatio}× the archive's size)`);
+  }
   if (result === "limit") throw new DetectError("corrupt", `${part} inflates past ${COUNTED_PART_BYTES} bytes; its slides cannot be counted`);
   return counter.count;
 }

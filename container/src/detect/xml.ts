@@ -16,10 +16,13 @@ type State = (typeof State)[keyof typeof State];
  */
 export class ChildCounter {
   count = 0;
-  private readonly parent: string;
-  private readonly child: string;
+  private readonly parent: Uint8Array;
+  private readonly child: Uint8Array;
   private state: State = State.Text;
-  private name = "";
+  // The tag's name as bytes (no string per tag: a part can be millions of tags), and where its local name starts.
+  private readonly name = new Uint8Array(MAX_NAME);
+  private nameLength = 0;
+  private localStart = 0;
   private nameTooLong = false;
   private isEnd = false;
   private lastWasSlash = false;
@@ -34,17 +37,22 @@ export class ChildCounter {
   finished = false;
 
   constructor(parent: string, child: string) {
-    this.parent = parent;
-    this.child = child;
+    this.parent = new TextEncoder().encode(parent);
+    this.child = new TextEncoder().encode(child);
   }
 
   write(chunk: Uint8Array): void {
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!;
       switch (this.state) {
-        case State.Text:
-          if (c === LT) this.state = State.Open;
+        case State.Text: {
+          // Text runs are skipped by the native search, not byte by byte.
+          const lt = c === LT ? i : chunk.indexOf(LT, i);
+          if (lt < 0) return;
+          i = lt;
+          this.state = State.Open;
           break;
+        }
         case State.Open:
           if (c === BANG || c === QUESTION) {
             this.state = State.Markup;
@@ -53,7 +61,12 @@ export class ChildCounter {
             this.matched = 0;
           } else {
             this.isEnd = c === SLASH;
-            this.name = this.isEnd ? "" : String.fromCharCode(c);
+            this.nameLength = 0;
+            this.localStart = 0;
+            if (!this.isEnd) {
+              this.name[this.nameLength++] = c;
+              if (c === COLON) this.localStart = 1;
+            }
             this.nameTooLong = false;
             this.state = State.Name;
           }
@@ -63,8 +76,10 @@ export class ChildCounter {
             this.state = State.Tag;
             this.lastWasSlash = false;
             i--; // let Tag see the character
-          } else if (this.name.length < MAX_NAME) this.name += String.fromCharCode(c);
-          else this.nameTooLong = true;
+          } else if (this.nameLength < MAX_NAME) {
+            this.name[this.nameLength++] = c;
+            if (c === COLON) this.localStart = this.nameLength;
+          } else this.nameTooLong = true;
           break;
         case State.Tag:
           if (c === DQUOTE || c === SQUOTE) {
@@ -76,12 +91,14 @@ export class ChildCounter {
           } else if (c === SLASH) this.lastWasSlash = true;
           else if (c > 0x20) this.lastWasSlash = false;
           break;
-        case State.Quoted:
-          if (c === this.quote) {
-            this.state = State.Tag;
-            this.lastWasSlash = false;
-          }
+        case State.Quoted: {
+          const close = c === this.quote ? i : chunk.indexOf(this.quote, i);
+          if (close < 0) return;
+          i = close;
+          this.state = State.Tag;
+          this.lastWasSlash = false;
           break;
+        }
         case State.Markup:
           this.markup(c);
           break;
@@ -114,17 +131,22 @@ export class ChildCounter {
 
   private endTag(selfClosing: boolean): void {
     if (this.nameTooLong) return;
-    const local = localName(this.name);
     if (this.isEnd) {
       if (this.depth > 0 && --this.depth === 0) this.finished = true;
       return;
     }
     if (this.depth === 0) {
-      if (local === this.parent && !selfClosing) this.depth = 1;
+      if (!selfClosing && this.localNameIs(this.parent)) this.depth = 1;
       return;
     }
-    if (this.depth === 1 && local === this.child) this.count++;
+    if (this.depth === 1 && this.localNameIs(this.child)) this.count++;
     if (!selfClosing) this.depth++;
+  }
+
+  private localNameIs(expected: Uint8Array): boolean {
+    if (this.nameLength - this.localStart !== expected.length) return false;
+    for (let i = 0; i < expected.length; i++) if (this.name[this.localStart + i] !== expected[i]) return false;
+    return true;
   }
 }
 
