@@ -50,6 +50,10 @@ export function withKnownRanges(inner: ByteSource, ranges: readonly { offset: nu
 
 const BLOCK = 64 * 1024;
 const MAX_BLOCKS = 16;
+// Reads of the source (blocks fetched and streams opened) one detection may make: in the Worker each is an R2
+// range request (a subrequest, and wall time). Real files need tens; a structure scattered so that every step
+// misses the cache (an OLE2 directory chain cycling through more blocks than are cached) needs thousands.
+const MAX_SOURCE_READS = 1024;
 
 /**
  * The detector's view of a source: aligned 64 KiB blocks with a small cache (at most 1 MiB held), so the many
@@ -59,6 +63,7 @@ export class Reader {
   readonly size: number;
   readonly work: Work = { read: 0, inflated: 0 };
   private readonly source: ByteSource;
+  private sourceReads = 0;
   private readonly blocks = new Map<number, Uint8Array>();
 
   constructor(source: ByteSource) {
@@ -90,6 +95,7 @@ export class Reader {
 
   /** The range as a stream of chunks, for inflating; counted like reads, never cached. */
   stream(offset: number, length: number): ReadableStream<Uint8Array> {
+    this.countSourceRead();
     const end = Math.min(this.size, offset + length);
     const work = this.work;
     if (this.source.stream) {
@@ -118,6 +124,10 @@ export class Reader {
     );
   }
 
+  private countSourceRead(): void {
+    if (++this.sourceReads > MAX_SOURCE_READS) throw new DetectError("corrupt", `the file's structure is scattered over more than ${MAX_SOURCE_READS} reads, more than any real document needs`);
+  }
+
   private async block(index: number): Promise<Uint8Array> {
     const cached = this.blocks.get(index);
     if (cached) {
@@ -127,6 +137,7 @@ export class Reader {
       return cached;
     }
     const offset = index * BLOCK;
+    this.countSourceRead();
     const bytes = await this.source.read(offset, Math.min(BLOCK, this.size - offset));
     this.work.read += bytes.length;
     if (this.blocks.size >= MAX_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
