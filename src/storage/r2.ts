@@ -114,7 +114,7 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
 
 /**
  * An object written from a stream of unknown length without holding it whole: bytes gather in one buffer (64 KiB,
- * then one part); an object that fits is stored with one `put` (`complete`), a larger one goes
+ * doubling up to one part); an object that fits is stored with one `put` (`complete`), a larger one goes
  * out as an R2 multipart upload of equal 5 MiB parts as each fills. `abort` leaves nothing behind either way.
  */
 export class ObjectWriter {
@@ -180,9 +180,15 @@ export class ObjectWriter {
     else if (this.upload) await this.upload.abort();
   }
 
+  /** Bytes of memory the buffer holds now. */
+  get bufferBytes(): number {
+    return this.buffer.length;
+  }
+
   private grow(): void {
-    // Small files stay small; past the first 64 KiB, one buffer of a whole part, reused for every part.
-    const next = new Uint8Array(this.buffer.length === 0 ? Math.min(FIRST_BUFFER_BYTES, this.partSize) : this.partSize);
+    // Small files stay small; the buffer doubles up to one part's size, then is reused for every part: memory
+    // follows the bytes received (a sender that stalls after 64 KiB holds 128 KiB of the isolate, not 5 MiB).
+    const next = new Uint8Array(Math.min(this.partSize, Math.max(FIRST_BUFFER_BYTES, this.buffer.length * 2)));
     next.set(this.bytes);
     this.buffer = next;
   }

@@ -1,0 +1,33 @@
+// The streaming upload path attacked (issue 11's uploads, second attack round): what one request can make the
+// Worker hold or leave behind, and the form's edge cases, through the public API and the storage adapter.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ObjectWriter, PART_SIZE_BYTES } from "../src/storage/r2";
+import { noise, sha256Of, sha256OfStream } from "./streams";
+
+const KiB = 1024;
+
+describe("memory a stalled upload holds", () => {
+  it("grows the object buffer with the bytes received: 64 KiB and one byte hold 128 KiB, not a 5 MiB part", async () => {
+    // A sender that stops after 64 KiB of a file held a whole part's buffer (5 MiB) until it went away: 25 such
+    // requests, 1.6 MB sent in all, filled a 128 MB isolate.
+    const writer = new ObjectWriter(env.BUCKET, "attack/stalled", {});
+    await writer.write(new Uint8Array(64 * KiB + 1));
+    expect(writer.bufferBytes).toBeLessThanOrEqual(128 * KiB);
+    await writer.write(new Uint8Array(300 * KiB));
+    expect(writer.bufferBytes).toBeLessThanOrEqual(2 * (364 * KiB + 1));
+    await writer.abort();
+  });
+
+  it("stores byte for byte across every growth step and the first part", async () => {
+    const size = PART_SIZE_BYTES + 3 * 64 * KiB + 7;
+    const fill = noise(7);
+    const writer = new ObjectWriter(env.BUCKET, "attack/grown", {});
+    for (let at = 0; at < size; at += 7919) await writer.write(fill(at, Math.min(7919, size - at)));
+    await writer.complete();
+    expect(writer.bufferBytes).toBe(0);
+    const stored = await env.BUCKET.get("attack/grown");
+    expect(await sha256OfStream(stored!.body)).toEqual({ sha256: await sha256Of(size, fill), bytes: size });
+    await env.BUCKET.delete("attack/grown");
+  });
+});
