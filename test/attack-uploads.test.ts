@@ -3,7 +3,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ObjectWriter, PART_SIZE_BYTES } from "../src/storage/r2";
-import { noise, sha256Of, sha256OfStream } from "./streams";
+import { scatteredOle2 } from "../container/test/hostile-builders";
+import { seedAccount } from "./harness";
+import { multipartStream, noise, sha256Of, sha256OfStream } from "./streams";
 
 const KiB = 1024;
 
@@ -29,5 +31,20 @@ describe("memory a stalled upload holds", () => {
     const stored = await env.BUCKET.get("attack/grown");
     expect(await sha256OfStream(stored!.body)).toEqual({ sha256: await sha256Of(size, fill), bytes: size });
     await env.BUCKET.delete("attack/grown");
+  });
+});
+
+describe("R2 requests a detection makes", () => {
+  it("refuses a 6 MB OLE2 file whose directory chain misses the detector's cache on every step, within 1024 range reads", async () => {
+    // Stored as a multipart upload (past one 5 MiB part), so the detector reads it back from R2: 7,681 range
+    // requests of 64 KiB for one upload before the cap, near the platform's 10,000 subrequests a request.
+    const account = await seedAccount({ credits: 10 });
+    const file = scatteredOle2(12_000, 60);
+    expect(file.length).toBeGreaterThan(PART_SIZE_BYTES);
+    const form = multipartStream([{ name: "file", filename: "old.doc", size: file.length, bytes: (o, l) => file.subarray(o, o + l) }]);
+    const res = await account.json("/v1/files", { method: "POST", body: form.body, headers: { "content-type": form.contentType }, duplex: "half" } as RequestInit);
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body).toMatchObject({ code: "convert.corrupt_input", detail: expect.stringContaining("scattered over more than 1024 reads") });
+    expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/` })).objects).toEqual([]);
   });
 });

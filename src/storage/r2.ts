@@ -201,8 +201,17 @@ export class ObjectWriter {
   }
 }
 
+// R2 requests one detection of a stored upload may make. Real files need tens; a structure scattered so that
+// every step misses the detector's cache (an OLE2 directory chain cycling through more blocks than it keeps) took
+// thousands, near the platform's subrequest limit for one request.
+const DETECTION_MAX_READS = 1024;
+
 /** Range reads of a stored object, for reading its structure (the detector's ByteSource). */
-export function objectRanges(bucket: R2Bucket, key: string, size: number): { size: number; read(offset: number, length: number): Promise<Uint8Array>; stream(offset: number, length: number): ReadableStream<Uint8Array> } {
+export function objectRanges(
+  bucket: R2Bucket,
+  key: string,
+  size: number,
+): { size: number; maxReads: number; read(offset: number, length: number): Promise<Uint8Array>; stream(offset: number, length: number): ReadableStream<Uint8Array> } {
   const get = async (offset: number, length: number) => {
     const object = await bucket.get(key, { range: { offset, length } });
     if (!object) throw new Error(`${key} vanished while it was read`);
@@ -210,6 +219,7 @@ export function objectRanges(bucket: R2Bucket, key: string, size: number): { siz
   };
   return {
     size,
+    maxReads: DETECTION_MAX_READS,
     async read(offset, length) {
       const clipped = Math.max(0, Math.min(length, size - offset));
       if (clipped === 0) return new Uint8Array(0);

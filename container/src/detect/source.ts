@@ -7,6 +7,11 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Optional: the range as a stream, for long sequential reads (one request instead of many). */
   stream?(offset: number, length: number): ReadableStream<Uint8Array>;
+  /**
+   * Optional: how many reads (blocks fetched, streams opened) one detection may make, for a source where each is
+   * a request (R2 range reads in the Worker: subrequests, and wall time); past it the file is refused as corrupt.
+   */
+  readonly maxReads?: number;
 }
 
 /** What a detection cost: bytes read from the source and bytes inflated from zip entries or PDF streams. */
@@ -45,15 +50,12 @@ export function withKnownRanges(inner: ByteSource, ranges: readonly { offset: nu
       return inner.read(offset, length);
     },
     stream: inner.stream?.bind(inner),
+    ...(inner.maxReads !== undefined ? { maxReads: inner.maxReads } : {}),
   };
 }
 
 const BLOCK = 64 * 1024;
 const MAX_BLOCKS = 16;
-// Reads of the source (blocks fetched and streams opened) one detection may make: in the Worker each is an R2
-// range request (a subrequest, and wall time). Real files need tens; a structure scattered so that every step
-// misses the cache (an OLE2 directory chain cycling through more blocks than are cached) needs thousands.
-const MAX_SOURCE_READS = 1024;
 
 /**
  * The detector's view of a source: aligned 64 KiB blocks with a small cache (at most 1 MiB held), so the many
@@ -125,7 +127,8 @@ export class Reader {
   }
 
   private countSourceRead(): void {
-    if (++this.sourceReads > MAX_SOURCE_READS) throw new DetectError("corrupt", `the file's structure is scattered over more than ${MAX_SOURCE_READS} reads, more than any real document needs`);
+    const max = this.source.maxReads;
+    if (max !== undefined && ++this.sourceReads > max) throw new DetectError("corrupt", `the file's structure is scattered over more than ${max} reads, more than any real document needs`);
   }
 
   private async block(index: number): Promise<Uint8Array> {
