@@ -66,6 +66,42 @@ describe("PDF structure", () => {
     // The second table crosses the cap: about two tables' worth read, not sixteen.
     expect(detection.work.read).toBeLessThan(pdf.length / 4);
   });
+
+  test("object streams are read no further than the object wanted: a /Length chain through 8 MiB streams costs ~1 MiB each", async () => {
+    // The catalog in object stream 10, whose /Length is an object in stream 11, whose /Length is in stream 12: each
+    // stream 8 MiB inflated (37 KB compressed). Whole streams were inflated and held (two cached, one assembled
+    // from its chunks): 25 MB inflated and ~25 MB of memory for this 37 KB file, ~40 MB with a longer chain.
+    const pad = "null\n".repeat((8 * MiB) / 5);
+    const streams = [0, 1, 2].map((k) => ({ num: 10 + k, inner: k + 1, z: Buffer.alloc(0) }));
+    // Stream k + 1 holds the length of stream k.
+    streams.forEach((s, k) => {
+      const value = k === 0 ? "<< /Type /Catalog /Pages 99 0 R >>" : String(streams[k - 1]!.z.length);
+      s.z = deflateSync(Buffer.from(`${s.inner} 0 ${value}\n${pad}`, "latin1"));
+    });
+    const offsets = new Map<number, number>();
+    const pdf = assemble((push) => {
+      push("%PDF-1.7\n");
+      streams.forEach((s, k) => {
+        const length = k + 1 < streams.length ? `${k + 2} 0 R` : String(s.z.length);
+        offsets.set(s.num, push(`${s.num} 0 obj\n<< /Type /ObjStm /N 1 /First ${`${s.inner} 0 `.length} /Filter /FlateDecode /Length ${length} >>\nstream\n`));
+        push(s.z);
+        push("\nendstream\nendobj\n");
+      });
+      offsets.set(99, push("99 0 obj\n<< /Type /Pages /Kids [] /Count 2 >>\nendobj\n"));
+      const rows = Array.from({ length: 100 }, (_, n) => {
+        if (n >= 1 && n <= streams.length) return [2, 0, 0, 0, 10 + n - 1];
+        const o = offsets.get(n);
+        return o === undefined ? [0, 0, 0, 0, 0] : [1, (o >> 24) & 255, (o >> 16) & 255, (o >> 8) & 255, o & 255];
+      });
+      const xref = deflateSync(Buffer.from(rows.flat()));
+      const at = push(`100 0 obj\n<< /Type /XRef /Size 101 /W [1 4 0] /Index [0 100] /Filter /FlateDecode /Length ${xref.length} /Root 1 0 R >>\nstream\n`);
+      push(xref);
+      push(`\nendstream\nendobj\nstartxref\n${at}\n%%EOF\n`);
+    });
+    const detection = await detect(bytesSource(pdf), { name: "x.pdf" });
+    expect(detection).toMatchObject({ ok: true, format: "pdf", pages: 2 });
+    expect(detection.work.inflated).toBeLessThan(streams.length * (MiB + 128 * 1024));
+  });
 });
 
 describe("zip packages", () => {

@@ -290,7 +290,6 @@ class PdfFile {
   private sections: Section[] = [];
   private subsections = 0;
   private encrypted = false;
-  private readonly objectStreams = new Map<number, { data: Uint8Array; offsets: Map<number, number>; first: number }>();
 
   constructor(reader: Reader, headerOffset: number) {
     this.reader = reader;
@@ -601,56 +600,71 @@ class PdfFile {
     return this.reader.stream(offset + 2, Math.max(0, length - 2));
   }
 
+  /**
+   * Object `num` from the object stream `streamNumber`. Only the stream's header (its n pairs, up to /First) and a
+   * window of at most 1 MiB where the object starts are kept, and inflating stops there: a stream costs ~2 MiB of
+   * memory, not its whole inflated size (8 MiB each, with two cached and one being assembled: ~40 MB for a 50 KB
+   * file whose /Length chain runs through several streams).
+   */
   private async compressedObject(streamNumber: number, num: number, depth: number): Promise<Value> {
-    let stream = this.objectStreams.get(streamNumber);
-    if (!stream) {
-      const entry = await this.lookup(streamNumber);
-      if (!entry || entry.type !== "offset") throw corrupt("an object stream is missing");
-      const { value: dict, dataOffset } = await this.objectAt(this.base + entry.offset, streamNumber);
-      if (!isDict(dict) || dataOffset < 0 || nameOf(dict.get("Type")) !== "ObjStm") throw corrupt("an object stream is not one");
-      const n = intOf(dict.get("N"));
-      const first = intOf(dict.get("First"));
-      const length = intOf(await this.resolve(dict.get("Length"), depth + 1));
-      if (n === undefined || first === undefined || length === undefined || n < 0 || first < 0 || length < 0) throw corrupt("an object stream with bad /N, /First or /Length");
-      const filter = dict.get("Filter");
-      if (filter !== undefined && nameOf(Array.isArray(filter) ? filter[0] : filter) !== "FlateDecode") throw corrupt("an object stream with an unsupported filter");
-      if (isDict(dict.get("DecodeParms"))) throw corrupt("an object stream with a predictor");
-      let data: Uint8Array;
-      if (filter === undefined) {
-        if (length > MAX_OBJECT_STREAM_BYTES) throw corrupt("an object stream larger than 8 MiB");
-        data = await this.readLong(dataOffset, length);
-      } else {
-        const parts: Uint8Array[] = [];
-        let total = 0;
-        const room = this.inflateRoom();
-        const outcome = await inflate(this.zlibBody(dataOffset, length), "deflate-raw", Math.min(MAX_OBJECT_STREAM_BYTES, room), this.reader.work, (chunk) => {
-          parts.push(chunk.slice());
-          total += chunk.length;
-        });
-        if (outcome === "limit") throw room < MAX_OBJECT_STREAM_BYTES ? tooMuchToInflate() : corrupt("an object stream inflates past 8 MiB");
-        data = new Uint8Array(total);
-        let at = 0;
-        for (const part of parts) {
-          data.set(part, at);
-          at += part.length;
-        }
-      }
-      // The header: n pairs of (object number, offset from /First).
-      const offsets = new Map<number, number>();
-      const parser = new Parser(data, 0, true);
+    const entry = await this.lookup(streamNumber);
+    if (!entry || entry.type !== "offset") throw corrupt("an object stream is missing");
+    const { value: dict, dataOffset } = await this.objectAt(this.base + entry.offset, streamNumber);
+    if (!isDict(dict) || dataOffset < 0 || nameOf(dict.get("Type")) !== "ObjStm") throw corrupt("an object stream is not one");
+    const n = intOf(dict.get("N"));
+    const first = intOf(dict.get("First"));
+    const length = intOf(await this.resolve(dict.get("Length"), depth + 1));
+    if (n === undefined || first === undefined || length === undefined || n < 0 || first < 0 || length < 0) throw corrupt("an object stream with bad /N, /First or /Length");
+    if (first > MAX_OBJECT_BYTES) throw corrupt("an object stream whose header is larger than 1 MiB");
+    const filter = dict.get("Filter");
+    if (filter !== undefined && nameOf(Array.isArray(filter) ? filter[0] : filter) !== "FlateDecode") throw corrupt("an object stream with an unsupported filter");
+    if (isDict(dict.get("DecodeParms"))) throw corrupt("an object stream with a predictor");
+
+    // Where the object starts in the stream, from the header: n pairs of (object number, offset from /First).
+    const objectStart = (header: Uint8Array): number => {
+      const parser = new Parser(header, 0, true);
       for (let i = 0; i < n; i++) {
         const a = parser.token();
         const b = parser.token();
         if (a.kind !== "num" || b.kind !== "num" || !a.int || !b.int) throw corrupt("an object stream with a damaged header");
-        if (!offsets.has(a.value)) offsets.set(a.value, b.value);
+        if (a.value === num) return first + b.value;
       }
-      stream = { data, offsets, first };
-      if (this.objectStreams.size >= 2) this.objectStreams.delete(this.objectStreams.keys().next().value!);
-      this.objectStreams.set(streamNumber, stream);
+      throw corrupt(`object ${num} is not in the object stream the cross-reference names`);
+    };
+
+    if (filter === undefined) {
+      if (length > MAX_OBJECT_STREAM_BYTES) throw corrupt("an object stream larger than 8 MiB");
+      const start = objectStart(await this.readLong(dataOffset, Math.min(first, length)));
+      if (start >= length) throw corrupt(`object ${num} lies past the end of its object stream`);
+      const window = await this.readLong(dataOffset + start, Math.min(MAX_OBJECT_BYTES, length - start));
+      return parseObject(window, start + window.length >= length);
     }
-    const at = stream.offsets.get(num);
-    if (at === undefined) throw corrupt(`object ${num} is not in the object stream the cross-reference names`);
-    return new Parser(stream.data, stream.first + at, true).value();
+
+    const header = new Uint8Array(first);
+    let start = first === 0 ? objectStart(header) : -1;
+    const window = new Uint8Array(MAX_OBJECT_BYTES);
+    let filled = 0;
+    let position = 0; // offset in the inflated stream of the chunk's first byte
+    const room = this.inflateRoom();
+    const outcome = await inflate(this.zlibBody(dataOffset, length), "deflate-raw", Math.min(MAX_OBJECT_STREAM_BYTES, room), this.reader.work, (chunk) => {
+      const end = position + chunk.length;
+      if (position < first) {
+        header.set(chunk.subarray(0, Math.min(chunk.length, first - position)), position);
+        if (end >= first) start = objectStart(header);
+      }
+      if (start >= 0 && end > start + filled) {
+        const from = Math.max(position, start + filled) - position;
+        const take = Math.min(chunk.length - from, window.length - filled);
+        window.set(chunk.subarray(from, from + take), filled);
+        filled += take;
+      }
+      position = end;
+      return filled === window.length ? "stop" : undefined;
+    });
+    if (start < 0) throw corrupt("an object stream shorter than its header");
+    if (outcome === "limit") throw room < MAX_OBJECT_STREAM_BYTES ? tooMuchToInflate() : corrupt("an object stream inflates past 8 MiB");
+    if (filled === 0) throw corrupt(`object ${num} lies past the end of its object stream`);
+    return parseObject(window.subarray(0, filled), outcome !== "stopped");
   }
 
   private async readLong(offset: number, length: number): Promise<Uint8Array> {
@@ -662,6 +676,16 @@ class PdfFile {
       at += chunk.length;
     }
     return out;
+  }
+}
+
+/** One object at the start of `bytes` (a window of at most 1 MiB; `atEnd` when it runs to the stream's end). */
+function parseObject(bytes: Uint8Array, atEnd: boolean): Value {
+  try {
+    return new Parser(bytes, 0, atEnd).value();
+  } catch (error) {
+    if (error instanceof NeedMore) throw corrupt("an object larger than 1 MiB on the page tree's path");
+    throw error;
   }
 }
 
