@@ -2,10 +2,11 @@
 // src/client/types.ts equal the zod schemas the server validates, answers and documents with. A field added,
 // renamed or made nullable on one side only fails the typecheck.
 import type { z } from "@hono/zod-openapi";
-import type { ConverterStatus, FileRecord, Health, JobAccepted, JobStatus, RenditionPending, RenditionRequest } from "../src/client/types.ts";
+import type { Category, ConverterStatus, FileRecord, Health, JobAccepted, JobStatus, RenditionPending, RenditionRequest } from "../src/client/types.ts";
 import type { ErrorEnvelope as ClientErrorEnvelope, FilesErrorEnvelope as ClientFilesErrorEnvelope } from "../src/client/types.ts";
 import type { ConverterStatusSchema } from "../src/routes/converter";
 import type { HealthSchema } from "../src/routes/health";
+import type { CATEGORIES } from "../src/domain/matrix";
 import type {
   ErrorEnvelope,
   FilesErrorEnvelope,
@@ -21,6 +22,7 @@ type Assignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : fal
 type Assert<T extends true> = T;
 
 export type ClientContract = [
+  Assert<Equals<keyof typeof CATEGORIES, Category>>,
   Assert<Equals<z.infer<typeof JobStatusResponseSchema>, JobStatus>>,
   Assert<Equals<z.infer<typeof JobAcceptedResponseSchema>, JobAccepted>>,
   Assert<Equals<z.infer<typeof FileResponseSchema>, FileRecord>>,

@@ -13,6 +13,8 @@ set -euo pipefail
 packages=(
   # libreoffice-draw comes with impress anyway; naming it lets apt replace an installed draw-nogui.
   libreoffice-writer libreoffice-calc libreoffice-impress libreoffice-draw python3-uno
+  # Math (2.2 MB): Writer renders a .docx's OMML equations through it (they vanish without it).
+  libreoffice-math
   fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea fonts-dejavu fonts-noto-core
   fonts-noto-cjk fonts-noto-extra fonts-noto-ui-core fonts-noto-color-emoji fonts-opensymbol
   poppler-utils fontconfig

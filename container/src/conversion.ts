@@ -17,10 +17,18 @@ import {
   type TargetName,
 } from "./formats.ts";
 import { exportedPageNumbers, selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
-import { csvImportOptions } from "./engine/csv-import.ts";
+import { csvImportOptions, textImportOptions } from "./engine/csv-import.ts";
 import { inspectInput } from "./inspect.ts";
 import { escapeCsvFormulas } from "./engine/csv.ts";
-import { CSV_IMPORT_FILTER, csvImportTextOnly, exportFilter, engineOutputExtension, type OfficeFamily } from "./engine/filters.ts";
+import {
+  CSV_IMPORT_FILTER,
+  csvImportTextOnly,
+  engineOutputExtension,
+  epubFilterData,
+  exportFilter,
+  SVG_PER_PAGE,
+  type OfficeFamily,
+} from "./engine/filters.ts";
 import { inlineSideFiles } from "./engine/html.ts";
 import { pdfPageCount, rasterize } from "./engine/raster.ts";
 import type { ToolBox, ToolSandbox } from "./engine/tools.ts";
@@ -93,15 +101,24 @@ export class Converter {
       });
     }
 
-    const family = sources[source].family as OfficeFamily;
+    const format = sources[source];
+    const family = format.family as OfficeFamily;
     const { filter, filterOptions } = exportFilter(family, target);
     const outputName = `result.${engineOutputExtension(target)}`;
     const command: InstanceJob["command"] = { family, filter };
     if (filterOptions) command.filterOptions = filterOptions;
+    // Imports LibreOffice's own type detection gets wrong, or that ask a question without their options.
+    if (format.importFilter) command.inputFilter = format.importFilter;
+    if (format.importOptions) command.inputFilterOptions = format.importOptions;
     if (source === "csv") {
       command.inputFilter = CSV_IMPORT_FILTER;
       command.inputFilterOptions = csvImportTextOnly(await csvImportOptions(request.input));
     }
+    if (source === "txt") {
+      command.inputFilter = "Text (encoded)";
+      command.inputFilterOptions = await textImportOptions(request.input);
+    }
+    if (format.picture) command.picture = true;
     if (target === "pdf" || imageTargets.has(target)) {
       const data: Record<string, string | number> = {};
       // Images too: one page of a long document should not cost exporting (and laying out) all of them.
@@ -109,6 +126,8 @@ export class Converter {
       if (options.pdfa) data.SelectPdfVersion = PDFA_VERSION[options.pdfa];
       if (Object.keys(data).length) command.filterData = data;
     }
+    if (target === "epub") command.filterData = epubFilterData(name.slice(0, name.lastIndexOf(".")));
+    if (filter === SVG_PER_PAGE && options.pages) command.pageRange = pageRangeText(options.pages);
     if (target === "csv") command.sheet = options.sheet ?? 0; // 0: the active sheet
     if (options.maxPages !== undefined) command.maxPages = options.maxPages;
 
@@ -143,6 +162,12 @@ export class Converter {
         }
       }
       return single(first, target, source, inputPages, count, queueMs);
+    }
+    if (filter === SVG_PER_PAGE) {
+      if (outputs.length === 1) return single(first, target, source, inputPages, 1, queueMs);
+      const zip = join(outDir, "pages.zip");
+      await writeZip(zip, outputs.map((o) => ({ name: o.path.slice(o.path.lastIndexOf("/") + 1), path: o.path, compress: true })));
+      return zipResult(zip, outputs.length, source, inputPages, outputs.length, queueMs);
     }
     if (target === "csv" && options.escapeFormulas) for (const output of outputs) await escapeCsvFormulas(output.path);
     if (target === "csv" && options.sheet === "all") {

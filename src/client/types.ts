@@ -100,7 +100,7 @@ export interface CostingInfo {
   costVariants: Record<string, CostVariant> | null;
 }
 
-export type Category = "documents" | "spreadsheets" | "presentations" | "images";
+export type Category = "documents" | "spreadsheets" | "presentations" | "drawings" | "images";
 
 interface Limits {
   maxFileSizeBytes: number;

@@ -1,9 +1,9 @@
 // The format matrix as the API sees it. The converter owns the matrix (container/src/formats.ts, also
 // served at its GET /formats); the catalog, validation and pricing derive from it here.
 import { ApiError } from "../errors";
-import { MATRIX } from "./matrix";
+import { CATEGORIES, MATRIX, type Category } from "./matrix";
 
-export type Category = "documents" | "spreadsheets" | "presentations" | "images";
+export type { Category };
 
 export function sourceFormats(): string[] {
   return Object.keys(MATRIX.sources);
@@ -22,10 +22,10 @@ export function isPageImageTarget(target: string): boolean {
   return MATRIX.targets[target]?.splitBy === "page";
 }
 
-/** Rendering to images is its own category; otherwise the source's. */
+/** Rendering to images (png, jpg) is its own category; otherwise the source's. */
 export function categoryOf(source: string, target: string): Category {
-  if (isPageImageTarget(target)) return "images";
-  return (MATRIX.sources[source]?.category ?? "documents") as Category;
+  if (target === "png" || target === "jpg") return "images";
+  return MATRIX.sources[source]?.category ?? "documents";
 }
 
 export function mediaTypeOf(format: string): string {
@@ -47,6 +47,6 @@ export function assertConvertible(source: string, target: string): void {
 
 /** A conversion's catalog name, e.g. `document.docx-to-pdf`. */
 export function jobName(source: string, target: string): string {
-  const prefix = { documents: "document", spreadsheets: "spreadsheet", presentations: "presentation", images: "image" }[categoryOf(source, target)];
+  const prefix = CATEGORIES[categoryOf(source, target)];
   return `${prefix}.${source}-to-${target}`;
 }

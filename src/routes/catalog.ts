@@ -5,6 +5,7 @@ import type { AppEnv } from "../app-env";
 import { toHex } from "../auth/api-keys";
 import { validationHook } from "../errors";
 import { buildCatalog, estimateFor } from "../domain/catalog";
+import { CATEGORIES } from "../domain/matrix";
 import { maxFileSizeBytes } from "../domain/uploads";
 import { errorResponses } from "../schemas";
 
@@ -27,7 +28,9 @@ const CostingInfoSchema = z
     example: { strategy: "PerPage", baseCost: 1, increment: 10, incrementUnit: "pages", displaySuffix: "per 10 pages", costVariants: null },
   });
 
-const Category = z.enum(["documents", "spreadsheets", "presentations", "images"]);
+const Category = z.enum(Object.keys(CATEGORIES) as [keyof typeof CATEGORIES, ...(keyof typeof CATEGORIES)[]]).openapi({
+  description: "the source's kind (documents, spreadsheets, presentations, drawings, images); any source rendered to png or jpg is `images`",
+});
 const Limits = {
   maxFileSizeBytes: z.number().int(),
   maxConcurrentJobs: z.number().int(),

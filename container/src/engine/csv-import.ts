@@ -20,3 +20,18 @@ export async function csvImportOptions(path: string): Promise<string> {
     await handle.close();
   }
 }
+
+const TEXT_CHARSETS = { "utf-8": "UTF8", "utf-16le": "UNICODE", "utf-16be": "UNICODE", "windows-1252": "MS_1252" } as const;
+
+/** Writer's "Text (encoded)" import options: the charset that decodes the head (else LibreOffice guesses). */
+export async function textImportOptions(path: string): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = new Uint8Array(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const { encoding } = decodeHead(buffer.subarray(0, bytesRead), bytesRead < buffer.length);
+    return `${TEXT_CHARSETS[encoding]},LF`;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,4 +1,5 @@
-// Which LibreOffice filter writes each target, per module. Image targets go through PDF and pdftoppm.
+// Which LibreOffice filter writes each target, per module. Image targets go through PDF and pdftoppm; SVG is
+// one file per slide or page through Draw's GraphicExportFilter (never impress_svg_Export, which embeds a script).
 
 import type { Family, TargetName } from "../formats.ts";
 
@@ -27,7 +28,11 @@ const pdfFilter: Record<OfficeFamily, string> = {
   writer: "writer_pdf_Export",
   calc: "calc_pdf_Export",
   impress: "impress_pdf_Export",
+  draw: "draw_pdf_Export",
 };
+
+/** The pseudo-filter the bridge answers with one SVG per page (GraphicExportFilter, image/svg+xml). */
+export const SVG_PER_PAGE = "svg-per-page";
 
 const filters: Record<OfficeFamily, Partial<Record<TargetName, ExportFilter>>> = {
   writer: {
@@ -38,6 +43,9 @@ const filters: Record<OfficeFamily, Partial<Record<TargetName, ExportFilter>>> =
     // EmbedImages: one self-contained file with data: URIs instead of side files.
     html: { filter: "HTML (StarWriter)", filterOptions: "EmbedImages" },
     txt: { filter: "Text (encoded)", filterOptions: "UTF8,LF" },
+    // EPUB 3, one chapter per heading; the title (RVNGTitle) is set per conversion. Never EPUBCoverImage or
+    // EPUBMediaDir: both read paths from disk.
+    epub: { filter: "EPUB" },
   },
   calc: {
     xlsx: { filter: "Calc MS Excel 2007 XML" },
@@ -51,6 +59,11 @@ const filters: Record<OfficeFamily, Partial<Record<TargetName, ExportFilter>>> =
     pptx: { filter: "Impress MS PowerPoint 2007 XML" },
     ppt: { filter: "MS PowerPoint 97" },
     odp: { filter: "impress8" },
+    svg: { filter: SVG_PER_PAGE },
+  },
+  draw: {
+    odg: { filter: "draw8" },
+    svg: { filter: SVG_PER_PAGE },
   },
 };
 
@@ -65,4 +78,9 @@ export function exportFilter(family: OfficeFamily, target: TargetName): ExportFi
 /** The extension LibreOffice's output carries before any post-processing. */
 export function engineOutputExtension(target: TargetName): string {
   return target === "png" || target === "jpg" ? "pdf" : target;
+}
+
+/** EPUB export's FilterData: EPUB 3, split at headings, reflowable; the title is the upload's name. */
+export function epubFilterData(title: string): Record<string, string | number> {
+  return { EPUBVersion: 30, EPUBSplitMethod: 0, EPUBLayoutMethod: 0, RVNGTitle: title };
 }

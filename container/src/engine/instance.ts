@@ -59,6 +59,10 @@ export interface ConvertCommand {
   sheet?: number | string;
   /** Refuse (too_many_pages) a document with more pages or slides than this, before exporting. */
   maxPages?: number;
+  /** A picture opened in Draw: size its page to the picture before exporting. */
+  picture?: boolean;
+  /** SVG per page: the 1-based pages to write ("1-3,5", open ranges "4-"); all when absent. */
+  pageRange?: string;
 }
 
 /** One conversion for an instance: the document and where its outputs go, in the server's own directories. */
