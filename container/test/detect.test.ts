@@ -125,7 +125,6 @@ describe("formats and counts of the fixtures", () => {
     ["hostile-truncated.docx", "corrupt"],
     ["hostile-image-named-as.docx", "mismatch"],
     ["hostile-text-named-as.xlsx", "mismatch"],
-    ["hostile-panic.xlsb", "unsupported"],
   ])("%s is refused: %s", async (name, reason) => {
     expect(await run(fixture(name), name)).toMatchObject({ ok: false, reason });
   });
@@ -265,7 +264,9 @@ describe("every package variant by its own declaration", () => {
     ["application/vnd.oasis.opendocument.graphics", "odg"],
     ["application/vnd.oasis.opendocument.graphics-template", "otg"],
   ])("ODF %s is %s", async (mimetype, format) => {
-    expect(await run(odf(mimetype, "<office:document-content/>"), "x.odt", anything)).toMatchObject({ ok: true, format });
+    expect(await run(odf(mimetype, "<office:document-content/>"), `x.${format}`, anything)).toMatchObject({ ok: true, format });
+    // The bytes decide within one LibreOffice module, whatever the name (odm named .odt)…
+    if (format === "odm" || format === "ott" || format === "oth") expect(await run(odf(mimetype, "<office:document-content/>"), "x.odt")).toMatchObject({ ok: true, format });
   });
 
   test("an ODF presentation template counts its slides too", async () => {

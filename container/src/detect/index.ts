@@ -3,18 +3,23 @@
 // (no node: imports, no dependencies), bounded reads through a ByteSource, linear time, no regular expressions
 // over the document's bytes.
 //
-// The rule for names: the bytes decide. The extension is consulted only when the bytes are text (which has
-// no signature): `.csv`/`.tsv` → csv, `.txt`/`.text` → txt, no extension → csv when the first lines split
-// the same way on one separator, else txt; text under any other known extension (`.xlsx`, `.docx`…) is a
-// mismatch. Weak two-byte signatures count only under their own extension (signatures.ts).
+// The rule for names: the bytes decide. The extension is consulted only where the bytes cannot: text named as
+// text (`.csv`/`.tsv` → csv, `.txt`/`.text` → txt, `.602` → T602), text without a name (csv when the first lines
+// split the same way on one separator, else txt), formats with no signature at all (EXTENSION_ONLY), weak
+// signatures (signatures.ts's `extensions`), and an Apple iWork 2013 package (Pages, Numbers and Keynote look
+// alike). Text with a signature of its own (markup.ts: HTML, XML dialects, SYLK, DIF…) is that format; other
+// text under a known extension is a mismatch. A name whose sources are of another LibreOffice module than the
+// bytes (a PNG named .docx) is a mismatch too; within one module the bytes win (a .ppsx saved as pptx).
 
-import { isSource } from "../formats.ts";
+import { isSource, sources, sourcesByExtension } from "../formats.ts";
+import { keywordFormat, markupFormat, readProlog, XML_FORMATS } from "./markup.ts";
 import { pdfStructure } from "./pdf.ts";
 import { rootEntryNames } from "./ole2.ts";
 import {
   countedFormats,
   DESCRIPTIONS,
   EXTENSION_ALIASES,
+  EXTENSION_ONLY,
   HEAD_SIGNATURES,
   knownExtensions,
   ODF_MIMETYPES,
@@ -24,8 +29,8 @@ import {
   TEXT_EXTENSIONS,
   type PageCount,
 } from "./signatures.ts";
-import { ascii, DetectError, indexOf, Reader, type ByteSource, type Work } from "./source.ts";
-import { looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES } from "./text.ts";
+import { ascii, DetectError, indexOf, inflate, Reader, type ByteSource, type Work } from "./source.ts";
+import { decodeHead, looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES } from "./text.ts";
 import { ChildCounter, elementAttributes } from "./xml.ts";
 import { declaredBombReason, inflateAll, readDirectory, readEntry, readEntryText, ZIP_LIMITS, type ZipDirectory, type ZipEntry } from "./zip.ts";
 
@@ -33,6 +38,7 @@ export type { ByteSource, Work } from "./source.ts";
 export { bytesSource, withKnownRanges } from "./source.ts";
 export { ZIP_LIMITS } from "./zip.ts";
 export { decodeHead, guessSeparator, wholeLines } from "./text.ts";
+export { EXTENSION_ONLY, TEXT_EXTENSIONS } from "./signatures.ts";
 
 export interface Detected {
   ok: true;
@@ -74,7 +80,17 @@ const MANIFEST_BYTES = 4 * 1024 * 1024;
 export const COUNTED_PART_BYTES = 128 * 1024 * 1024;
 
 const COUNTED = countedFormats();
-const KNOWN = knownExtensions();
+const KNOWN = new Set([...knownExtensions(), ...sourcesByExtension.keys()]);
+
+/**
+ * The extensions that decide a format (the README names them): text named as text, formats with no signature,
+ * and weak signatures that count only under their own names.
+ */
+export function extensionDecided(): string[] {
+  const names = new Set<string>([...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ONLY), "pages", "numbers", "key"]);
+  for (const s of HEAD_SIGNATURES) for (const ext of s.extensions ?? []) names.add(ext);
+  return [...names].sort();
+}
 
 export function extensionOf(name: string | undefined): string {
   if (!name) return "";
@@ -133,24 +149,38 @@ type Identified = { format: string; pages: number | null; encrypted: boolean } |
 
 /** A format the caller does not take: a mismatch when the name says another known format, else unsupported. */
 function refuseFormat(format: string, ext: string, accept: (format: string) => boolean): Refusal | null {
-  if (accept(format)) return null;
+  if (accept(format)) {
+    const named = sourcesByExtension.get(ext);
+    if (!named || !isSource(format) || named.includes(format as never)) return null;
+    // Any XML dialect may be named .xml.
+    if (ext === "xml" && XML_FORMATS.has(format)) return null;
+    const family = sources[format].family;
+    if (named.some((n) => sources[n].family === family)) return null;
+    return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}`, detected: format };
+  }
   return ext && ext !== format && KNOWN.has(ext)
     ? { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}, which cannot be converted`, detected: format }
     : { refused: "unsupported", detail: `${describe(format)} is not a supported source format`, detected: format };
 }
 
 /** The head's verdict: a container to open, a format, or a refusal. */
-function judgeHead(head: Uint8Array, ext: string, complete: boolean): { container: "pdf" | "zip" | "ole2"; offset: number } | { format: string } | Refusal {
+type Container = "pdf" | "zip" | "ole2" | "gzip";
+
+function judgeHead(head: Uint8Array, ext: string, complete: boolean): { container: Container; offset: number } | { format: string } | Refusal {
   const signature = matchHead(head, ext);
   if (signature) {
-    if (signature.is === "pdf" || signature.is === "zip" || signature.is === "ole2") return { container: signature.is, offset: signature.offset };
+    if (signature.is === "pdf" || signature.is === "zip" || signature.is === "ole2" || signature.is === "gzip") return { container: signature.is, offset: signature.offset };
     return { format: signature.is };
   }
   if (looksLikeText(head)) {
     if (TEXT_EXTENSIONS[ext]) return { format: TEXT_EXTENSIONS[ext]! };
+    const { text } = decodeHead(head, complete);
+    const marked = markupFormat(text) ?? keywordFormat(text);
+    if (marked) return { format: marked };
     if (ext && KNOWN.has(ext)) return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
     return { format: looksLikeCsv(head, complete) ? "csv" : "txt" };
   }
+  if (EXTENSION_ONLY[ext]) return { format: EXTENSION_ONLY[ext]! };
   return { refused: "unsupported", detail: `could not recognise the file's format${ext ? ` (named .${ext})` : ""}` };
 }
 
@@ -162,6 +192,7 @@ async function identify(reader: Reader, head: Uint8Array, ext: string, options: 
     return { format: "pdf", pages, encrypted };
   }
   if (verdict.container === "zip") return identifyZip(reader, ext, options);
+  if (verdict.container === "gzip") return identifyGzip(reader, options);
   return identifyOle2(reader, ext);
 }
 
@@ -172,8 +203,9 @@ function matchHead(head: Uint8Array, ext: string): { is: string; offset: number 
     if (s.within) offset = indexOf(head.subarray(0, s.within + bytes.length), bytes);
     else if (startsWith(head, bytes, s.at ?? 0)) offset = s.at ?? 0;
     if (offset < 0) continue;
-    if (s.then && !startsWith(head, ascii(s.then.bytes), s.then.at)) continue;
+    if (s.then && !startsWith(head, typeof s.then.bytes === "string" ? ascii(s.then.bytes) : Uint8Array.from(s.then.bytes), s.then.at)) continue;
     if (s.extensions && !s.extensions.includes(ext)) continue;
+    if (s.test && !s.test(head)) continue;
     return { is: s.is, offset };
   }
   return null;
@@ -191,7 +223,7 @@ async function identifyZip(reader: Reader, ext: string, options: DetectOptions):
   const dir = await readDirectory(reader);
   const bomb = declaredBombReason(dir, reader.size);
   if (bomb) throw new DetectError("zip_bomb", bomb);
-  const found = (await identifyOdf(reader, dir)) ?? (await identifyOoxml(reader, dir)) ?? { format: "zip", pages: null, encrypted: false };
+  const found = (await identifyOdf(reader, dir)) ?? (await identifyOoxml(reader, dir)) ?? (await identifyOtherPackage(reader, dir, ext)) ?? { format: "zip", pages: null, encrypted: false };
   // The converter's final word on the real bytes, before LibreOffice opens the package.
   if (options.inflateAll && "format" in found && found.format !== "zip") await inflateAll(reader, dir);
   return found;
@@ -256,6 +288,67 @@ async function identifyOoxml(reader: Reader, dir: ZipDirectory): Promise<Identif
   return { format: row.format, pages, encrypted: false };
 }
 
+/** Apple iWork ('09: its index's root; 2013+: only the name tells Pages, Numbers and Keynote apart) and CorelDRAW X4+. */
+async function identifyOtherPackage(reader: Reader, dir: ZipDirectory, ext: string): Promise<Identified | null> {
+  const is = (format: string): Identified => ({ format, pages: null, encrypted: false });
+  if (entryNamed(dir, "content/riffData.cdr") || entryNamed(dir, "content/root.dat")) return is("cdr");
+  if (entryNamed(dir, "index.apxl") || entryNamed(dir, "index.apxl.gz")) return is("key");
+  const index = entryNamed(dir, "index.xml");
+  if (index) {
+    const head = await entryHead(reader, index, HEAD_BYTES);
+    const root = readProlog(head).root?.name ?? "";
+    if (root === "sl:document") return is("pages");
+    if (root === "ls:document") return is("numbers");
+    if (root === "key:presentation") return is("key");
+  }
+  // 2013+: Index/Document.iwa or Index.zip, Keynote's possibly under a "<name>.key/" folder.
+  const iwork = dir.entries.some((e) => {
+    const base = e.name.includes(".key/") ? e.name.slice(e.name.indexOf(".key/") + 5) : e.name;
+    return base === "Index/Document.iwa" || base === "Index.zip";
+  });
+  if (!iwork) return null;
+  if (ext === "pages" || ext === "numbers" || ext === "key") return is(ext);
+  return { refused: "unsupported", detail: "the file is an Apple iWork document; only its name (.pages, .numbers or .key) says which kind", detected: "iwork" };
+}
+
+/** The first `maxBytes` of an entry, decoded as UTF-8 (a window: the rest is never inflated). */
+async function entryHead(reader: Reader, entry: ZipEntry, maxBytes: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  let total = 0;
+  await readEntry(reader, entry, maxBytes, (chunk) => {
+    text += decoder.decode(chunk, { stream: true });
+    total += chunk.length;
+    return total >= maxBytes ? "stop" : undefined;
+  });
+  return text;
+}
+
+// ---- gzip --------------------------------------------------------------------------------------------------
+
+/** A gzip file: a compressed AbiWord document or SVG, by the root of its first inflated bytes. */
+async function identifyGzip(reader: Reader, options: DetectOptions): Promise<Identified> {
+  const head = new Uint8Array(HEAD_BYTES);
+  let filled = 0;
+  await inflate(reader.stream(0, reader.size), "gzip", HEAD_BYTES, reader.work, (chunk) => {
+    head.set(chunk.subarray(0, HEAD_BYTES - filled), filled);
+    filled = Math.min(HEAD_BYTES, filled + chunk.length);
+    return filled >= HEAD_BYTES ? "stop" : undefined;
+  });
+  const inner = head.subarray(0, filled);
+  const format = looksLikeText(inner) ? markupFormat(decodeHead(inner, filled < HEAD_BYTES).text) : null;
+  const found = format === "abw" ? "zabw" : format === "svg" ? "svgz" : "gzip";
+  if (options.inflateAll && found !== "gzip") {
+    // The converter's final word, as for zip packages: the whole stream through a counter, with the same cap.
+    const { maxInflatedBytes, ratioFloorBytes, maxRatio } = ZIP_LIMITS;
+    const cap = Math.min(maxInflatedBytes, Math.max(ratioFloorBytes, reader.size * maxRatio));
+    if ((await inflate(reader.stream(0, reader.size), "gzip", cap, reader.work)) === "limit") {
+      throw new DetectError("zip_bomb", `the gzip stream inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size)`);
+    }
+  }
+  return { format: found, pages: null, encrypted: false };
+}
+
 /** Streams a part through a counter of slide elements: memory stays a chunk, whatever the part's size. */
 async function countPages(reader: Reader, dir: ZipDirectory, part: string, how: PageCount): Promise<number> {
   const entry = entryNamed(dir, part);
@@ -281,6 +374,8 @@ async function identifyOle2(reader: Reader, ext: string): Promise<Identified> {
   const names = new Set((await rootEntryNames(reader)).map((n) => n.toLowerCase()));
   const row = OLE2_ROOT_ENTRIES.find((r) => names.has(r.entry.toLowerCase()));
   if (!row) return { format: "ole2", pages: null, encrypted: false };
+  // StarDraw and StarImpress 5 share their stream; the name decides (LibreOffice reads either by content).
+  if (row.format === "sda" && ext === "sdd") return { format: "sdd", pages: null, encrypted: false };
   if (row.format !== "ooxml-encrypted") return { format: row.format, pages: null, encrypted: false };
   // The package inside cannot be seen without the password, so its kind comes from the name, if any.
   const inner = Object.values(OOXML_MAIN_TYPES).find((r) => r.format === ext);

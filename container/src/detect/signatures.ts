@@ -16,28 +16,97 @@ export interface HeadSignature {
   at?: number;
   /** Search the first `within` bytes instead of matching at `at` (PDF allows junk before its header). */
   within?: number;
-  then?: { at: number; bytes: string };
-  /** What the file is: a format, or a container whose structure decides ("zip", "ole2", "pdf"). */
+  then?: { at: number; bytes: string | readonly number[] };
+  /** A further check on the head (a header field's plausible values). */
+  test?: (head: Uint8Array) => boolean;
+  /** What the file is: a format, or a container whose structure decides ("zip", "ole2", "pdf", "gzip"). */
   is: string;
   /** A weak signature (two bytes, say) counts only under one of these extensions. */
   extensions?: readonly string[];
 }
+
+const u16le = (b: Uint8Array, p: number) => (b[p] ?? 0) | ((b[p + 1] ?? 0) << 8);
+const u32le = (b: Uint8Array, p: number) => (u16le(b, p) | (u16le(b, p + 2) << 16)) >>> 0;
+const oneOf = (value: number | undefined, allowed: readonly number[]) => value !== undefined && allowed.includes(value);
+const PNM_SPACE = [0x09, 0x0a, 0x0d, 0x20];
 
 export const HEAD_SIGNATURES: readonly HeadSignature[] = [
   { bytes: "%PDF-", within: 1024, is: "pdf" },
   { bytes: [0x50, 0x4b, 0x03, 0x04], is: "zip" },
   { bytes: [0x50, 0x4b, 0x05, 0x06], is: "zip" }, // an empty archive
   { bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], is: "ole2" },
+  // gzip: a compressed AbiWord document (.zabw) or SVG (.svgz), told apart by the inflated head.
+  { bytes: [0x1f, 0x8b, 0x08], is: "gzip" },
   { bytes: "{\\rtf", is: "rtf" },
+  // Pictures and metafiles.
   { bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], is: "png" },
   { bytes: [0xff, 0xd8, 0xff], is: "jpg" },
   { bytes: "GIF87a", is: "gif" },
   { bytes: "GIF89a", is: "gif" },
   { bytes: "RIFF", then: { at: 8, bytes: "WEBP" }, is: "webp" },
+  { bytes: "RIFF", then: { at: 8, bytes: "CDR" }, is: "cdr" },
+  { bytes: "RIFF", then: { at: 8, bytes: "CMX1" }, is: "cmx" },
   { bytes: "II*\0", is: "tif" },
   { bytes: "MM\0*", is: "tif" },
-  { bytes: "BM", is: "bmp", extensions: ["bmp"] },
+  // BMP: "BM" and a DIB header size that exists.
+  { bytes: "BM", test: (h) => oneOf(u32le(h, 14), [12, 40, 52, 56, 64, 108, 124]), is: "bmp" },
+  { bytes: "8BPS", then: { at: 4, bytes: [0x00, 0x01] }, is: "psd" },
+  { bytes: [0x59, 0xa6, 0x6a, 0x95], is: "ras" },
+  { bytes: "VCLMTF", is: "svm" },
+  { bytes: "SVGDI", is: "svm" },
+  { bytes: [0x01, 0x00, 0x00, 0x00], then: { at: 40, bytes: " EMF" }, is: "emf" },
+  { bytes: [0xd7, 0xcd, 0xc6, 0x9a], is: "wmf" }, // placeable
+  { bytes: [0x01, 0x00, 0x09, 0x00, 0x00, 0x03], is: "wmf", extensions: ["wmf"] },
+  { bytes: [0x02, 0x00, 0x09, 0x00, 0x00, 0x03], is: "wmf", extensions: ["wmf"] },
+  { bytes: "PCD_IPI", at: 0x800, is: "pcd" },
+  { bytes: "AutoCAD Binary DXF", is: "dxf" },
+  // Weak signatures, under their own names only.
+  { bytes: "P1", test: (h) => oneOf(h[2], PNM_SPACE), is: "pbm", extensions: ["pbm", "pgm", "ppm", "pnm"] },
+  { bytes: "P4", test: (h) => oneOf(h[2], PNM_SPACE), is: "pbm", extensions: ["pbm", "pgm", "ppm", "pnm"] },
+  { bytes: "P2", test: (h) => oneOf(h[2], PNM_SPACE), is: "pgm", extensions: ["pbm", "pgm", "ppm", "pnm"] },
+  { bytes: "P5", test: (h) => oneOf(h[2], PNM_SPACE), is: "pgm", extensions: ["pbm", "pgm", "ppm", "pnm"] },
+  { bytes: "P3", test: (h) => oneOf(h[2], PNM_SPACE), is: "ppm", extensions: ["pbm", "pgm", "ppm", "pnm"] },
+  { bytes: "P6", test: (h) => oneOf(h[2], PNM_SPACE), is: "ppm", extensions: ["pbm", "pgm", "ppm", "pnm"] },
+  { bytes: [0x0a], test: (h) => oneOf(h[1], [0, 2, 3, 4, 5]) && h[2] === 1, is: "pcx", extensions: ["pcx"] },
+  // PICT: the version opcode after the 512-byte header (or at the start of a file saved without it).
+  { bytes: [], test: (h) => pictAt(h, 522) || pictAt(h, 10), is: "pct", extensions: ["pct", "pict"] },
+  // CGM: binary (first element BEGIN METAFILE: class 0, id 1) or clear text.
+  { bytes: [], test: (h) => h.length >= 2 && h[0]! >> 4 === 0 && (((h[0]! << 8) | h[1]!) >> 5) === 1, is: "cgm", extensions: ["cgm"] },
+  { bytes: "BEGMF", is: "cgm", extensions: ["cgm"] },
+  { bytes: [0xd3, 0xa8, 0xa8], at: 2, is: "met", extensions: ["met"] },
+  // TGA has no magic: a header whose fields hold plausible values, under its own name.
+  { bytes: [], test: (h) => h.length >= 18 && oneOf(h[1], [0, 1]) && oneOf(h[2], [1, 2, 3, 9, 10, 11]) && oneOf(h[16], [8, 15, 16, 24, 32]), is: "tga", extensions: ["tga"] },
+  // Word processors and spreadsheets of the 1990s.
+  { bytes: [0xff, 0x57, 0x50, 0x43], then: { at: 8, bytes: [0x01, 0x0a] }, is: "wpd" },
+  { bytes: [0xff, 0x57, 0x50, 0x43], then: { at: 8, bytes: [0x01, 0x16] }, is: "wpg" },
+  { bytes: "HWP Document File V", is: "hwp" },
+  { bytes: "WordPro", is: "lwp" },
+  { bytes: "BOBO", at: 4, is: "cwk" },
+  { bytes: "TEXtREAd", at: 60, is: "pdb" },
+  { bytes: "TEXtTlDc", at: 60, is: "pdb" },
+  { bytes: "DataPlkr", at: 60, is: "pdb" },
+  { bytes: "PNRdPPrs", at: 60, is: "pdb" },
+  { bytes: "zTXTGPlm", at: 60, is: "pdb" },
+  { bytes: [0x31, 0xbe, 0x00, 0x00, 0x00, 0xab], is: "wri" },
+  { bytes: [0x32, 0xbe, 0x00, 0x00, 0x00, 0xab], is: "wri" },
+  // Lotus 1-2-3 (BOF record 00 00, length 1A 00, version) and Quattro Pro / Works (length 02 00).
+  { bytes: [0x00, 0x00, 0x1a, 0x00, 0x00, 0x10, 0x04, 0x00], is: "wk3" },
+  { bytes: [0x00, 0x00, 0x1a, 0x00, 0x02, 0x10, 0x04, 0x00], is: "wk4" },
+  { bytes: [0x00, 0x00, 0x1a, 0x00, 0x03, 0x10, 0x04, 0x00], is: "123" },
+  { bytes: [0x00, 0x00, 0x1a, 0x00, 0x05, 0x10, 0x04, 0x00], is: "123" },
+  { bytes: [0x00, 0x00, 0x02, 0x00, 0x06, 0x04], is: "wk1" },
+  { bytes: [0x00, 0x00, 0x02, 0x00, 0x04, 0x04], is: "wks" },
+  { bytes: [0x00, 0x00, 0x02, 0x00, 0x02, 0x10], is: "wb2" },
+  { bytes: [0x00, 0x00, 0x02, 0x00, 0x20, 0x51], is: "wq1" },
 ];
+
+function pictAt(head: Uint8Array, at: number): boolean {
+  const a = head[at], b = head[at + 1], c = head[at + 2], d = head[at + 3];
+  return (a === 0x00 && b === 0x11 && c === 0x02 && d === 0xff) || (a === 0x11 && b === 0x01);
+}
+
+/** Binary formats without any signature: only their name says what they are (MacWrite keeps no magic). */
+export const EXTENSION_ONLY: Readonly<Record<string, string>> = { mw: "mw", mcw: "mw" };
 
 /** ODF packages: the `mimetype` entry (or the manifest's root media type). */
 export const ODF_MIMETYPES: Readonly<Record<string, { format: string; pages?: PageCount }>> = {
@@ -64,6 +133,8 @@ export const ODF_MIMETYPES: Readonly<Record<string, { format: string; pages?: Pa
   "application/vnd.sun.xml.draw": { format: "sxd" },
   "application/vnd.sun.xml.draw.template": { format: "std" },
   "application/vnd.sun.xml.math": { format: "sxm" },
+  // Not ODF, the same package convention: LibreOffice 7.4 has no EPUB import.
+  "application/epub+zip": { format: "epub" },
 };
 
 /** OOXML packages: the content type of the main part (the package relationship `officeDocument`'s target). */
@@ -99,18 +170,34 @@ export const OOXML_MAIN_PARTS: Readonly<Record<string, string>> = {
 export const OLE2_ROOT_ENTRIES: readonly { entry: string; format: string }[] = [
   // Encrypted OOXML (ECMA-376 agile or standard encryption): the package inside cannot be seen.
   { entry: "EncryptedPackage", format: "ooxml-encrypted" },
+  // Publisher before Works: both hold a CONTENTS stream.
+  { entry: "Quill", format: "pub" },
   { entry: "WordDocument", format: "doc" },
   { entry: "Workbook", format: "xls" },
   { entry: "Book", format: "xls" }, // BIFF5
   { entry: "PowerPoint Document", format: "ppt" },
+  { entry: "VisioDocument", format: "vsd" },
+  { entry: "NativeContent_MAIN", format: "qpw" },
+  // StarOffice 5 (and its .vor templates): the stream of its kind. Draw and Impress share StarDrawDocument3.
+  { entry: "StarWriterDocument", format: "sdw" },
+  { entry: "StarCalcDocument", format: "sdc" },
+  { entry: "StarDrawDocument3", format: "sda" },
+  { entry: "StarMathDocument", format: "smf" },
+  // HWP 5 (Hangul since 2002): LibreOffice 7.4 reads HWP up to 3.0 only.
+  { entry: "FileHeader", format: "hwp5" },
+  { entry: "CONTENTS", format: "wps" },
 ];
 
-/** Formats without a signature: text, told apart by extension only (see detect()'s rule). */
+/**
+ * Text named as text: these names decide for text (see detect()'s rule), before any signature text may have
+ * (a .txt of HTML stays text). T602 has no signature at all.
+ */
 export const TEXT_EXTENSIONS: Readonly<Record<string, string>> = {
   csv: "csv",
   tsv: "csv",
   txt: "txt",
   text: "txt",
+  "602": "602",
 };
 
 /** Other spellings of an extension. */
@@ -130,12 +217,23 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   ole2: "an OLE2 compound document of an unsupported kind",
   xlsb: "an Excel binary workbook (xlsb)",
   "ooxml-encrypted": "an encrypted Office Open XML document",
+  gzip: "a gzip file that is neither a compressed AbiWord document nor SVG",
+  hwp5: "a Hangul HWP 5 document (LibreOffice reads HWP up to 3.0)",
+  smf: "a StarMath 5 formula",
+  epub: "an EPUB book (LibreOffice has no EPUB import)",
+  mml: "a MathML formula",
+  odf: "an OpenDocument formula",
+  sxm: "a StarOffice formula",
+  uot: "a UOF text document (LibreOffice's UOF text import does not finish)",
+  xml: "XML of no document format LibreOffice converts",
+  iwork: "an Apple iWork document of unknown kind (name it .pages, .numbers or .key)",
 };
 
 /** Every extension some row names: text under one of these names is a mismatch, not text. */
 export function knownExtensions(): Set<string> {
   const known = new Set<string>(["pdf", "rtf", ...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ALIASES)]);
-  for (const s of HEAD_SIGNATURES) if (s.is !== "zip" && s.is !== "ole2") known.add(s.is);
+  for (const s of HEAD_SIGNATURES) if (s.is !== "zip" && s.is !== "ole2" && s.is !== "gzip") known.add(s.is);
+  for (const format of Object.values(EXTENSION_ONLY)) known.add(format);
   for (const row of Object.values(ODF_MIMETYPES)) known.add(row.format);
   for (const row of Object.values(OOXML_MAIN_TYPES)) known.add(row.format);
   for (const row of OLE2_ROOT_ENTRIES) known.add(row.format);

@@ -187,7 +187,7 @@ export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string
  */
 export async function inflate(
   compressed: ReadableStream<Uint8Array>,
-  format: "deflate" | "deflate-raw",
+  format: "deflate" | "deflate-raw" | "gzip",
   maxBytes: number,
   work: Work,
   onChunk?: (chunk: Uint8Array) => void | "stop",
