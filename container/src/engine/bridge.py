@@ -177,6 +177,7 @@ class Engine:
                 if time.time() - started > timeout:
                     raise Failure("engine_failure", "soffice did not accept connections within %ds" % timeout)
                 time.sleep(0.02)
+        self.ctx = ctx
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         threading.Thread(target=self.watch, daemon=True).start()
         return time.time() - started
@@ -262,6 +263,11 @@ class Engine:
                 if pages is not None and pages > max_pages:
                     raise Failure("too_many_pages", "the document has %d pages, more than the %d allowed" % (pages, max_pages),
                                   pages=pages, maxPages=max_pages)
+            if req.get("picture") and family == "draw":
+                fit_page_to_picture(doc)
+            if req["filter"] == SVG_PER_PAGE:
+                result["outputs"] = self.store_pages_svg(doc, req["output"], req.get("pageRange"))
+                return result
             store = dict(FilterName=req["filter"], Overwrite=True)
             if req.get("filterOptions") is not None:
                 store["FilterOptions"] = req["filterOptions"]
@@ -283,6 +289,24 @@ class Engine:
             return result
         finally:
             close(doc)
+
+    def store_pages_svg(self, doc, output, page_range):
+        """One SVG per slide or page through Draw's GraphicExportFilter: shapes and text, no script (Impress's
+        own SVG export embeds a slide-show script)."""
+        pages = doc.getDrawPages()
+        wanted = select_pages(page_range, pages.getCount())
+        exporter = self.ctx.ServiceManager.createInstanceWithContext("com.sun.star.drawing.GraphicExportFilter", self.ctx)
+        directory = os.path.dirname(output)
+        digits = max(3, len(str(wanted[-1])))
+        outputs = []
+        for n in wanted:
+            path = os.path.join(directory, "page-%0*d.svg" % (digits, n))
+            exporter.setSourceDocument(pages.getByIndex(n - 1))
+            exporter.filter(props(URL=uno.systemPathToFileUrl(path), MediaType="image/svg+xml"))
+            if not os.path.isfile(path):
+                raise Failure("engine_failure", "SVG export of page %d wrote nothing" % n)
+            outputs.append({"path": path})
+        return outputs
 
     def warm(self, directory):
         """One round trip per module through OOXML and PDF, so the first real request pays no library loads."""
@@ -308,8 +332,14 @@ class Engine:
                     pass
 
 
+SVG_PER_PAGE = "svg-per-page"
+# Draw's largest page (LibreOffice clamps pages at 6 m); a picture larger than this is scaled down to fit.
+MAX_PAGE_100THMM = 300000
+
+
 def family_of(doc):
-    if doc.supportsService("com.sun.star.text.TextDocument"):
+    # A master document (.odm, .sxg) is a GlobalDocument: Writer, though not a TextDocument.
+    if doc.supportsService("com.sun.star.text.TextDocument") or doc.supportsService("com.sun.star.text.GenericTextDocument"):
         return "writer"
     if doc.supportsService("com.sun.star.sheet.SpreadsheetDocument"):
         return "calc"
@@ -345,6 +375,74 @@ def printed_pages(doc, family):
         if is_fatal(e):
             raise
     return None
+
+
+def select_pages(spec, count):
+    """1-based pages from "1-3,5" / "4-" (validated by the server), all when None; pages past the end refused."""
+    if count == 0:
+        raise Failure("corrupt_input", "the document has no pages")
+    if not spec:
+        return list(range(1, count + 1))
+    chosen = set()
+    for part in spec.split(","):
+        first, _, last = part.partition("-")
+        first = int(first)
+        last = count if (_ and last == "") else int(last or first)
+        if max(first, last) > count:
+            raise Failure("invalid_option", "page %d was requested but the document has %d page(s)" % (max(first, last), count),
+                          "pages")
+        chosen.update(range(first, last + 1))
+    return sorted(chosen)
+
+
+def fit_page_to_picture(doc):
+    """A picture opens in Draw as one graphic on an A4 page: make the page the picture's own size (its nominal
+    size, or its pixels at 96 dpi), without borders, so PDF, PNG and SVG show the picture and nothing else."""
+    try:
+        pages = doc.getDrawPages()
+        if pages.getCount() != 1:
+            return
+        page = pages.getByIndex(0)
+        if page.getCount() != 1:
+            return
+        shape = page.getByIndex(0)
+        width, height = picture_size(shape)
+        if width <= 0 or height <= 0:
+            return
+        scale = min(1.0, MAX_PAGE_100THMM / float(max(width, height)))
+        width, height = max(1, int(width * scale)), max(1, int(height * scale))
+        for border in ("BorderLeft", "BorderRight", "BorderTop", "BorderBottom"):
+            page.setPropertyValue(border, 0)
+        page.setPropertyValue("Width", width)
+        page.setPropertyValue("Height", height)
+        size = uno.createUnoStruct("com.sun.star.awt.Size")
+        size.Width, size.Height = width, height
+        shape.setSize(size)
+        shape.setPosition(uno.createUnoStruct("com.sun.star.awt.Point"))
+    except Exception as e:
+        if is_fatal(e):
+            raise
+        log("could not fit the page to the picture: %s" % describe(e))
+
+
+def picture_size(shape):
+    """The graphic's size in 1/100 mm: its nominal size where its resolution is plausible (24-2400 dpi), else its
+    pixels at 96 dpi, else the shape's."""
+    try:
+        graphic = shape.getPropertyValue("Graphic")
+        mm = graphic.getPropertyValue("Size100thMM")
+        px = graphic.getPropertyValue("SizePixel")
+        if mm.Width > 0 and mm.Height > 0:
+            dpi = px.Width * 2540.0 / mm.Width if px.Width > 0 else 96
+            if 24 <= dpi <= 2400:
+                return mm.Width, mm.Height
+        if px.Width > 0 and px.Height > 0:
+            return round(px.Width * 2540 / 96.0), round(px.Height * 2540 / 96.0)
+    except Exception as e:
+        if is_fatal(e):
+            raise
+    size = shape.getSize()
+    return size.Width, size.Height
 
 
 def resolve_sheets(doc, spec):

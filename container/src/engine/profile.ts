@@ -28,6 +28,8 @@ const SETTINGS: [path: string, name: string, type: string, value: string][] = [
   ["/org.openoffice.Office.Calc/Content/Update", "Link", "xs:int", "1"],
   ["/org.openoffice.Office.Calc/Formula/Load", "OOXMLRecalcMode", "xs:int", "1"],
   ["/org.openoffice.Office.Calc/Formula/Load", "ODFRecalcMode", "xs:int", "1"],
+  // A .ppt written with the preview carries a 440-590 KB picture of the first slide in \005SummaryInformation.
+  ["/org.openoffice.Office.Common/Filter/Microsoft/Export", "EnablePowerPointPreview", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "UseOpenCL", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "FirstRun", "xs:boolean", "false"],
   ["/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "xs:boolean", "false"],
