@@ -27,8 +27,8 @@ describe("refused before anything is stored or charged", () => {
   it("truncated OOXML zip → convert.corrupt_input", () => refusedAtUpload("truncated.docx", fixture("hostile-truncated.docx"), 422, "convert.corrupt_input"));
   it("image named .docx → request.format_mismatch", () => refusedAtUpload("image.docx", fixture("hostile-image-named-as.docx"), 415, "request.format_mismatch"));
   it("text named .xlsx → request.format_mismatch", () => refusedAtUpload("t.xlsx", fixture("hostile-text-named-as.xlsx"), 415, "request.format_mismatch"));
-  it("xlsb → request.unsupported_format", async () => {
-    const body = await refusedAtUpload("panic.xlsb", fixture("hostile-panic.xlsb"), 415, "request.unsupported_format");
+  it("an EPUB (LibreOffice has no EPUB import) → request.unsupported_format", async () => {
+    const body = await refusedAtUpload("book.epub", fixture("formats/epub-paragraphs-and-tables.epub"), 415, "request.unsupported_format");
     expect(body.supportedFormats).toContain("xlsx");
   });
   it("unknown binary → request.unsupported_format", () =>

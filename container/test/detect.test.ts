@@ -2,13 +2,14 @@
 // slide counts from structure (checked against poppler's pdfinfo where it can judge), refusals, and bounded
 // work on hostile inputs (bytes read and inflated, never timing).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deflateRawSync } from "node:zlib";
+import { deflateRawSync, gzipSync } from "node:zlib";
 import { strToU8, zipSync, type Zippable } from "fflate";
 import { afterAll, describe, expect, test } from "vitest";
-import { bytesSource, detect, type Detection } from "../src/detect/index.ts";
+import { bytesSource, detect, extensionDecided, type Detection } from "../src/detect/index.ts";
+import { sources, type SourceName } from "../src/formats.ts";
 import { ChildCounter } from "../src/detect/xml.ts";
 import { csvImportOptions } from "../src/engine/csv-import.ts";
 import { inspectInput } from "../src/inspect.ts";
@@ -454,5 +455,114 @@ describe("csvImportOptions", () => {
     expect(await csvImportOptions(file("latin.csv", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2c, 0x31, 0x0a])))).toBe("44,34,1,1");
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("a;b\r\n1;2\r\n", "utf16le")]);
     expect(await csvImportOptions(file("u16.csv", utf16))).toBe("59,34,65535,1");
+  });
+});
+
+describe("every format of the table (issue 14): its fixture, and a minimal header where no sample exists", () => {
+  const tsv = readFileSync(new URL("../../test/fixtures/formats/formats.tsv", import.meta.url), "utf8").trim().split("\n");
+  const columns = tsv[0]!.split("\t");
+  const rows = tsv.slice(1).map((line) => Object.fromEntries(line.split("\t").map((v, i) => [columns[i]!, v])) as Record<string, string>);
+  const converting = rows.filter((r) => r.status === "converts" && r.fixture !== "none");
+
+  test.each(converting.map((r) => [r.extension!, r.fixture!]))("a .%s (%s) is a source that goes by that name", async (ext, path) => {
+    const found = await run(fixture(path), `upload.${ext}`);
+    expect(found.ok, JSON.stringify(found)).toBe(true);
+    const format = (found as { format: SourceName }).format;
+    // The StarOffice 6 template sample's manifest says writer, not writer.template: the bytes decide.
+    expect(sources[format].extensions, format).toContain(ext === "stw" ? "sxw" : ext);
+    // Content beats the name: without one, the same format, except where only the name can tell.
+    const decided = extensionDecided();
+    if (!decided.includes(ext)) expect(await run(fixture(path))).toMatchObject({ ok: true, format });
+  });
+
+  test("every table source whose format has a row is converts or detected-only there, and the reverse", () => {
+    const listed = new Set(rows.filter((r) => r.status === "converts" || r.status === "detected-only").map((r) => r.extension!));
+    const named = new Set(Object.values(sources).flatMap((s) => s.extensions));
+    expect([...named].filter((ext) => !listed.has(ext))).toEqual([]);
+    expect([...listed].filter((ext) => !named.has(ext))).toEqual([]);
+  });
+
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
+  const at = (offset: number, ...parts: (string | number[])[]) => Buffer.concat([Buffer.alloc(offset), bytes(...parts), Buffer.alloc(64)]);
+  const manifestOnly = (mediaType: string) =>
+    zipSync({ "content.xml": strToU8("<office:document-content/>"), "META-INF/manifest.xml": strToU8(`<manifest:manifest><manifest:file-entry manifest:full-path="/" manifest:media-type="${mediaType}"/></manifest:manifest>`) });
+
+  test.each([
+    ["602", "x.602", bytes("@CT 0\r\nHello from T602\r\n")],
+    ["cdr", "x.cdr", bytes("RIFF", [0x10, 0, 0, 0], "CDRDvrsn", Buffer.alloc(32).toString("latin1"))],
+    ["cdr", "x.cdr", zipSync({ "content/riffData.cdr": strToU8("RIFF") })],
+    ["cmx", "x.cmx", bytes("RIFF", [0x10, 0, 0, 0], "CMX1cont", Buffer.alloc(32).toString("latin1"))],
+    ["cwk", "x.cwk", bytes([0x06, 0x07, 0xe1, 0x00], "BOBO", [0x06, 0x07, 0xe1, 0, 0, 0, 0, 0])],
+    ["lwp", "x.lwp", bytes("WordPro", [0, 0, 0, 0x10, 0, 0, 0])],
+    ["mw", "x.mw", bytes([0x00, 0x06, 0x00, 0x02, 0x00, 0x00, 0xff, 0xff])],
+    ["mw", "x.mcw", bytes([0x00, 0x06, 0x00, 0x02, 0x00, 0x00, 0xff, 0xff])],
+    ["met", "x.met", bytes([0x00, 0x10, 0xd3, 0xa8, 0xa8, 0x00, 0x00, 0x00])],
+    ["pcd", "x.pcd", at(0x800, "PCD_IPI")],
+    ["pdb", "x.pdb", at(60, "TEXtREAd")],
+    ["stc", "x.stc", manifestOnly("application/vnd.sun.xml.calc.template")],
+    ["std", "x.std", manifestOnly("application/vnd.sun.xml.draw.template")],
+    ["sti", "x.sti", manifestOnly("application/vnd.sun.xml.impress.template")],
+    ["sxg", "x.sxg", manifestOnly("application/vnd.sun.xml.writer.global")],
+    ["vdx", "x.vdx", bytes('<?xml version="1.0"?>\n<VisioDocument xmlns="http://schemas.microsoft.com/visio/2003/core"><Pages/></VisioDocument>')],
+    ["wpg", "x.wpg", bytes([0xff], "WPC", [0x10, 0, 0, 0, 0x01, 0x16, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0])],
+  ])("%s from a minimal header named %s", async (format, name, content) => {
+    const found = await run(content, name);
+    expect(found, JSON.stringify(found)).toMatchObject({ ok: true, format });
+    // Where a signature exists, the name is not needed.
+    if (!extensionDecided().includes(name.slice(2))) expect(await run(content)).toMatchObject({ ok: true, format });
+  });
+
+  test.each([
+    ["formats/hwp-v5.hwp", "a.hwp", "hwp5"],
+    ["formats/epub-paragraphs-and-tables.epub", "a.epub", "epub"],
+    ["formats/mml-formula.mml", "a.mml", "mml"],
+    ["formats/odf-formula.odf", "a.odf", "odf"],
+  ])("left out: %s is refused as %s", async (path, name, detected) => {
+    expect(await run(fixture(path), name)).toMatchObject({ ok: false, detected });
+  });
+
+  test("UOF text, MathML and unknown XML are refused by their roots", async () => {
+    const uot = bytes('<?xml version="1.0"?><uof:UOF xmlns:uof="http://schemas.uof.org/cn/2003/uof" uof:mimetype="vnd.uof.text"/>');
+    expect(await run(uot, "a.uot")).toMatchObject({ ok: false, detected: "uot" });
+    expect(await run(bytes('<?xml version="1.0"?><config><a/></config>'), "a.xml")).toMatchObject({ ok: false, detected: "xml" });
+  });
+
+  test("iWork 2013 packages: the name tells Pages, Numbers and Keynote apart; without one, a clear refusal", async () => {
+    const pkg = fixture("formats/numbers-tables.numbers");
+    expect(await run(pkg, "a.numbers")).toMatchObject({ ok: true, format: "numbers" });
+    expect(await run(pkg, "a.pages")).toMatchObject({ ok: true, format: "pages" });
+    expect(await run(pkg)).toMatchObject({ ok: false, reason: "unsupported", detected: "iwork" });
+  });
+
+  test("HTML under a text name stays text; XML dialects may be named .xml; a picture named as a document is a mismatch", async () => {
+    const html = fixture("formats/html-paragraphs-and-tables.html");
+    expect(await run(html, "page.txt")).toMatchObject({ ok: true, format: "txt" });
+    expect(await run(html, "page.doc")).toMatchObject({ ok: true, format: "html" });
+    expect(await run(fixture("formats/svg-raw-text.svg"), "drawing.xml")).toMatchObject({ ok: true, format: "svg" });
+    expect(await run(fixture("formats/png-raw-text.png"), "photo.docx")).toMatchObject({ ok: false, reason: "mismatch", detected: "png" });
+    expect(await run(fixture("pdf-raw-text.pdf"), "scan.png")).toMatchObject({ ok: false, reason: "mismatch", detected: "pdf" });
+    expect(await run(fixture("formats/png-raw-text.png"), "photo.jpg")).toMatchObject({ ok: true, format: "png" });
+    expect(await run(fixture("docx-header-footer.docx"), "report.xls")).toMatchObject({ ok: true, format: "docx" });
+  });
+
+  test("weak signatures count only under their own names", async () => {
+    const pbm = fixture("formats/pbm-shapes.pbm");
+    expect(await run(pbm, "a.pbm")).toMatchObject({ ok: true, format: "pbm" });
+    expect((await run(pbm)).ok && (await run(pbm) as { format: string }).format).not.toBe("pbm");
+    expect(await run(fixture("formats/tga-shapes.tga"))).toMatchObject({ ok: false });
+  });
+
+  test("a gzip head is inflated only as far as the head; the converter inflates the whole stream with a cap", async () => {
+    const svg = Buffer.from(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><!--${"x".repeat(64 * 1024 * 1024)}--></svg>`);
+    const bomb = gzipSync(svg, { level: 9 });
+    const head = await detect(bytesSource(bomb), { name: "a.svgz" });
+    expect(head).toMatchObject({ ok: true, format: "svgz" });
+    expect(head.work.inflated).toBeLessThanOrEqual(64 * 1024);
+    expect(await detect(bytesSource(bomb), { name: "a.svgz", inflateAll: true })).toMatchObject({ ok: false, reason: "zip_bomb" });
+    expect(await run(gzipSync(Buffer.from("plain words")), "a.gz")).toMatchObject({ ok: false, detected: "gzip" });
+  });
+
+  test("the extensions that decide are exported for the README", () => {
+    expect(extensionDecided()).toEqual(expect.arrayContaining(["txt", "csv", "tsv", "602", "mw", "mcw", "tga", "pages", "numbers", "key"]));
   });
 });

@@ -66,10 +66,16 @@ describe.concurrent("inputs a converter must survive", () => {
     expect(res.json?.detail).toContain("named .xlsx");
   });
 
-  test("an xlsb (not in the matrix) is refused clearly, never sent to LibreOffice", async () => {
-    const res = await convert(fixture("hostile-panic.xlsb"), { to: "pdf" });
+  test("an EPUB (LibreOffice has no EPUB import) is refused clearly, never sent to LibreOffice", async () => {
+    const res = await convert(fixture("formats/epub-paragraphs-and-tables.epub"), { to: "pdf", filename: "book.epub" });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "xlsb" });
+    expect(res.json).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "epub" });
+  });
+
+  test("a malformed xlsb (calamine's panic case) converts to what LibreOffice reads of it, without harm", async () => {
+    const res = await convert(fixture("hostile-panic.xlsb"), { to: "pdf" });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.headers.get("x-source-format")).toBe("xlsb");
   });
 
   test("bytes win over a contradicting `from`", async () => {

@@ -8,11 +8,11 @@
 // split the same way on one separator, else txt), formats with no signature at all (EXTENSION_ONLY), weak
 // signatures (signatures.ts's `extensions`), and an Apple iWork 2013 package (Pages, Numbers and Keynote look
 // alike). Text with a signature of its own (markup.ts: HTML, XML dialects, SYLK, DIF…) is that format; other
-// text under a known extension is a mismatch. A name whose sources are of another LibreOffice module than the
-// bytes (a PNG named .docx) is a mismatch too; within one module the bytes win (a .ppsx saved as pptx).
+// text under a known extension is a mismatch. Among documents the bytes win (a .ppsx saved as pptx, an RTF
+// named .doc); a picture under a document's name (a PNG named .docx), or the reverse, is a mismatch.
 
 import { isSource, sources, sourcesByExtension } from "../formats.ts";
-import { keywordFormat, markupFormat, readProlog, XML_FORMATS } from "./markup.ts";
+import { keywordFormat, markupFormat, readProlog } from "./markup.ts";
 import { pdfStructure } from "./pdf.ts";
 import { rootEntryNames } from "./ole2.ts";
 import {
@@ -87,7 +87,8 @@ const KNOWN = new Set([...knownExtensions(), ...sourcesByExtension.keys()]);
  * and weak signatures that count only under their own names.
  */
 export function extensionDecided(): string[] {
-  const names = new Set<string>([...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ONLY), "pages", "numbers", "key"]);
+  // sdd: StarImpress 5 shares StarDraw's stream (the name decides; LibreOffice reads either by content).
+  const names = new Set<string>([...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ONLY), "pages", "numbers", "key", "sdd"]);
   for (const s of HEAD_SIGNATURES) for (const ext of s.extensions ?? []) names.add(ext);
   return [...names].sort();
 }
@@ -150,13 +151,15 @@ type Identified = { format: string; pages: number | null; encrypted: boolean } |
 /** A format the caller does not take: a mismatch when the name says another known format, else unsupported. */
 function refuseFormat(format: string, ext: string, accept: (format: string) => boolean): Refusal | null {
   if (accept(format)) {
+    // The bytes decide among documents (an RTF saved as .doc, a .ppsx LibreOffice wrote as pptx); a picture
+    // under a document's name, or a document under a picture's, is a mistake to say, not a conversion to guess.
     const named = sourcesByExtension.get(ext);
     if (!named || !isSource(format) || named.includes(format as never)) return null;
-    // Any XML dialect may be named .xml.
-    if (ext === "xml" && XML_FORMATS.has(format)) return null;
-    const family = sources[format].family;
-    if (named.some((n) => sources[n].family === family)) return null;
-    return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}`, detected: format };
+    const picture = sources[format].category === "images";
+    if (named.every((n) => (sources[n].category === "images") !== picture)) {
+      return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}`, detected: format };
+    }
+    return null;
   }
   return ext && ext !== format && KNOWN.has(ext)
     ? { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}, which cannot be converted`, detected: format }

@@ -75,12 +75,6 @@ const UOF: Readonly<Record<string, string>> = {
 
 const XHTML_NS = "http://www.w3.org/1999/xhtml";
 
-/** Every format markupFormat names from an XML root (any of them may be named .xml). */
-export const XML_FORMATS: ReadonlySet<string> = new Set([
-  "xhtml", "word2003xml", "excel2003xml", "docbook", "abw", "svg", "vdx", "mml", "uot", "uos", "uop", "xml",
-  ...Object.values(FLAT_ODF),
-]);
-
 /**
  * The format a markup head names, "xml" for XML of no known dialect, or null when the text is not markup.
  * `text` is the decoded head.
