@@ -1,6 +1,7 @@
 // What the converter tests share: fixtures with their expected page counts, one call per conversion, and
 // sniffers that check outputs independently of the converter's own code (own ZIP reader, own PDF counter).
 
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { crc32, inflateRawSync, inflateSync } from "node:zlib";
@@ -53,6 +54,27 @@ export async function convert(
 export async function getJson(path: string, url = inject("converterUrl")): Promise<{ status: number; body: any }> {
   const res = await fetch(url + path, { headers: { "X-Converter-Secret": TEST_SECRET } });
   return { status: res.status, body: await res.json() };
+}
+
+/** formats.tsv's text probe for a fixture path (what pdftotext finds in LibreOffice's CLI PDF of it), or "". */
+export const textProbe: Record<string, string> = Object.fromEntries(
+  readFileSync(fixturesDir + "formats/formats.tsv", "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.split("\t"))
+    .filter((cols) => cols[4] && cols[4] !== "none")
+    .map((cols) => [cols[4]!, cols[6] ?? ""] as const),
+);
+
+/** The text of a PDF, by poppler's pdftotext (independent of the converter). */
+export function pdfText(pdf: Buffer): string {
+  return execFileSync("pdftotext", ["-q", "-", "-"], { input: pdf, maxBuffer: 64 * 1024 * 1024 }).toString("utf8");
+}
+
+/** Text stored as Latin-1 or UTF-16LE in a binary file (Word, Excel and PowerPoint 97 keep it so). */
+export function binaryContains(file: Buffer, text: string): boolean {
+  return file.includes(Buffer.from(text, "latin1")) || file.includes(Buffer.from(text, "utf16le"));
 }
 
 export const isPdf = (b: Buffer) => b.subarray(0, 5).toString("latin1") === "%PDF-";
