@@ -1,5 +1,6 @@
 // The attack suite: documents that link or include content (an RTF INCLUDEPICTURE field, linked images in ODT
-// and DOCX, a linked section, a linked OLE object, a spreadsheet's external reference) aimed by absolute path,
+// and DOCX, a linked section, a linked OLE object, a spreadsheet's external reference, HTML's img, stylesheet,
+// object and iframe, SVG's image and use) aimed by absolute path,
 // file:// URL and relative path at canaries planted where an instance must not read — another instance's cell
 // (0700, another sandbox uid) and the server's own directory (0700, root) — and at the server's environment.
 // The output must not carry them, and the answer must be the same whether the path exists or not.
@@ -50,6 +51,11 @@ const ATTACKS: Attack[] = [
   { doc: "hostile-linked-section.odt", canary: "text", forms: ["file URL"], targets: ["pdf", "docx"] },
   { doc: "hostile-linked-object.odt", canary: "odt", forms: ["file URL", "relative"], targets: ["pdf"] },
   { doc: "hostile-external-ref.ods", canary: "ods", forms: ["file URL"], targets: ["csv", "pdf"] },
+  // Issue 14 item 7: HTML (img, stylesheet, CSS url(), object, iframe) and SVG (image, use) references.
+  { doc: "hostile-html-references.html", canary: "png", forms: ["file URL", "absolute", "relative"], targets: ["pdf", "docx"] },
+  { doc: "hostile-html-references.html", canary: "svg", forms: ["file URL"], targets: ["pdf"] },
+  { doc: "hostile-svg-image.svg", canary: "png", forms: ["file URL", "absolute"], targets: ["pdf", "odg"] },
+  { doc: "hostile-svg-use.svg", canary: "svg", forms: ["file URL", "absolute"], targets: ["pdf", "odg"] },
 ];
 
 const from = (doc: string) => doc.slice(doc.lastIndexOf(".") + 1);
@@ -86,6 +92,13 @@ for (const level of levels) {
         const res = await convert(aimedAt("hostile-includepicture.rtf", serverOwn.png.path), { to: "docx", from: "rtf" }, server.url);
         expect(res.status).toBe(200);
         expect(leaks(res.body, serverOwn, scratch)).not.toEqual([]);
+      });
+      test("even without isolation HTML and SVG references stay unread (the profile never loads linked content)", async () => {
+        for (const [doc, canary, to] of [["hostile-html-references.html", serverOwn.png.path, "pdf"], ["hostile-svg-image.svg", serverOwn.png.path, "pdf"], ["hostile-svg-use.svg", serverOwn.svg.path, "pdf"]] as const) {
+          const res = await convert(aimedAt(doc, `file://${canary}`), { to, from: from(doc) }, server.url);
+          expect(res.status, doc).toBe(200);
+          expect(leaks(res.body, serverOwn, scratch), doc).toEqual([]);
+        }
       });
       test("without isolation whether a path exists shows in the answer (the oracle the sandbox closes)", async () => {
         const existing = await convert(aimedAt("hostile-includepicture.rtf", serverOwn.text.path), { to: "pdf", from: "rtf" }, server.url);
