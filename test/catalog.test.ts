@@ -27,7 +27,12 @@ describe("GET /v1/convert/conversions", () => {
     expect(edge).toMatchObject({ sourceFormat: "xlsx", targetFormat: "csv", job: "spreadsheet.xlsx-to-csv", category: "spreadsheets" });
     expect(body.sourceFormatTo.pptx.find((e: any) => e.targetFormat === "png").category).toBe("images");
     const categories = new Set(body.conversions.map((c: any) => c.category));
-    expect([...categories].sort()).toEqual(["documents", "images", "presentations", "spreadsheets"]);
+    expect([...categories].sort()).toEqual(["documents", "drawings", "images", "presentations", "spreadsheets"]);
+    // Drawings and pictures are sources of their own; SVG per slide stays with the presentation.
+    expect(body.sourceFormatTo.vsdx.find((e: any) => e.targetFormat === "svg")).toMatchObject({ job: "drawing.vsdx-to-svg", category: "drawings" });
+    expect(body.sourceFormatTo.png.find((e: any) => e.targetFormat === "pdf")).toMatchObject({ job: "image.png-to-pdf", category: "images" });
+    expect(body.sourceFormatTo.pptx.find((e: any) => e.targetFormat === "svg")).toMatchObject({ job: "presentation.pptx-to-svg", category: "presentations" });
+    expect(body.sourceFormatTo.html.map((e: any) => e.targetFormat)).toEqual(["pdf", "docx", "doc", "odt", "rtf", "txt", "epub", "png", "jpg"]);
   });
 
   it("prices per page only where the source's count is exact from its structure, per megabyte elsewhere", async () => {
