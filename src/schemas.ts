@@ -1,5 +1,6 @@
 // Shapes shared by several routes, written once as zod schemas: they validate, type and document (OpenAPI).
 import { z } from "@hono/zod-openapi";
+import { sources } from "../container/src/formats.ts";
 import { parsePages } from "../container/src/options.ts";
 import { ERROR_CLASSES, errorBody, errorCatalog, type ErrorCode, type ErrorFamily } from "./errors";
 
@@ -9,9 +10,11 @@ const ERROR_TABLE = ["| code | HTTP status | class |", "| --- | --- | --- |", ..
 const CODE_ENUM = ERROR_CATALOG.map((e) => e.code);
 const CLASS_LIST = ERROR_CLASSES.join(", ");
 
+// The example's targets come from the matrix, as the real answer's do.
+const DOCX_TARGETS = [...sources.docx.targets];
 const UNSUPPORTED_PAIR = {
-  detail: "cannot convert docx to mp3; docx converts to: pdf, odt, rtf, html, txt, png, jpg",
-  context: { sourceFormat: "docx", targetFormat: "mp3", supportedTargets: ["pdf", "odt", "rtf", "html", "txt", "png", "jpg"] },
+  detail: `cannot convert docx to mp3; docx converts to: ${DOCX_TARGETS.join(", ")}`,
+  context: { sourceFormat: "docx", targetFormat: "mp3", supportedTargets: DOCX_TARGETS },
 };
 
 /** Seed 003's ErrorResponse: every endpoint but /v1/files* and /v1/runs*. */

@@ -166,11 +166,12 @@ describe("POST /v1/runs/{run_id}/export", () => {
 
   it("refuses an output the matrix does not take as a source with 400 convert.unsupported_format_pair", async () => {
     const account = await seedAccount();
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    // EPUB: LibreOffice writes it, and cannot read it back.
+    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "epub" });
     expect((await waitForJob(account, accepted.body.id)).status).toBe("Succeeded");
     const res = await exportRun(account, accepted.body.id, { format: "pdf" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "txt", supportedTargets: [] });
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "epub", supportedTargets: [] });
   });
 
   it("refuses a target the run's output cannot become, listing the valid ones", async () => {
