@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startConverter, TEST_CONVERTER_SECRET } from "./converter-process";
 import { startFakeConverter } from "./fake-converter";
+import { startPdfReader } from "./pdf-reader";
 import { startWebhookReceiver } from "./webhook-receiver";
 
 declare module "vitest" {
@@ -14,6 +15,7 @@ declare module "vitest" {
     converterPort: number;
     fakeConverterPort: number; // test/fake-converter.ts: faults on demand
     webhookReceiverPort: number; // test/webhook-receiver.ts on 127.0.0.1
+    pdfReaderPort: number; // test/pdf-reader.ts: pdfinfo and pdftotext for the Workers runtime
     fixtures: Record<string, string>; // name → base64: the Workers runtime has no file system
     cappedConverterPort: number; // a converter with a 450 MB memory cap per LibreOffice (convert.resource_limit)
     canary: { path: string; base64: string }; // a root-only file on the converters' host, for the attack tests
@@ -47,7 +49,10 @@ export default async function setup(project: TestProject) {
   project.provide("webhookReceiverPort", receiver.port);
   const fake = await startFakeConverter();
   project.provide("fakeConverterPort", fake.port);
+  const pdfReader = await startPdfReader();
+  project.provide("pdfReaderPort", pdfReader.port);
   return async () => {
+    await pdfReader.stop();
     await fake.stop();
     await receiver.stop();
     await Promise.all([converter.stop(), capped.stop()]);
