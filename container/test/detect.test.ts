@@ -475,6 +475,15 @@ describe("every format of the table (issue 14): its fixture, and a minimal heade
     if (!decided.includes(ext)) expect(await run(fixture(path))).toMatchObject({ ok: true, format });
   });
 
+  test("StarImpress and StarDraw 5 share a stream: the root entry's class id tells them apart, whatever the name", async () => {
+    for (const name of [undefined, "x.vor", "x.sda"]) {
+      expect(await run(fixture("formats/vor-staroffice52-impress.vor"), name)).toMatchObject({ ok: true, format: "sdd" });
+      expect(await run(fixture("formats/sdd-staroffice52.sdd"), name)).toMatchObject({ ok: true, format: "sdd" });
+    }
+    expect(await run(fixture("formats/vor-staroffice52-draw.vor"))).toMatchObject({ ok: true, format: "sda" });
+    expect(await run(fixture("formats/sda-staroffice52.sda"), "x.sdd")).toMatchObject({ ok: true, format: "sda" });
+  });
+
   test("every table source whose format has a row is converts or detected-only there, and the reverse", () => {
     const listed = new Set(rows.filter((r) => r.status === "converts" || r.status === "detected-only").map((r) => r.extension!));
     const named = new Set(Object.values(sources).flatMap((s) => s.extensions));

@@ -14,7 +14,7 @@
 import { isSource, sources, sourcesByExtension } from "../formats.ts";
 import { keywordFormat, markupFormat, readProlog } from "./markup.ts";
 import { pdfStructure } from "./pdf.ts";
-import { rootEntryNames } from "./ole2.ts";
+import { rootDirectory } from "./ole2.ts";
 import {
   countedFormats,
   DESCRIPTIONS,
@@ -87,8 +87,7 @@ const KNOWN = new Set([...knownExtensions(), ...sourcesByExtension.keys()]);
  * and weak signatures that count only under their own names.
  */
 export function extensionDecided(): string[] {
-  // sdd: StarImpress 5 shares StarDraw's stream (the name decides; LibreOffice reads either by content).
-  const names = new Set<string>([...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ONLY), "pages", "numbers", "key", "sdd"]);
+  const names = new Set<string>([...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ONLY), "pages", "numbers", "key"]);
   for (const s of HEAD_SIGNATURES) for (const ext of s.extensions ?? []) names.add(ext);
   return [...names].sort();
 }
@@ -373,12 +372,16 @@ async function countPages(reader: Reader, dir: ZipDirectory, part: string, how: 
 
 // ---- OLE2 ------------------------------------------------------------------------------------------------
 
+/** SO3_SIMPRESS_CLASSID_50 (565C7221-85BC-11D1-89D0-008029E4B0B1) as stored: the first three fields little-endian. */
+const STAR_IMPRESS_5_CLASS_ID = "21725c56bc85d11189d0008029e4b0b1";
+
 async function identifyOle2(reader: Reader, ext: string): Promise<Identified> {
-  const names = new Set((await rootEntryNames(reader)).map((n) => n.toLowerCase()));
+  const root = await rootDirectory(reader);
+  const names = new Set(root.names.map((n) => n.toLowerCase()));
   const row = OLE2_ROOT_ENTRIES.find((r) => names.has(r.entry.toLowerCase()));
   if (!row) return { format: "ole2", pages: null, encrypted: false };
-  // StarDraw and StarImpress 5 share their stream; the name decides (LibreOffice reads either by content).
-  if (row.format === "sda" && ext === "sdd") return { format: "sdd", pages: null, encrypted: false };
+  // StarDraw and StarImpress 5 share their stream; the root's class id tells them apart (StarImpress 5.0's).
+  if (row.format === "sda" && root.classId === STAR_IMPRESS_5_CLASS_ID) return { format: "sdd", pages: null, encrypted: false };
   if (row.format !== "ooxml-encrypted") return { format: row.format, pages: null, encrypted: false };
   // The package inside cannot be seen without the password, so its kind comes from the name, if any.
   const inner = Object.values(OOXML_MAIN_TYPES).find((r) => r.format === ext);

@@ -16,8 +16,14 @@ function damaged(detail: string): DetectError {
   return new DetectError("corrupt", `the file is a damaged OLE2 compound document (${detail})`);
 }
 
-/** Names of the streams and storages directly under the root, as written (case kept). */
-export async function rootEntryNames(reader: Reader): Promise<string[]> {
+export interface RootDirectory {
+  /** Names of the streams and storages directly under the root, as written (case kept). */
+  names: string[];
+  /** The root entry's class id as 32 hex digits in file byte order (what the writing application stamped). */
+  classId: string;
+}
+
+export async function rootDirectory(reader: Reader): Promise<RootDirectory> {
   const header = await reader.read(0, 512);
   if (header.length < 512) throw damaged("shorter than its header");
   const shift = u16(header, 0x1e);
@@ -51,7 +57,7 @@ export async function rootEntryNames(reader: Reader): Promise<string[]> {
   };
 
   // The directory stream: 128-byte entries along its sector chain.
-  const entries: { name: string; type: number; left: number; right: number; child: number }[] = [];
+  const entries: { name: string; type: number; left: number; right: number; child: number; classId: string }[] = [];
   const seen = new Set<number>();
   for (let sector = u32(header, 0x30); sector < FREE_OR_END; sector = await next(sector)) {
     if (seen.has(sector)) throw damaged("a directory chain that loops");
@@ -63,7 +69,8 @@ export async function rootEntryNames(reader: Reader): Promise<string[]> {
       const nameLength = u16(data, p + 0x40);
       let name = "";
       for (let i = 0; i + 1 < Math.min(nameLength, 64) - 1; i += 2) name += String.fromCharCode(u16(data, p + i));
-      entries.push({ name, type: data[p + 0x42]!, left: u32(data, p + 0x44), right: u32(data, p + 0x48), child: u32(data, p + 0x4c) });
+      const classId = entries.length === 0 ? hex(data.subarray(p + 0x50, p + 0x60)) : "";
+      entries.push({ name, type: data[p + 0x42]!, left: u32(data, p + 0x44), right: u32(data, p + 0x48), child: u32(data, p + 0x4c), classId });
     }
   }
   const root = entries[0];
@@ -81,5 +88,7 @@ export async function rootEntryNames(reader: Reader): Promise<string[]> {
     if (entry.type === 1 || entry.type === 2) names.push(entry.name);
     stack.push(entry.left, entry.right);
   }
-  return names;
+  return { names, classId: root.classId };
 }
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

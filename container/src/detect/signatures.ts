@@ -178,7 +178,8 @@ export const OLE2_ROOT_ENTRIES: readonly { entry: string; format: string }[] = [
   { entry: "PowerPoint Document", format: "ppt" },
   { entry: "VisioDocument", format: "vsd" },
   { entry: "NativeContent_MAIN", format: "qpw" },
-  // StarOffice 5 (and its .vor templates): the stream of its kind. Draw and Impress share StarDrawDocument3.
+  // StarOffice 5 (and its .vor templates): the stream of its kind. Draw and Impress share StarDrawDocument3
+  // (StarImpress stamps its class id on the root entry: see identifyOle2).
   { entry: "StarWriterDocument", format: "sdw" },
   { entry: "StarCalcDocument", format: "sdc" },
   { entry: "StarDrawDocument3", format: "sda" },
