@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { accountIdFor, provisionStatements } from "../src/db/provision.ts";
+import { sha256Hex } from "../src/digests.ts";
 
 const { values } = parseArgs({
   options: {
@@ -26,7 +27,7 @@ if (credits !== undefined && (!Number.isInteger(credits) || credits < 0)) throw 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const token = (n: number) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => ALPHABET[b % 62]).join("");
 const key = `${values.remote ? "sk_live_" : "sk_test_"}${token(32)}`;
-const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key))).toString("hex");
+const hash = await sha256Hex(key);
 const userId = await accountIdFor("usr", values.user!);
 const workspaceId = values.workspace ? await accountIdFor("wks", values.workspace) : undefined;
 

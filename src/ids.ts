@@ -1,3 +1,5 @@
+import { toHex } from "./digests";
+
 // Identifiers: UUIDv7 for jobs (time-ordered, so cursors and indexes follow creation), prefixed random ids elsewhere.
 
 export function uuidv7(now = Date.now()): string {
@@ -6,7 +8,7 @@ export function uuidv7(now = Date.now()): string {
   for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
   bytes[6] = (bytes[6]! & 0x0f) | 0x70;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

@@ -1,4 +1,5 @@
 // API keys: `sk_live_…` (deployed) or `sk_test_…` (local). Only the SHA-256 hex is stored.
+import { sha256Hex } from "../digests";
 import { ApiError } from "../errors";
 import { randomToken } from "../ids";
 
@@ -9,13 +10,9 @@ export function generateApiKey(mode: "live" | "test"): { key: string; prefix: st
   return { key, prefix: key.slice(0, 12) };
 }
 
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return toHex(new Uint8Array(digest));
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** What api_keys.hash stores and the lookup compares: the key's hex SHA-256. */
+export function hashApiKey(key: string): Promise<string> {
+  return sha256Hex(key);
 }
 
 // `Authorization: Bearer <token68>` (RFC 9110 §11.4, RFC 6750): the scheme in any case, spaces, one token.

@@ -1,6 +1,7 @@
 // SQL that creates (or reuses) an account and adds an API key to it. Shared by `npm run key` (through
 // wrangler d1 execute) and the test harness (through the D1 binding), so both make accounts the same way.
 // Imports carry their .ts extension: scripts run this file with Node's type stripping.
+import { sha256Hex } from "../digests.ts";
 import { PLANS } from "../domain/plans.ts";
 
 export interface ProvisionInput {
@@ -53,6 +54,5 @@ export function provisionStatements(p: ProvisionInput): string[] {
 
 /** Stable ids from names, so running the command again reuses the same account. */
 export async function accountIdFor(kind: "usr" | "wks", name: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${kind}:${name}`)));
-  return `${kind}_${[...digest.slice(0, 10)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `${kind}_${(await sha256Hex(`${kind}:${name}`)).slice(0, 20)}`;
 }

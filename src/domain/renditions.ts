@@ -13,8 +13,8 @@ import { admissionFailure } from "../db/jobs";
 import { claimRenditionStatements, findRendition, findRenditionJob, type RenditionJob } from "../db/renditions";
 import type { JobStatus } from "../db/schema";
 import { BOOKMARK_HEADER, primarySession, readSession } from "../db/sessions";
+import { sha256Hex } from "../digests";
 import { ApiError, statusOf, type ErrorCode } from "../errors";
-import { toHex } from "../auth/api-keys";
 import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
 import { waitForJobEnd } from "./job-waiter";
 import { admitJobs, signedOutputUrl, type Services } from "./jobs";
@@ -28,7 +28,7 @@ export interface RenditionSource {
 /** The cache key: SHA-256 of (source kind, source id, format, canonical options). */
 export async function renditionKey(source: RenditionSource, format: string, options: ConvertOptions): Promise<string> {
   const text = JSON.stringify([source.kind, source.id, normalizeFormat(format), canonicalOptions(options)]);
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+  return sha256Hex(text);
 }
 
 /** Servable: succeeded and its output still stored (a rendition's output never expires; checked anyway). */

@@ -13,7 +13,7 @@ import { bytesSource, detect, HEAD_BYTES, refuseFromHead, withKnownRanges, type 
 import { storedFileName } from "./file-names";
 import { mediaTypeOf, sourceFormats } from "./formats";
 import type { FileSink } from "../routes/upload-form";
-import { toHex } from "../auth/api-keys";
+import { toHex } from "../digests";
 
 // Cloudflare's request body limit on the Free and Pro plans (Business: 200 MB, Enterprise: 500 MB).
 export const DEFAULT_MAX_FILE_SIZE_BYTES = 100 * 1024 * 1024;
@@ -86,7 +86,7 @@ export function uploadSink(env: Env, accountId: string, name: string, limits: Up
 
     async close() {
       await hashing.close();
-      const sha256 = toHex(new Uint8Array(await digest.digest));
+      const sha256 = toHex(await digest.digest);
       try {
         if (writer.spilled) await writer.complete();
         const source = writer.spilled

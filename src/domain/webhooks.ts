@@ -2,6 +2,7 @@
 // URLs may receive them at all: webhook-addresses.ts.
 import type { JobRow } from "../db/jobs";
 import { outboxStatements, pendingDeliveriesOfEvent } from "../db/webhooks";
+import { toHex } from "../digests";
 import { prefixedId, randomToken } from "../ids";
 import type { WebhookMessage } from "../queue/messages";
 import type { D1, Services } from "./jobs";
@@ -67,8 +68,8 @@ const encoder = new TextEncoder();
 /** Hex HMAC-SHA256 of `<timestamp>.<body>`, keyed with the whole secret string (`whsec_` included). */
 export async function signWebhook(secret: string, timestamp: number, body: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
-  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`));
+  return toHex(mac);
 }
 
 export const WEBHOOK_USER_AGENT = "docconv-webhooks/1";

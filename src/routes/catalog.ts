@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { toHex } from "../auth/api-keys";
+import { sha256Hex } from "../digests";
 import { validationHook } from "../errors";
 import { buildCatalog, estimateFor } from "../domain/catalog";
 import { CATEGORIES } from "../domain/matrix";
@@ -140,7 +140,7 @@ const CACHE_CONTROL = "public, max-age=300, s-maxage=3600";
 
 async function cachedJson(c: Context<AppEnv>, body: unknown): Promise<Response> {
   const text = JSON.stringify(body);
-  const etag = `"${toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))).slice(0, 32)}"`;
+  const etag = `"${(await sha256Hex(text)).slice(0, 32)}"`;
   const headers = { ETag: etag, "Cache-Control": CACHE_CONTROL, Vary: "Accept-Encoding" };
   if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304, headers });
   return new Response(text, { status: 200, headers: { ...headers, "Content-Type": "application/json" } });

@@ -3,7 +3,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { hashApiKey } from "../auth/api-keys";
+import { sha256Hex } from "../digests";
 import { ownedOr404, type Caller } from "../auth/scope";
 import { getAccount } from "../db/accounts";
 import { deleteFile, findFile, type FileRow } from "../db/files";
@@ -189,7 +189,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
       // The file by the SHA-256 computed while it streamed in: no second copy is read.
       const source = upload ? `sha256:${upload.sha256}` : `file:${input.fileId}`;
       // Everything the job is made of, each spelled one way (the target's aliases, the URL as checked).
-      requestHash = await hashApiKey(JSON.stringify([source, normalizeFormat(input.targetFormat), options, webhookUrl, input.webhookMetadata ?? null]));
+      requestHash = await sha256Hex(JSON.stringify([source, normalizeFormat(input.targetFormat), options, webhookUrl, input.webhookMetadata ?? null]));
       const existing = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
       if (existing) {
         await upload?.discard();
