@@ -1,8 +1,8 @@
 import type { Caller } from "./auth/scope";
-import type { Db } from "./db/client";
+import type { Services } from "./domain/services";
 
 /** Hono's environment for every route: the Worker bindings and per-request variables. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { db: Db; caller: Caller };
+  Variables: { svc: Services; caller: Caller };
 }

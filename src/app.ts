@@ -3,7 +3,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./app-env";
 import { requireApiKey } from "./auth/scope";
 import { fieldsBodyLimit } from "./body-limits";
-import { openDb } from "./db/client";
+import { openServices } from "./domain/services";
 import { notFound, onError, validationHook } from "./errors";
 import { OPENAPI_PATH, openApiConfig, registerSecuritySchemes } from "./openapi";
 import { catalogRoutes } from "./routes/catalog";
@@ -25,7 +25,8 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", async (c, next) => {
-    c.set("db", openDb(c.env.DB));
+    // The request's origin goes on the jobs it admits: their webhook events link downloads there.
+    c.set("svc", openServices(c.env, { origin: new URL(c.req.url).origin }));
     await next();
   });
   app.use("/v1/*", async (c, next) => {

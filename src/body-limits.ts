@@ -1,7 +1,8 @@
 // Bodies that carry fields, not documents — JSON and URL-encoded forms — are small: every route that parses
 // one (Hono reads it whole) gets it only up to MAX_FIELDS_BODY_BYTES. Keyed by content type, for every route,
 // so no JSON endpoint can be forgotten; a chunked body without Content-Length is counted as it is read and
-// cut off at the limit. Multipart bodies (uploads) have their own limits in app.ts.
+// cut off at the limit. Routes whose body carries only fields whatever its media type (the rendition requests,
+// multipart included) take `fieldsOnlyBodyLimit`; uploads enforce theirs while they stream (upload-form.ts).
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
@@ -32,3 +33,6 @@ export const fieldsBodyLimit = createMiddleware<AppEnv>(async (c, next) => {
   if (!carriesFields(c.req.header("content-type"))) return next();
   return limitFields(c, next);
 });
+
+/** The same limit for a route that takes no document in any media type. */
+export const fieldsOnlyBodyLimit = createMiddleware<AppEnv>((c, next) => limitFields(c, next));

@@ -2,7 +2,7 @@
 // new user did, and what the documents promise instead.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_ENDPOINTS_PER_ACCOUNT } from "../src/routes/webhooks";
+import { MAX_ENDPOINTS_PER_ACCOUNT } from "../src/domain/webhook-endpoints";
 import { balance, fixture, form, seedAccount, submit, upload, waitForJob } from "./harness";
 
 describe("webhook endpoints", () => {

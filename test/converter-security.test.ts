@@ -3,6 +3,7 @@
 // memory bomb fails at once with convert.resource_limit (final, refunded, never retried); a converter that
 // refuses the Worker's secret fails the job and refunds it; CSV outputs are safe to open in a spreadsheet.
 import { env } from "cloudflare:workers";
+import { openServices } from "../src/domain/services";
 import { strFromU8, unzipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
 import { processJob } from "../src/queue/consumer";
@@ -63,7 +64,7 @@ describe("hostile documents through the API", () => {
     const id = await parkedJobFor(account, "hostile-memory-bomb.ods", "ods", "pdf", 2);
     expect((await balance(account.accountId)).credits).toBe(8);
     const capped = { ...env, CONVERTER_URL: `http://127.0.0.1:${inject("cappedConverterPort")}` };
-    expect(await processJob(capped, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(capped), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toEqual({ status: "Failed", attempts: 1, error_code: "convert.resource_limit" });
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
     const status = (await account.json(`/v1/convert/job/${id}`)).body;
@@ -74,7 +75,7 @@ describe("hostile documents through the API", () => {
   it("a converter that refuses the Worker's secret fails the job with convert.unauthorized and refunds it", async () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJobFor(account, "xlsx-simple.xlsx", "xlsx", "csv", 1);
-    expect(await processJob({ ...env, CONVERTER_SECRET: "not-the-secret" }, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices({ ...env, CONVERTER_SECRET: "not-the-secret" }), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toEqual({ status: "Failed", attempts: 1, error_code: "convert.unauthorized" });
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
   });

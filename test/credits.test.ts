@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { processJob } from "../src/queue/consumer";
 import { balance, fixture, form, seedAccount, submit, upload, waitForJob } from "./harness";
@@ -41,7 +42,7 @@ describe("credits", () => {
     const job = await waitForJob(account, res.body.id);
     expect(job.status).toBe("Failed");
     // Redelivery after the end, directly and through the queue: neither converts nor refunds again.
-    expect(await processJob(env, res.body.id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), res.body.id)).toEqual({ kind: "done" });
     await env.JOBS_QUEUE.send({ type: "convert", jobId: res.body.id });
     await new Promise((r) => setTimeout(r, 300));
     const refunds = (await ledger(account.accountId)).filter((r) => r.reason === "refund");

@@ -1,6 +1,7 @@
 // Converter faults, storage faults, redelivery and the sweeper. Faults come from test/fake-converter.ts;
 // the consumer is called with an env whose CONVERTER_URL points at the fault wanted.
 import { env } from "cloudflare:workers";
+import { openServices } from "../src/domain/services";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it, vi } from "vitest";
 import worker from "../src/index";
@@ -22,7 +23,7 @@ async function jobRow(id: string) {
 async function consumeUntilSettled(e: Env, id: string) {
   const outcomes = [];
   for (let i = 0; i < MAX_CONVERSION_ATTEMPTS + 2; i++) {
-    const outcome = await processJob(e, id);
+    const outcome = await processJob(openServices(e), id);
     outcomes.push(outcome.kind);
     if (outcome.kind === "done") break;
   }
@@ -60,10 +61,10 @@ describe("converter faults", () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
     for (let i = 0; i < MAX_CONVERSION_ATTEMPTS + 2; i++) {
-      expect(await processJob(faultyEnv("busy"), id)).toEqual({ kind: "retry", delaySeconds: 1 });
+      expect(await processJob(openServices(faultyEnv("busy")), id)).toEqual({ kind: "retry", delaySeconds: 1 });
     }
     expect(await jobRow(id)).toMatchObject({ status: "Queued", attempts: 0 });
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 1 });
     expect((await balance(account.accountId)).credits).toBe(9);
   });
@@ -71,9 +72,9 @@ describe("converter faults", () => {
   it("recovers when the converter comes back before the attempts run out", async () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
-    expect((await processJob(faultyEnv("crash"), id)).kind).toBe("retry");
+    expect((await processJob(openServices(faultyEnv("crash")), id)).kind).toBe("retry");
     expect((await jobRow(id)).status).toBe("Queued");
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 2 });
     expect((await balance(account.accountId)).credits).toBe(9);
   });
@@ -113,7 +114,7 @@ describe("redelivery", () => {
   it("does not convert a job another delivery is converting", async () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Running", 2);
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 1 });
     expect((await balance(account.accountId)).credits).toBe(8);
   });

@@ -1,20 +1,23 @@
 // The webhook outbox: a job's end and its deliveries are one D1 batch, and the sweeper sends deliveries whose
 // queue message never went out. Events arrive at the real receiver (test/webhook-receiver.ts).
 import { env } from "cloudflare:workers";
+import { openServices } from "../src/domain/services";
 import { describe, expect, inject, it, vi } from "vitest";
 import { openDb } from "../src/db/client";
 import { findJob } from "../src/db/jobs";
 import { outboxStatements } from "../src/db/webhooks";
-import { cancelJob, failJob, type Services } from "../src/domain/jobs";
+import { cancelJob, failJob } from "../src/domain/jobs";
+import type { Services } from "../src/domain/services";
 import { randomToken } from "../src/ids";
 import { processJob } from "../src/queue/consumer";
-import { LOST_MESSAGE_AFTER_MS, sweep } from "../src/queue/sweeper";
+import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
+import { sweep } from "../src/queue/sweeper";
 import { attemptDelivery } from "../src/queue/webhooks";
 import { form, parkedJob, seedAccount, upload, type TestAccount } from "./harness";
 import type { Received } from "./webhook-receiver";
 
 const RECEIVER = `http://127.0.0.1:${inject("webhookReceiverPort")}`;
-const svc = (e: Env = env): Services => ({ env: e, db: openDb(e.DB), d1: e.DB });
+const svc = (e: Env = env): Services => openServices(e);
 
 async function received(path: string): Promise<Received[]> {
   return (await fetch(`${RECEIVER}/__received?path=${encodeURIComponent(path)}`)).json();
@@ -42,28 +45,28 @@ describe("the webhook outbox", () => {
     const account = await seedAccount({ credits: 10 });
     const { id, path } = await jobWithHook(account, "lost-send");
     // The fault sits between the terminal batch and the queue send.
-    expect(await processJob({ ...env, WEBHOOKS_QUEUE: queueDown }, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices({ ...env, WEBHOOKS_QUEUE: queueDown }), id)).toEqual({ kind: "done" });
     expect((await findJob(openDb(env.DB), id))!.status).toBe("Succeeded");
     const [pending] = await deliveryRows(id);
     expect(pending).toMatchObject({ event_type: "job.succeeded", status: "pending", attempts: 0 });
 
     // The sweeper finds the delivery whose message never went out and sends it.
     const later = Date.now() + LOST_MESSAGE_AFTER_MS + 1000;
-    expect((await sweep(env, later)).webhooksResent).toBe(1);
+    expect((await sweep(openServices(env), later)).webhooksResent).toBe(1);
     await vi.waitUntil(async () => (await deliveryRows(id))[0]!.status === "delivered", { timeout: 20_000, interval: 100 });
     const hits = await received(path);
     expect(hits).toHaveLength(1);
     expect(JSON.parse(hits[0]!.body)).toMatchObject({ id: pending!.event_id, type: "job.succeeded", data: { id, status: "Succeeded" } });
     expect(hits[0]!.headers["docconv-delivery-id"]).toBe(pending!.id);
     // Delivered: a later sweep leaves it alone.
-    expect((await sweep(env, later + LOST_MESSAGE_AFTER_MS + 1000)).webhooksResent).toBe(0);
+    expect((await sweep(openServices(env), later + LOST_MESSAGE_AFTER_MS + 1000)).webhooksResent).toBe(0);
     expect(await received(path)).toHaveLength(1);
   });
 
   it("writes a job's deliveries only with the transition that ended it, and once", async () => {
     const account = await seedAccount({ credits: 10 });
     const { id } = await jobWithHook(account, "once");
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     const job = (await findJob(openDb(env.DB), id))!;
     expect((await deliveryRows(id)).map((d) => d.event_type)).toEqual(["job.succeeded"]);
     // Transitions that cannot happen to a Succeeded job write no event.
@@ -103,10 +106,10 @@ describe("download links in events", () => {
     const withOrigin = await jobWithHook(account, "origin");
     await env.DB.prepare("UPDATE jobs SET origin = 'https://api.example.test' WHERE id = ?1").bind(withOrigin.id).run();
     const without = await jobWithHook(account, "no-origin");
-    for (const job of [withOrigin, without]) expect(await processJob({ ...noBase, WEBHOOKS_QUEUE: queueDown }, job.id)).toEqual({ kind: "done" });
+    for (const job of [withOrigin, without]) expect(await processJob(openServices({ ...noBase, WEBHOOKS_QUEUE: queueDown }), job.id)).toEqual({ kind: "done" });
     for (const job of [withOrigin, without]) {
       const [delivery] = await deliveryRows(job.id);
-      expect(await attemptDelivery(noBase, delivery!.id, 1)).toEqual({ kind: "done" });
+      expect(await attemptDelivery(openServices(noBase), delivery!.id, 1)).toEqual({ kind: "done" });
     }
     const [hit] = await received(withOrigin.path);
     expect(JSON.parse(hit!.body).data.download_url).toMatch(/^https:\/\/api\.example\.test\/v1\/downloads\//);

@@ -2,6 +2,7 @@
 // where the count comes from the file's structure, per megabyte elsewhere; the converter is told how many
 // pages were paid for (maxPages) and its convert.too_many_pages fails the job for good, refunded.
 import { strToU8, unzipSync, zipSync } from "fflate";
+import { openServices } from "../src/domain/services";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { MAX_CONVERSION_ATTEMPTS, processJob } from "../src/queue/consumer";
@@ -86,7 +87,7 @@ describe("convert.too_many_pages from the converter", () => {
     const id = await parkedJob(account, "Queued", 2);
     await env.DB.prepare("UPDATE jobs SET options = ?2 WHERE id = ?1").bind(id, JSON.stringify({ maxPages: 12 })).run();
     const faulty = { ...env, CONVERTER_URL: `http://127.0.0.1:${inject("fakeConverterPort")}/pages` } as Env;
-    expect(await processJob(faulty, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(faulty), id)).toEqual({ kind: "done" });
     const row = await env.DB.prepare("SELECT status, attempts, error_code, error_detail FROM jobs WHERE id = ?1").bind(id).first<{ status: string; attempts: number; error_code: string; error_detail: string }>();
     expect(row).toMatchObject({ status: "Failed", attempts: 1, error_code: "convert.too_many_pages" });
     expect(row!.attempts).toBeLessThan(MAX_CONVERSION_ATTEMPTS);

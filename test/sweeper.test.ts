@@ -2,11 +2,13 @@
 // successive sweeps, each row picked once, through scans served by their indexes. The queues it sends to are
 // recorded rather than consumed here (what matters is what the sweeper sends); the R2 objects are real.
 import { env } from "cloudflare:workers";
+import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { EXPIRED_OUTPUTS_SQL, STALE_QUEUED_SQL } from "../src/db/jobs";
 import { LOST_DELIVERIES_SQL } from "../src/db/webhooks";
 import { uuidv7 } from "../src/ids";
-import { LOST_MESSAGE_AFTER_MS, sweep } from "../src/queue/sweeper";
+import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
+import { sweep } from "../src/queue/sweeper";
 import { seedAccount, upload } from "./harness";
 
 const ROWS = 260;
@@ -63,7 +65,7 @@ describe("the sweeper at size", () => {
 
     const rec = recordingEnv();
     const counts: number[] = [];
-    for (let i = 0; i < 4; i++) counts.push((await sweep(rec.env, now, LIMITS)).resent);
+    for (let i = 0; i < 4; i++) counts.push((await sweep(openServices(rec.env), now, LIMITS)).resent);
     expect(counts).toEqual([100, 100, ROWS - 200, 0]);
     expect(new Set(rec.jobs).size).toBe(ROWS);
     expect(rec.jobs.sort()).toEqual([...lost].sort());
@@ -72,7 +74,7 @@ describe("the sweeper at size", () => {
     // Still Queued a window later (the recent ones too, by then): each is sent once more.
     const later = recordingEnv();
     let resent = 0;
-    for (let i = 0; i < 4; i++) resent += (await sweep(later.env, now + LOST_MESSAGE_AFTER_MS + 1, LIMITS)).resent;
+    for (let i = 0; i < 4; i++) resent += (await sweep(openServices(later.env), now + LOST_MESSAGE_AFTER_MS + 1, LIMITS)).resent;
     expect(resent).toBe(ROWS + recent.length);
     expect(new Set(later.jobs).size).toBe(ROWS + recent.length);
   });
@@ -87,7 +89,7 @@ describe("the sweeper at size", () => {
     const kept = await insertJobs(account.accountId, file_id, 20, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(ROWS + i), outputExpiresAt: now + 3_600_000 }));
 
     const counts: number[] = [];
-    for (let i = 0; i < 4; i++) counts.push((await sweep(recordingEnv().env, now, LIMITS)).expired);
+    for (let i = 0; i < 4; i++) counts.push((await sweep(openServices(recordingEnv().env), now, LIMITS)).expired);
     expect(counts).toEqual([100, 100, ROWS - 200, 0]);
     const stored = await env.BUCKET.list({ prefix: `outputs/${account.accountId}/sweep-`, limit: 1000 });
     expect(stored.objects.map((o) => o.key).sort()).toEqual(Array.from({ length: 20 }, (_, i) => key(ROWS + i)).sort());
@@ -111,7 +113,7 @@ describe("the sweeper at size", () => {
 
     const rec = recordingEnv();
     const counts: number[] = [];
-    for (let i = 0; i < 4; i++) counts.push((await sweep(rec.env, now, LIMITS)).webhooksResent);
+    for (let i = 0; i < 4; i++) counts.push((await sweep(openServices(rec.env), now, LIMITS)).webhooksResent);
     expect(counts).toEqual([100, 100, ROWS - 200, 0]);
     expect(rec.deliveries.sort()).toEqual(ids.slice(0, ROWS).sort());
   });

@@ -1,6 +1,7 @@
 // The webhook address guard (src/domain/webhook-addresses.ts): which URLs may receive webhooks, in every
 // spelling of an address, at registration, at job submission and again at each delivery attempt.
 import { env } from "cloudflare:workers";
+import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../src/db/client";
 import { webhookDeliveries } from "../src/db/schema";
@@ -291,7 +292,7 @@ describe("where the guard applies", () => {
     await openDb(env.DB)
       .insert(webhookDeliveries)
       .values({ id, accountId: account.accountId, eventId: prefixedId("evt"), eventType: "job.succeeded", jobId, endpointId: null, url, status: "pending", attempts: 0, nextAttemptAt: Date.now(), createdAt: Date.now() });
-    expect(await attemptDelivery(env, id, 1)).toEqual({ kind: "done" });
+    expect(await attemptDelivery(openServices(env), id, 1)).toEqual({ kind: "done" });
     const delivery = (await account.json(`/v1/webhooks/deliveries/${id}`)).body;
     expect(delivery).toMatchObject({ status: "failed", url });
     expect(delivery.lastError).toContain("webhook URL refused");

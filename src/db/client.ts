@@ -2,12 +2,12 @@ import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
 export type Db = ReturnType<typeof openDb>;
+/** D1 as a binding or as a session (read replication: sessions.ts). */
+export type D1 = D1Database | D1DatabaseSession;
 
-export function openDb(d1: D1Database | D1DatabaseSession) {
+export function openDb(d1: D1) {
   return drizzle(d1 as D1Database, { schema });
 }
-
-export const nowMs = () => Date.now();
 
 /** Whether D1 answers a trivial read (GET /health). */
 export async function pingDatabase(d1: D1Database): Promise<boolean> {

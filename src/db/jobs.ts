@@ -1,17 +1,20 @@
 // Job rows and their state changes. Changes that move money or must not race are single D1 batches
 // (atomic: any failing statement rolls the whole batch back) whose WHERE clauses encode the state machine.
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
-import type { Db } from "./client";
+import type { D1, Db } from "./client";
 import { jobs, type JobStatus } from "./schema";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
-type D1 = D1Database | D1DatabaseSession;
-
 const ACTIVE = "('Queued','Running')";
 
 export function findJob(db: Db, id: string) {
   return db.query.jobs.findFirst({ where: eq(jobs.id, id) });
+}
+
+/** Only the status: what a waiter polls (a raw statement, the cheapest read). */
+export async function jobStatusOf(d1: D1, id: string): Promise<JobStatus | null> {
+  return (await d1.prepare(`SELECT status FROM jobs WHERE id = ?1`).bind(id).first<{ status: JobStatus }>())?.status ?? null;
 }
 
 export function listJobs(db: Db, accountId: string, opts: { status?: JobStatus; limit: number; before?: string }) {

@@ -1,10 +1,9 @@
 // Rendition cache rows and the reads behind them. Raw D1 statements: the cache-hit path is one prepared
 // statement (renditions joined to their job), and the writes join an admission batch so that a lost race
 // rolls the whole batch back — the debit included.
+import type { D1 } from "./client";
 import type { JobRow } from "./jobs";
 import type { JobStatus } from "./schema";
-
-type D1 = D1Database | D1DatabaseSession;
 
 /** A rendition's job, as much of it as serving or judging a cached rendition needs. */
 export interface RenditionJob {

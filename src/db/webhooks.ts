@@ -1,9 +1,7 @@
 // Webhook endpoints, deliveries and their attempts; the account's default signing secret.
 import { and, desc, eq, inArray, isNull, lt, or, asc } from "drizzle-orm";
-import type { Db } from "./client";
+import type { D1, Db } from "./client";
 import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints, type JobStatus } from "./schema";
-
-type D1 = D1Database | D1DatabaseSession;
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;

@@ -1,6 +1,6 @@
 // What happens once a job has ended, whichever way: waiting requests wake, its webhook deliveries (written by
 // the outbox in the same batch as the end) are queued.
-import type { Services } from "./jobs";
+import type { Services } from "./services";
 import { queueEventDeliveries } from "./webhooks";
 import { notifyJobWaiters } from "./job-waiter";
 

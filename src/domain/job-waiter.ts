@@ -1,8 +1,10 @@
 // A Durable Object per job id that holds requests open until the job ends: the rendition endpoints wait here
 // instead of polling D1, and `jobEnded` (job-events.ts) wakes them the moment the job's final state is stored.
 import { DurableObject } from "cloudflare:workers";
+import { jobStatusOf } from "../db/jobs";
+import type { JobStatus } from "../db/schema";
 
-const ENDED = new Set(["Succeeded", "Failed", "Canceled"]);
+const ENDED = new Set<JobStatus>(["Succeeded", "Failed", "Canceled"]);
 // Backstop only: a notification lost with a crashed consumer costs a waiter at most this much.
 const BACKSTOP_POLL_MS = 5000;
 
@@ -38,8 +40,8 @@ export class JobWaiter extends DurableObject<Env> {
   }
 
   private async checkEnded(jobId: string): Promise<void> {
-    const row = await this.env.DB.prepare(`SELECT status FROM jobs WHERE id = ?1`).bind(jobId).first<{ status: string }>();
-    if (row && ENDED.has(row.status)) await this.notify();
+    const status = await jobStatusOf(this.env.DB, jobId);
+    if (status && ENDED.has(status)) await this.notify();
   }
 
   private startBackstop(jobId: string) {

@@ -1,26 +1,22 @@
 // The job pipeline's rules, free of HTTP: admission (limits, credits, idempotency), what a caller sees of a
 // job, cancellation, and what happens when a job ends. Both API families (files/runs and jobs) enter here.
-import type { Db } from "../db/client";
-import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, markEnqueuedStatements, type JobRow, type NewJob } from "../db/jobs";
+import { ownedOr404, type Caller } from "../auth/scope";
+import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, findJob, listJobs, markEnqueuedStatements, type JobRow, type NewJob } from "../db/jobs";
+import { JOB_STATUSES, type JobStatus } from "../db/schema";
 import { ApiError } from "../errors";
-import { uuidv7 } from "../ids";
+import { isUuidV7, uuidv7 } from "../ids";
 import type { ConvertOptions } from "../converter/client";
-import { signDownloadUrl } from "../storage/signed-urls";
+import { serveObject } from "../storage/r2";
+import { signDownloadUrl, verifyDownloadToken } from "../storage/signed-urls";
 import { jobName } from "./formats";
 import { PLANS, utcDay, type PlanId } from "./plans";
 import type { JobMessage } from "../queue/messages";
 import { jobEnded } from "./job-events";
+import type { Services } from "./services";
 import { newEventId, webhookOutbox } from "./webhooks";
 
-export type D1 = D1Database | D1DatabaseSession;
-
-export interface Services {
-  env: Env;
-  db: Db;
-  d1: D1;
-  /** The origin of the request being served (https://…), stored on the jobs it admits. */
-  origin?: string;
-}
+export type { JobRow, JobStatus };
+export { JOB_STATUSES };
 
 export interface JobSpec {
   accountId: string;
@@ -134,8 +130,8 @@ export async function resendJobs(svc: Services, ids: string[], delaySeconds = 0,
 }
 
 /** An Idempotency-Key replay: the same job for the same request, a clear error for a different one. */
-export async function replayIdempotent(db: Db, accountId: string, key: string, requestHash: string): Promise<JobRow | null> {
-  const existing = await findByIdempotencyKey(db, accountId, key);
+export async function replayIdempotent(svc: Services, accountId: string, key: string, requestHash: string): Promise<JobRow | null> {
+  const existing = await findByIdempotencyKey(svc.db, accountId, key);
   if (!existing) return null;
   if (existing.requestHash !== requestHash) {
     throw new ApiError("request.idempotency_mismatch", "this Idempotency-Key was used for a different request", { idempotencyKey: key });
@@ -143,35 +139,65 @@ export async function replayIdempotent(db: Db, accountId: string, key: string, r
   return existing;
 }
 
-export async function cancelJob(svc: Services, job: JobRow): Promise<boolean> {
+/** Ends an active job as Canceled, refunded, its webhooks written in the same batch. */
+export function cancelJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">): Promise<boolean> {
+  return endActiveJob(svc, job, "Canceled", null, null);
+}
+
+/** Ends an active job as Failed, refunded, its webhooks written in the same batch. */
+export function failJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">, code: string, detail: string): Promise<boolean> {
+  return endActiveJob(svc, job, "Failed", code, detail);
+}
+
+async function endActiveJob(
+  svc: Services,
+  job: Pick<JobRow, "id" | "accountId" | "creditCost">,
+  status: "Failed" | "Canceled",
+  errorCode: string | null,
+  errorDetail: string | null,
+): Promise<boolean> {
   const now = Date.now();
   const eventId = newEventId();
   const ended = await endJobWithRefund(
     svc.d1,
     job,
-    { status: "Canceled", errorCode: null, errorDetail: null, phase: "canceled", fromStatuses: ["Queued", "Running"] },
+    { status, errorCode, errorDetail, phase: status === "Failed" ? "failed" : "canceled", fromStatuses: ["Queued", "Running"] },
     now,
     utcDay(now),
-    webhookOutbox(svc.d1, job.id, "Canceled", eventId, now),
+    webhookOutbox(svc.d1, job.id, status, eventId, now),
   );
   if (ended) await jobEnded(svc, job.id, eventId);
   return ended;
 }
 
-/** Ends an active job as Failed, refunded, its webhooks written in the same batch. */
-export async function failJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">, code: string, detail: string): Promise<boolean> {
-  const now = Date.now();
-  const eventId = newEventId();
-  const ended = await endJobWithRefund(
-    svc.d1,
-    job,
-    { status: "Failed", errorCode: code, errorDetail: detail, phase: "failed", fromStatuses: ["Queued", "Running"] },
-    now,
-    utcDay(now),
-    webhookOutbox(svc.d1, job.id, "Failed", eventId, now),
-  );
-  if (ended) await jobEnded(svc, job.id, eventId);
-  return ended;
+/** A job of the caller's account; anything else (another account's, not a job id) is not found. */
+export async function visibleJob(svc: Services, caller: Caller, id: string): Promise<JobRow> {
+  return ownedOr404(isUuidV7(id) ? await findJob(svc.db, id) : undefined, caller, "jobs.not_found", "job");
+}
+
+/** The caller's cancel: the job as it is afterwards, or 409 when it had already ended. */
+export async function cancelVisibleJob(svc: Services, job: JobRow): Promise<JobRow> {
+  const canceled = await cancelJob(svc, job);
+  const after = (await findJob(svc.db, job.id))!;
+  if (!canceled) throw new ApiError("jobs.already_finished", `the job is already ${after.status}`, { status: after.status });
+  return after;
+}
+
+/** The account's jobs, newest first (ids are time-ordered); `before` is the last id of the previous page. */
+export async function jobsPage(svc: Services, accountId: string, opts: { status?: JobStatus; limit: number; before?: string }): Promise<{ page: JobRow[]; hasMore: boolean }> {
+  const rows = await listJobs(svc.db, accountId, { ...opts, limit: opts.limit + 1 });
+  return { page: rows.slice(0, opts.limit), hasMore: rows.length > opts.limit };
+}
+
+/** The job's output, streamed with Range and validators (storage/r2.ts), once it has Succeeded and while stored. */
+export async function serveJobOutput(svc: Services, job: JobRow, request: Request): Promise<Response> {
+  if (job.status !== "Succeeded") {
+    throw new ApiError("jobs.not_finished", `the job is ${job.status}; its output can be downloaded once it has Succeeded`, { status: job.status });
+  }
+  if (!hasLiveOutput(job)) throw new ApiError("jobs.output_expired", "the job's output has expired and was deleted");
+  const response = await serveObject(svc.env.BUCKET, job.outputKey!, request, job.outputFileName!, job.outputContentType!);
+  if (!response) throw new ApiError("jobs.output_expired", "the job's output is no longer stored");
+  return response;
 }
 
 /** The output's download name: the input's base name with the new extension, or a named ZIP of many files. */
@@ -258,4 +284,12 @@ export async function signedOutputUrl(
     expiresAt,
   });
   return { url, expiresAt };
+}
+
+/** What a signed download link grants (a job's or a rendition's output), served like a job's download. */
+export async function serveSignedDownload(svc: Services, token: string, request: Request): Promise<Response> {
+  const grant = await verifyDownloadToken(svc.env.DOWNLOAD_SIGNING_KEY, token);
+  const response = await serveObject(svc.env.BUCKET, grant.key, request, grant.fileName, grant.contentType);
+  if (!response) throw new ApiError("download.not_found", "the file behind this link no longer exists");
+  return response;
 }

@@ -6,19 +6,24 @@
 // its JobWaiter Durable Object.
 import type { Caller } from "../auth/scope";
 import type { ConvertOptions } from "../converter/client";
-import { getAccount } from "../db/accounts";
-import { openDb } from "../db/client";
 import type { FileRow } from "../db/files";
 import { admissionFailure } from "../db/jobs";
 import { claimRenditionStatements, findRendition, findRenditionJob, type RenditionJob } from "../db/renditions";
 import type { JobStatus } from "../db/schema";
-import { BOOKMARK_HEADER, primarySession, readSession } from "../db/sessions";
+import { primarySession, readSession } from "../db/sessions";
 import { sha256Hex } from "../digests";
 import { ApiError, statusOf, type ErrorCode } from "../errors";
 import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
 import { waitForJobEnd } from "./job-waiter";
-import { admitJobs, signedOutputUrl, type Services } from "./jobs";
+import { planOf } from "./accounts";
+import { visibleFile } from "./files";
+import { admitJobs, signedOutputUrl } from "./jobs";
 import type { PlanId } from "./plans";
+import { runOutputFile } from "./runs";
+import { openServices, type Services } from "./services";
+
+// The caller's D1 bookmark comes and goes in this header: read-your-writes across requests.
+export const BOOKMARK_HEADER = "x-d1-bookmark";
 
 export interface RenditionSource {
   kind: "file" | "run";
@@ -51,23 +56,24 @@ export function waitMsFor(env: Env, waitSeconds: number | undefined): number {
 }
 
 export interface RenditionRequest {
-  env: Env;
+  /** The request's services: its origin is where the download link points. */
+  svc: Services;
   caller: Caller;
   source: RenditionSource;
   format: string;
   options: ConvertOptions;
   waitMs: number;
-  origin: string;
   /** The caller's D1 bookmark, for read-your-writes. */
   bookmark: string | null | undefined;
-  /** On a miss: the file to convert, as this caller may see it (throws not-found otherwise). */
-  loadFile: (svc: Services) => Promise<FileRow>;
 }
 
-export type RenditionOutcome = (
-  | { state: "ready"; rendition: RenditionJob; downloadUrl: string; expiresAt: number; cached: boolean }
-  | { state: "pending"; jobId: string; status: JobStatus }
-) & { bookmark: string | null };
+export type ReadyRendition = { state: "ready"; rendition: RenditionJob; downloadUrl: string; expiresAt: number; cached: boolean; bookmark: string | null };
+export type RenditionOutcome = ReadyRendition | { state: "pending"; jobId: string; status: JobStatus; bookmark: string | null };
+
+/** On a miss: the file to convert, as this caller may see it (not found otherwise); a run's output is registered. */
+function sourceFile(svc: Services, caller: Caller, source: RenditionSource): Promise<FileRow> {
+  return source.kind === "run" ? runOutputFile(svc, caller, source.id) : visibleFile(svc, caller, source.id);
+}
 
 /** Serves the rendition from the cache, or converts it (once, however many ask at the same time). */
 export async function renditionFor(req: RenditionRequest): Promise<RenditionOutcome> {
@@ -75,17 +81,18 @@ export async function renditionFor(req: RenditionRequest): Promise<RenditionOutc
   const options = canonicalOptions(effectiveOptions(format, req.options, "first-page"));
   const cacheKey = await renditionKey(req.source, format, options);
 
-  const reads = readSession(req.env.DB, req.bookmark);
+  const env = req.svc.env;
+  const reads = readSession(env.DB, req.bookmark);
   const cached = await findRendition(reads, cacheKey, req.caller.accountId);
   if (cached && isServable(cached)) return ready(req, cached, true, reads.getBookmark());
 
   // A miss: from here on everything goes to the primary, which the admission batch writes anyway.
-  const writes = primarySession(req.env.DB);
-  const svc: Services = { env: req.env, db: openDb(writes), d1: writes };
-  const [file, account] = await Promise.all([req.loadFile(svc), getAccount(svc.db, req.caller.accountId)]);
-  const jobId = await admitOrJoin(svc, req, file, account.planId, format, options, cacheKey, cached);
+  const writes = primarySession(env.DB);
+  const svc = openServices(env, { d1: writes, origin: req.svc.origin });
+  const [file, planId] = await Promise.all([sourceFile(svc, req.caller, req.source), planOf(svc, req.caller.accountId)]);
+  const jobId = await admitOrJoin(svc, req, file, planId, format, options, cacheKey, cached);
 
-  await waitForJobEnd(req.env, jobId, req.waitMs);
+  await waitForJobEnd(env, jobId, req.waitMs);
   const job = await findRenditionJob(writes, jobId);
   if (!job) throw new Error(`rendition job ${jobId} vanished`);
   if (isServable(job)) return ready(req, job, false, writes.getBookmark());
@@ -93,8 +100,8 @@ export async function renditionFor(req: RenditionRequest): Promise<RenditionOutc
   return { state: "pending", jobId, status: job.status, bookmark: writes.getBookmark() };
 }
 
-async function ready(req: RenditionRequest, rendition: RenditionJob, cached: boolean, bookmark: string | null): Promise<RenditionOutcome> {
-  const { url, expiresAt } = await signedOutputUrl(req.env, rendition, req.origin);
+async function ready(req: RenditionRequest, rendition: RenditionJob, cached: boolean, bookmark: string | null): Promise<ReadyRendition> {
+  const { url, expiresAt } = await signedOutputUrl(req.svc.env, rendition, req.svc.origin!);
   return { state: "ready", rendition, downloadUrl: url, expiresAt, cached, bookmark };
 }
 

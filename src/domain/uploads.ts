@@ -5,14 +5,13 @@
 // reading bounded ranges only. A refused upload leaves nothing in R2; the D1 row is written by the caller once
 // the whole request has been read, so nothing half-written remains either.
 import { deleteFile, insertFile, type FileRow } from "../db/files";
-import type { Db } from "../db/client";
 import { ApiError } from "../errors";
 import { prefixedId } from "../ids";
 import { objectRanges, ObjectWriter, uploadKey } from "../storage/r2";
 import { bytesSource, detect, HEAD_BYTES, refuseFromHead, withKnownRanges, type Refused } from "../../container/src/detect/index.ts";
 import { storedFileName } from "./file-names";
+import type { Services } from "./services";
 import { mediaTypeOf, sourceFormats } from "./formats";
-import type { FileSink } from "../routes/upload-form";
 import { toHex } from "../digests";
 
 // Cloudflare's request body limit on the Free and Pro plans (Business: 200 MB, Enterprise: 500 MB).
@@ -48,8 +47,17 @@ export interface UploadLimits {
   onBytes?: (bytes: number) => void;
 }
 
+/** Where one file part of a form streams (routes/upload-form.ts feeds it as the part arrives). */
+export interface UploadSink {
+  write(chunk: Uint8Array): Promise<void>;
+  /** The part ended: the file stored and judged. */
+  close(): Promise<ReceivedUpload>;
+  /** Something failed before close(): nothing is left behind. */
+  abort(): Promise<void>;
+}
+
 /** The sink one file part of a form streams into (the row's purpose is `conversion` until the caller sets it). */
-export function uploadSink(env: Env, accountId: string, name: string, limits: UploadLimits): FileSink<ReceivedUpload> {
+export function uploadSink(env: Env, accountId: string, name: string, limits: UploadLimits): UploadSink {
   const filename = storedFileName(name);
   const id = prefixedId("file");
   const key = uploadKey(accountId, id);
@@ -145,23 +153,23 @@ function refusal(refused: Refused, filename: string): ApiError {
 }
 
 /** Writes the rows of uploads received by one request; if one fails, none stays and every object is removed. */
-export async function recordUploads(env: Env, db: Db, uploads: ReceivedUpload[]): Promise<FileRow[]> {
+export async function recordUploads(svc: Services, uploads: ReceivedUpload[]): Promise<FileRow[]> {
   const written: FileRow[] = [];
   try {
     for (const upload of uploads) {
-      await insertFile(db, upload.row);
+      await insertFile(svc.db, upload.row);
       written.push(upload.row);
     }
     return written;
   } catch (error) {
-    await discardUploads(env, db, uploads, written);
+    await discardUploads(svc, uploads, written);
     throw error;
   }
 }
 
 /** Removes uploads received by a request that then failed: their objects, and any rows already written. */
-export async function discardUploads(env: Env, db: Db, uploads: ReceivedUpload[], rows: FileRow[] = []): Promise<void> {
-  await Promise.allSettled([...uploads.map((u) => u.discard()), ...rows.map((row) => deleteFile(env, db, row))]);
+export async function discardUploads(svc: Services, uploads: ReceivedUpload[], rows: FileRow[] = []): Promise<void> {
+  await Promise.allSettled([...uploads.map((u) => u.discard()), ...rows.map((row) => deleteFile(svc.env, svc.db, row))]);
 }
 
 /** The last `capacity` bytes written, in a ring. */
@@ -190,16 +198,4 @@ class TailBuffer {
     out.set(this.ring.subarray(0, this.end), this.ring.length - this.end);
     return out;
   }
-}
-
-export function fileResponse(row: FileRow) {
-  return {
-    file_id: row.id,
-    filename: row.filename,
-    bytes: row.bytes,
-    source_format: row.sourceFormat,
-    purpose: row.purpose,
-    pages: row.pages,
-    created_at: new Date(row.createdAt).toISOString(),
-  };
 }

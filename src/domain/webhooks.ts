@@ -1,11 +1,12 @@
 // Webhooks, free of HTTP: the events a job's end produces, who receives them and how they are signed. Which
 // URLs may receive them at all: webhook-addresses.ts.
+import type { D1 } from "../db/client";
 import type { JobRow } from "../db/jobs";
 import { outboxStatements, pendingDeliveriesOfEvent } from "../db/webhooks";
 import { toHex } from "../digests";
 import { prefixedId, randomToken } from "../ids";
 import type { WebhookMessage } from "../queue/messages";
-import type { D1, Services } from "./jobs";
+import type { Services } from "./services";
 
 export const WEBHOOK_EVENT_TYPES = ["job.succeeded", "job.failed", "job.canceled"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -4,12 +4,11 @@
 // A job that must run again later is never handed back with `message.retry()`: the platform counts every
 // retry against the queue's max_retries and then parks the message in the dead-letter queue. The job goes
 // back to Queued, a fresh message with `delaySeconds` is sent, and this one is acknowledged.
-import { eq } from "drizzle-orm";
-import { openDb } from "../db/client";
+import { findFile } from "../db/files";
 import { claimJob, completeJob, requeueJob, setPhase, type JobRow } from "../db/jobs";
-import { files } from "../db/schema";
 import { converterFor, ConverterError, type ConvertOptions } from "../converter/client";
-import { enqueueJobs, failJob, outputFileName, type Services } from "../domain/jobs";
+import { enqueueJobs, failJob, outputFileName } from "../domain/jobs";
+import type { Services } from "../domain/services";
 import { jobEnded } from "../domain/job-events";
 import { newEventId, webhookOutbox } from "../domain/webhooks";
 import { outputKey, putStream } from "../storage/r2";
@@ -29,12 +28,12 @@ const MAX_BACKPRESSURE_DELAY_SECONDS = 300;
 
 export type Outcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
 
-export async function handleJobMessage(env: Env, message: Message<JobMessage>): Promise<void> {
-  const outcome = await processJob(env, message.body.jobId);
+export async function handleJobMessage(svc: Services, message: Message<JobMessage>): Promise<void> {
+  const outcome = await processJob(svc, message.body.jobId);
   if (outcome.kind === "retry") {
     try {
       // processJob put the job back to Queued and recorded this send (enqueued_at).
-      await enqueueJobs(env, [message.body.jobId], outcome.delaySeconds);
+      await enqueueJobs(svc.env, [message.body.jobId], outcome.delaySeconds);
     } catch (err) {
       // Without a fresh message the platform's retry must do (the dead-letter consumer catches the rest).
       console.error("re-sending a job failed; retrying its message", message.body.jobId, err);
@@ -72,11 +71,10 @@ export function failUnavailable(svc: Services, job: Pick<JobRow, "id" | "account
   return failJob(svc, job, "convert.unavailable", `no converter took the job in ${Math.round(waitedMs / 1000)} s (last: ${cause}); the credits were refunded`);
 }
 
-export async function processJob(env: Env, jobId: string): Promise<Outcome> {
-  const svc: Services = { env, db: openDb(env.DB), d1: env.DB };
+export async function processJob(svc: Services, jobId: string): Promise<Outcome> {
   const now = Date.now();
   // Finished, canceled, or being converted elsewhere: nothing to do. The deadline outlasts the request.
-  const job = await claimJob(svc.db, jobId, now, now + converterRequestTimeoutMs(env) + 120_000);
+  const job = await claimJob(svc.db, jobId, now, now + converterRequestTimeoutMs(svc.env) + 120_000);
   if (!job) return { kind: "done" };
   try {
     await convertAndStore(svc, job);
@@ -88,7 +86,7 @@ export async function processJob(env: Env, jobId: string): Promise<Outcome> {
 
 async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   const { env } = svc;
-  const file = await svc.db.query.files.findFirst({ where: eq(files.id, job.fileId) });
+  const file = await findFile(svc.db, job.fileId);
   const input = file ? await env.BUCKET.get(file.storageKey) : null;
   if (!file || !input) throw new PermanentFailure("upstream_error", "the input file is no longer stored");
 

@@ -3,9 +3,9 @@
 // parked: a Queued job goes back to its queue after a delay, waiting like one under back-pressure, and fails
 // with convert.unavailable (refunded) once its wait budget is spent. A Running job belongs to the sweeper
 // (its deadline), an ended one needs nothing.
-import { openDb } from "../db/client";
 import { findJob, startWaiting } from "../db/jobs";
-import { enqueueJobs, type Services } from "../domain/jobs";
+import { enqueueJobs } from "../domain/jobs";
+import type { Services } from "../domain/services";
 import { backpressureDelaySeconds, failUnavailable, waitBudgetMs } from "./consumer";
 import type { QueueMessage } from "./messages";
 
@@ -13,16 +13,16 @@ export const JOBS_DEAD_LETTER_QUEUE = "docconv-jobs-dlq";
 
 export type Revival = "requeued" | "failed" | "left";
 
-export async function handleDeadLetter(env: Env, message: Message<QueueMessage>): Promise<void> {
+export async function handleDeadLetter(svc: Services, message: Message<QueueMessage>): Promise<void> {
   const jobId = message.body?.type === "convert" ? message.body.jobId : null;
   console.warn("job message dead-lettered", jobId);
   // A malformed body cannot name a job; nothing to revive.
-  if (typeof jobId === "string") console.warn("dead-lettered job", jobId, await reviveJob(env, jobId));
+  if (typeof jobId === "string") console.warn("dead-lettered job", jobId, await reviveJob(svc, jobId));
   message.ack();
 }
 
-export async function reviveJob(env: Env, jobId: string, now = Date.now()): Promise<Revival> {
-  const svc: Services = { env, db: openDb(env.DB), d1: env.DB };
+export async function reviveJob(svc: Services, jobId: string, now = Date.now()): Promise<Revival> {
+  const { env } = svc;
   const job = await findJob(svc.db, jobId);
   if (!job || job.status !== "Queued") return "left";
   const since = await startWaiting(env.DB, jobId, now);

@@ -11,3 +11,8 @@ export interface WebhookMessage {
 }
 
 export type QueueMessage = JobMessage | WebhookMessage;
+
+// A message not consumed this long after it was sent (retry and back-pressure delays are far shorter) was lost:
+// the sweeper sends another, and a webhook delivery that pending for this long may be redelivered by hand. A
+// duplicate is harmless: only one delivery can claim a job, and a delivery no longer pending is skipped.
+export const LOST_MESSAGE_AFTER_MS = 15 * 60 * 1000;

@@ -3,17 +3,13 @@
 // deleted. Each scan reads an index of only the rows it can still act on, and acting on a row moves it out of
 // that scan (a resend moves its time forward, a deleted output leaves the index), so a backlog of any size
 // drains over successive sweeps and no row is picked for ever.
-import { openDb } from "../db/client";
 import { clearOutputs, expiredOutputs, requeueJob, staleQueuedJobs, staleRunningJobs } from "../db/jobs";
 import { takeLostDeliveries } from "../db/webhooks";
-import { enqueueJobs, failJob, resendJobs, type Services } from "../domain/jobs";
+import { enqueueJobs, failJob, resendJobs } from "../domain/jobs";
+import type { Services } from "../domain/services";
 import { sendDeliveryMessages } from "../domain/webhooks";
 import { MAX_CONVERSION_ATTEMPTS } from "./consumer";
-
-// A message not consumed this long after it was sent (retry and back-pressure delays are far shorter) was
-// lost; another is sent. A duplicate is harmless: only one delivery can claim a job, and a webhook delivery
-// that is no longer pending is skipped.
-export const LOST_MESSAGE_AFTER_MS = 15 * 60 * 1000;
+import { LOST_MESSAGE_AFTER_MS } from "./messages";
 
 export interface SweepLimits {
   /** Rows a scan reads at once. */
@@ -32,8 +28,8 @@ export interface SweepReport {
   webhooksResent: number;
 }
 
-export async function sweep(env: Env, now = Date.now(), limits: SweepLimits = DEFAULT_LIMITS): Promise<SweepReport> {
-  const svc: Services = { env, db: openDb(env.DB), d1: env.DB };
+export async function sweep(svc: Services, now = Date.now(), limits: SweepLimits = DEFAULT_LIMITS): Promise<SweepReport> {
+  const { env } = svc;
   const report: SweepReport = { requeued: 0, failed: 0, resent: 0, expired: 0, webhooksResent: 0 };
 
   for (const job of await staleRunningJobs(svc.db, now)) {

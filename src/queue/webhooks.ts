@@ -1,18 +1,18 @@
 // The webhook consumer: one message, one attempt at one delivery. Failures come back through the queue with
 // the retry schedule's delay; the message's own attempt count is the position in the schedule, so a
 // redelivery (a new message) starts a new sequence.
-import { openDb, type Db } from "../db/client";
 import { findJob } from "../db/jobs";
 import { ensureAccountWebhookSecret, findDelivery, findEndpoint, markDeliveriesFailed, recordAttempt, type DeliveryRow } from "../db/webhooks";
 import { jobStatusResponse } from "../domain/jobs";
 import { checkWebhookUrl } from "../domain/webhook-addresses";
 import { attemptTimeoutMs, eventOrigin, newSigningSecret, retryDelaysSeconds, webhookHeaders } from "../domain/webhooks";
+import type { Services } from "../domain/services";
 import type { WebhookMessage } from "./messages";
 
 export type WebhookOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
 
-export async function handleWebhookMessage(env: Env, message: Message<WebhookMessage>): Promise<void> {
-  const outcome = await attemptDelivery(env, message.body.deliveryId, message.attempts);
+export async function handleWebhookMessage(svc: Services, message: Message<WebhookMessage>): Promise<void> {
+  const outcome = await attemptDelivery(svc, message.body.deliveryId, message.attempts);
   if (outcome.kind === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
   else message.ack();
 }
@@ -27,13 +27,13 @@ export interface WebhookEvent {
 }
 
 /** `sequenceAttempt` is 1 for the first attempt of a sequence, 2 for its first retry, and so on. */
-export async function attemptDelivery(env: Env, deliveryId: string, sequenceAttempt: number): Promise<WebhookOutcome> {
-  const db = openDb(env.DB);
+export async function attemptDelivery(svc: Services, deliveryId: string, sequenceAttempt: number): Promise<WebhookOutcome> {
+  const { env, db } = svc;
   const delivery = await findDelivery(db, deliveryId);
   // Delivered, given up, or a duplicate message of a finished sequence: nothing to do.
   if (!delivery || delivery.status !== "pending") return { kind: "done" };
 
-  const target = await resolveTarget(env, db, delivery);
+  const target = await resolveTarget(svc, delivery);
   if ("refused" in target) {
     await markDeliveriesFailed(db, [delivery.id], target.refused);
     return { kind: "done" };
@@ -74,7 +74,7 @@ export async function attemptDelivery(env: Env, deliveryId: string, sequenceAtte
 
 type Target = { url: string; secret: string } | { refused: string };
 
-async function resolveTarget(env: Env, db: Db, delivery: DeliveryRow): Promise<Target> {
+async function resolveTarget({ env, db }: Services, delivery: DeliveryRow): Promise<Target> {
   // Judged again at each attempt: settings change, and an old row must not outlive a tightened rule.
   const verdict = checkWebhookUrl(delivery.url, env);
   if (!verdict.ok) return { refused: `webhook URL refused: ${verdict.reason}` };

@@ -4,12 +4,11 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { sha256Hex } from "../digests";
-import { ownedOr404, type Caller } from "../auth/scope";
-import { getAccount } from "../db/accounts";
-import { deleteFile, findFile, type FileRow } from "../db/files";
 import { ApiError, validationError, validationHook } from "../errors";
 import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion, queryOrBody } from "../domain/conversions";
-import { admitJobs, IdempotencyRace, replayIdempotent, type Services } from "../domain/jobs";
+import { planOf } from "../domain/accounts";
+import { visibleFile, type FileRow } from "../domain/files";
+import { admitJobs, IdempotencyRace, replayIdempotent } from "../domain/jobs";
 import { MAX_BATCH_FILES } from "../domain/plans";
 import { discardUploads, maxBatchSizeBytes, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink, type ReceivedUpload } from "../domain/uploads";
 import { assertWebhookUrl } from "../domain/webhook-addresses";
@@ -140,13 +139,6 @@ const optionsOf = (c: Context<AppEnv>, input: ConvertOptions & { targetFormat: s
   return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa, escapeFormulas: input.escapeFormulas }, "every-page"));
 };
 
-// The request's origin goes on the job: its webhook events link downloads there (no request then).
-const services = (c: Context<AppEnv>): Services => ({ env: c.env, db: c.var.db, d1: c.env.DB, origin: new URL(c.req.url).origin });
-
-async function visibleFile(c: Context<AppEnv>, caller: Caller, id: string): Promise<FileRow> {
-  return ownedOr404(await findFile(c.var.db, id), caller, "files.not_found", "file");
-}
-
 /** POST /v1/convert: one job, for an upload streamed in with the request or an uploaded file's id. */
 async function submitJob(c: Context<AppEnv>): Promise<Response> {
   const caller = c.var.caller;
@@ -169,7 +161,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
     try {
       input = formFields(JobFields, form.fields);
     } catch (err) {
-      await discardUploads(c.env, c.var.db, form.files);
+      await discardUploads(c.var.svc, form.files);
       throw err;
     }
   } else {
@@ -190,17 +182,16 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
       const source = upload ? `sha256:${upload.sha256}` : `file:${input.fileId}`;
       // Everything the job is made of, each spelled one way (the target's aliases, the URL as checked).
       requestHash = await sha256Hex(JSON.stringify([source, normalizeFormat(input.targetFormat), options, webhookUrl, input.webhookMetadata ?? null]));
-      const existing = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
+      const existing = await replayIdempotent(c.var.svc, caller.accountId, idempotencyKey, requestHash);
       if (existing) {
         await upload?.discard();
         return c.json({ id: existing.id, status: "Queued" as const, creditCost: existing.creditCost }, 202);
       }
     }
 
-    const file = upload ? (recorded = (await recordUploads(c.env, c.var.db, [upload]))[0]!) : await visibleFile(c, caller, input.fileId!);
+    const file = upload ? (recorded = (await recordUploads(c.var.svc, [upload]))[0]!) : await visibleFile(c.var.svc, caller, input.fileId!);
     const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
-    const account = await getAccount(c.var.db, caller.accountId);
-    const [job] = await admitJobs(services(c), account.planId, [
+    const [job] = await admitJobs(c.var.svc, await planOf(c.var.svc, caller.accountId), [
       jobSpecFor(file, target, options, quote, {
         accountId: caller.accountId,
         apiKeyId: caller.apiKeyId,
@@ -215,10 +206,10 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
     return c.json({ id: job!.id, status: "Queued" as const, creditCost: job!.creditCost }, 202);
   } catch (err) {
     // An upload made only for this job goes with it when the job is refused.
-    if (recorded) await deleteFile(c.env, c.var.db, recorded);
+    if (recorded) await discardUploads(c.var.svc, [], [recorded]);
     else if (upload) await upload.discard();
     if (err instanceof IdempotencyRace && idempotencyKey && requestHash) {
-      const winner = await replayIdempotent(c.var.db, caller.accountId, idempotencyKey, requestHash);
+      const winner = await replayIdempotent(c.var.svc, caller.accountId, idempotencyKey, requestHash);
       if (winner) return c.json({ id: winner.id, status: "Queued" as const, creditCost: winner.creditCost }, 202);
     }
     throw err;
@@ -258,7 +249,7 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
     try {
       input = formFields(BatchFormFields, form.fields);
     } catch (err) {
-      await discardUploads(c.env, c.var.db, uploads);
+      await discardUploads(c.var.svc, uploads);
       throw err;
     }
   } else {
@@ -279,10 +270,10 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
     if (count > MAX_BATCH_FILES) throw new ApiError("limits.batch_too_large", `a batch holds at most ${MAX_BATCH_FILES} files; this one has ${count}`, { maxBatchFiles: MAX_BATCH_FILES });
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
-    const existing = await Promise.all(fileIds.map((id) => visibleFile(c, caller, id)));
+    const existing = await Promise.all(fileIds.map((id) => visibleFile(c.var.svc, caller, id)));
     const totalBytes = uploads.reduce((s, u) => s + u.row.bytes, 0) + existing.reduce((s, f) => s + f.bytes, 0);
     if (totalBytes > batchLimit) throw tooLarge(totalBytes);
-    recorded = await recordUploads(c.env, c.var.db, uploads);
+    recorded = await recordUploads(c.var.svc, uploads);
     const files = [...recorded, ...existing];
     const specs = files.map((file) => {
       const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
@@ -294,8 +285,7 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
         webhookMetadata: input.webhookMetadata ?? null,
       });
     });
-    const account = await getAccount(c.var.db, caller.accountId);
-    const jobs = await admitJobs(services(c), account.planId, specs);
+    const jobs = await admitJobs(c.var.svc, await planOf(c.var.svc, caller.accountId), specs);
     return c.json(
       {
         jobs: jobs.map((j, i) => ({ id: j.id, status: "Queued" as const, creditCost: j.creditCost, fileId: files[i]!.id, filename: files[i]!.filename })),
@@ -304,7 +294,7 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
       202,
     );
   } catch (err) {
-    await discardUploads(c.env, c.var.db, recorded.length ? [] : uploads, recorded);
+    await discardUploads(c.var.svc, recorded.length ? [] : uploads, recorded);
     throw err;
   }
 }

@@ -1,9 +1,8 @@
 // /v1/downloads/{token}: signed, expiring links. No API key: the signature is the credential.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { ApiError, validationHook } from "../errors";
-import { serveObject } from "../storage/r2";
-import { verifyDownloadToken } from "../storage/signed-urls";
+import { serveSignedDownload } from "../domain/jobs";
+import { validationHook } from "../errors";
 import { errorResponses } from "../schemas";
 
 const route = createRoute({
@@ -21,9 +20,6 @@ const route = createRoute({
   },
 });
 
-export const downloadsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(route, async (c) => {
-  const grant = await verifyDownloadToken(c.env.DOWNLOAD_SIGNING_KEY, c.req.valid("param").token);
-  const response = await serveObject(c.env.BUCKET, grant.key, c.req.raw, grant.fileName, grant.contentType);
-  if (!response) throw new ApiError("download.not_found", "the file behind this link no longer exists");
-  return response as never;
-});
+export const downloadsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(route, async (c) =>
+  serveSignedDownload(c.var.svc, c.req.valid("param").token, c.req.raw),
+);

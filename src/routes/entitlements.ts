@@ -1,9 +1,8 @@
 // GET /v1/convert/entitlements/me: the key's plan, balance and daily allowance.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { getAccount } from "../db/accounts";
+import { entitlementsOf } from "../domain/accounts";
 import { validationHook } from "../errors";
-import { nextUtcMidnight, PLANS, utcDay } from "../domain/plans";
 import { apiKeySecurity, errorResponses } from "../schemas";
 
 const EntitlementsSchema = z
@@ -34,25 +33,6 @@ const route = createRoute({
   },
 });
 
-export const entitlementsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(route, async (c) => {
-  const caller = c.var.caller;
-  const account = await getAccount(c.var.db, caller.accountId);
-  const plan = PLANS[account.planId];
-  const daily = account.dailyLimit !== null;
-  return c.json(
-    {
-      userId: caller.userId,
-      organizationId: caller.scope === "workspace" ? caller.accountId : null,
-      planId: plan.id,
-      planName: plan.name,
-      accessDisplayName: plan.accessDisplayName,
-      totalCredits: account.credits,
-      tier: plan.tier,
-      dailyLimit: daily ? account.dailyLimit : null,
-      dailyUsed: daily ? (account.dailyDay === utcDay() ? account.dailyUsed : 0) : null,
-      resetDate: daily ? nextUtcMidnight() : null,
-      maxConcurrentJobs: plan.maxConcurrentJobs,
-    },
-    200,
-  );
-});
+export const entitlementsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(route, async (c) =>
+  c.json(await entitlementsOf(c.var.svc, c.var.caller), 200),
+);

@@ -2,16 +2,14 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { ownedOr404 } from "../auth/scope";
-import { findFile } from "../db/files";
 import { ApiError, validationError, validationHook } from "../errors";
-import { discardUploads, fileResponse, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink } from "../domain/uploads";
+import { fileResponse, visibleFile } from "../domain/files";
+import { discardUploads, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink } from "../domain/uploads";
 import { readUploadForm, streamingRoute } from "./upload-form";
 import { apiKeySecurity, filesErrorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
-import { queryOrBody } from "../domain/conversions";
-import { BOOKMARK_HEADER } from "../db/sessions";
-import { pendingBody, renditionFor, renditionHeaders, seedTimestamp, waitMsFor } from "../domain/renditions";
-import { bodyLimit } from "hono/body-limit";
+import { fieldsOnlyBodyLimit } from "../body-limits";
+import { BOOKMARK_HEADER, seedTimestamp } from "../domain/renditions";
+import { renditionAnswer } from "./renditions";
 
 const UploadFields = z.object({
   purpose: z.string().max(64).optional().openapi({ example: "conversion", description: "free label, default `conversion`" }),
@@ -48,14 +46,6 @@ const getFile = createRoute({
   },
 });
 
-// The form carries a format and a few options, never a document.
-const renditionBodyLimit = bodyLimit({
-  maxSize: 16 * 1024,
-  onError: () => {
-    throw new ApiError("request.too_large", "the request body exceeds 16384 bytes; send only `format` and options");
-  },
-});
-
 const FileRenditionSchema = z
   .object({
     file_id: z.string().openapi({ example: "file_8hZt2kq0aB3cD4eF5gH6" }),
@@ -74,7 +64,8 @@ const convertFile = createRoute({
   description:
     "Returns the file in `format` with a freshly signed download URL: one file of that format. An image format (`png`, `jpg`) of a multi-page document, deck or workbook is its first page or slide, as seed 000 says; `pages=all` (a ZIP of every page) or `pages=2-5` asks for more. `sheet` (csv) may also be the query parameter `?sheet=`. Renditions are cached for good per (file, format, options): a repeat call costs nothing and does not convert. On a miss the conversion is charged like a job and the request waits for it (up to `wait` seconds, default and maximum RENDITION_WAIT_SECONDS = 60); identical concurrent requests share one conversion. If the wait runs out: 202 with the job's status URL. A failed conversion is refunded: 502 `convert.failed` (a retry converts again), or the document's own fault with its code (422 `convert.password_protected`, `convert.corrupt_input`). Send the `x-d1-bookmark` of a previous answer for read-your-writes.",
   security: apiKeySecurity,
-  middleware: [renditionBodyLimit] as const,
+  // The form carries a format and a few options, never a document.
+  middleware: [fieldsOnlyBodyLimit] as const,
   request: {
     params: z.object({ file_id: z.string() }),
     query: SheetQuerySchema,
@@ -107,43 +98,28 @@ async function receiveUpload(c: Context<AppEnv>): Promise<Response> {
     const upload = form.files[0];
     if (!upload) throw new ApiError("request.missing_file", "send the document as the multipart field `file`");
     upload.row.purpose = fields.data.purpose || "conversion";
-    const [row] = await recordUploads(c.env, c.var.db, [upload]);
+    const [row] = await recordUploads(c.var.svc, [upload]);
     return c.json(fileResponse(row!), 201);
   } catch (error) {
-    await discardUploads(c.env, c.var.db, form.files);
+    await discardUploads(c.var.svc, form.files);
     throw error;
   }
 }
 
 export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(getFile, async (c) => {
-    const row = ownedOr404(await findFile(c.var.db, c.req.valid("param").file_id), c.var.caller, "files.not_found", "file");
+    const row = await visibleFile(c.var.svc, c.var.caller, c.req.valid("param").file_id);
     return c.json(fileResponse(row), 200);
   })
   .openapi(convertFile, async (c) => {
     const { file_id } = c.req.valid("param");
-    const { format, wait, ...options } = c.req.valid("form");
-    options.sheet = queryOrBody("sheet", c.req.valid("query").sheet, options.sheet);
-    const caller = c.var.caller;
-    const outcome = await renditionFor({
-      env: c.env,
-      caller,
-      source: { kind: "file", id: file_id },
-      format,
-      options,
-      waitMs: waitMsFor(c.env, wait),
-      origin: new URL(c.req.url).origin,
-      bookmark: c.req.header(BOOKMARK_HEADER),
-      loadFile: async (svc) => ownedOr404(await findFile(svc.db, file_id), caller, "files.not_found", "file"),
-    });
-    const headers = renditionHeaders(outcome);
-    if (outcome.state === "pending") return c.json(pendingBody(outcome), 202, headers);
-    const { rendition } = outcome;
-    return c.json(
-      { file_id, source_format: rendition.sourceFormat, format: rendition.targetFormat, download_url: outcome.downloadUrl, expires_at: seedTimestamp(outcome.expiresAt) },
-      200,
-      headers,
-    );
+    return renditionAnswer(c, { kind: "file", id: file_id }, c.req.valid("form"), c.req.valid("query"), ({ rendition, downloadUrl, expiresAt }) => ({
+      file_id,
+      source_format: rendition.sourceFormat,
+      format: rendition.targetFormat,
+      download_url: downloadUrl,
+      expires_at: seedTimestamp(expiresAt),
+    }));
   });
 
 streamingRoute(filesRoutes, upload, receiveUpload);

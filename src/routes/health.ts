@@ -2,7 +2,7 @@
 // converter (asking a container would wake or start it); the converter's state is GET /v1/converter.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { pingDatabase } from "../db/client";
+import { databaseAnswers } from "../domain/services";
 import { errorResponses } from "../schemas";
 
 export const HealthSchema = z
@@ -27,7 +27,7 @@ const route = createRoute({
 });
 
 export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
-  const database = await pingDatabase(c.env.DB);
+  const database = await databaseAnswers(c.var.svc);
   return database
     ? c.json({ status: "ok" as const, api: "ok" as const, database: "ok" as const }, 200)
     : c.json({ status: "degraded" as const, api: "ok" as const, database: "unavailable" as const }, 503);

@@ -2,32 +2,21 @@
 // deliveries with their attempts (list, redeliver).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { ownedOr404 } from "../auth/scope";
-import {
-  attemptsOf,
-  deleteEndpoint,
-  ensureAccountWebhookSecret,
-  findDelivery,
-  findEndpoint,
-  insertEndpointWithinLimit,
-  listDeliveries,
-  listEndpoints,
-  reopenDelivery,
-  replaceAccountWebhookSecret,
-  type AttemptRow,
-  type DeliveryRow,
-  type EndpointRow,
-} from "../db/webhooks";
 import { ApiError, validationHook } from "../errors";
-import { prefixedId } from "../ids";
-import { assertWebhookUrl } from "../domain/webhook-addresses";
-import { newSigningSecret, sendDeliveryMessages, WEBHOOK_EVENT_TYPES } from "../domain/webhooks";
+import {
+  createSigningSecret,
+  deliveriesPage,
+  endpointsOf,
+  redeliver,
+  registerEndpoint,
+  removeEndpoint,
+  rotateSigningSecret,
+  visibleDelivery,
+  type DeliveryWithAttempts,
+  type EndpointRow,
+} from "../domain/webhook-endpoints";
+import { WEBHOOK_EVENT_TYPES } from "../domain/webhooks";
 import { apiKeySecurity, errorResponses, JobStatusResponseSchema } from "../schemas";
-
-// Each endpoint is one more request per job end: the fan-out stays bounded.
-export const MAX_ENDPOINTS_PER_ACCOUNT = 20;
-// A pending delivery whose next attempt is this overdue lost its queue message; it may be redelivered.
-export const STALE_PENDING_MS = 15 * 60 * 1000;
 
 const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi({ example: "job.succeeded" });
 
@@ -198,7 +187,7 @@ const getDelivery = createRoute({
   responses: { 200: { description: "the delivery", content: { "application/json": { schema: DeliverySchema } } }, ...errorResponses(401, 404) },
 });
 
-const redeliver = createRoute({
+const redeliverRoute = createRoute({
   method: "post",
   path: "/v1/webhooks/deliveries/{id}/redeliver",
   tags: ["Webhooks"],
@@ -223,7 +212,7 @@ function endpointView(row: EndpointRow) {
   };
 }
 
-function deliveryView(row: DeliveryRow, attempts: AttemptRow[]) {
+function deliveryView({ delivery: row, attempts }: DeliveryWithAttempts) {
   return {
     id: row.id,
     eventId: row.eventId,
@@ -247,38 +236,16 @@ const CURSOR = /^(\d{1,16})\.(dlv_[0-9A-Za-z]{1,64})$/;
 
 export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(create, async (c) => {
-    const input = c.req.valid("json");
-    const accountId = c.var.caller.accountId;
-    const url = assertWebhookUrl(input.url, c.env);
-    const row: EndpointRow = {
-      id: prefixedId("whk"),
-      accountId,
-      url,
-      secret: newSigningSecret(),
-      events: JSON.stringify(input.events ? [...new Set(input.events)] : WEBHOOK_EVENT_TYPES),
-      description: input.description ?? null,
-      createdAt: Date.now(),
-      disabledAt: null,
-    };
-    if (!(await insertEndpointWithinLimit(c.env.DB, row, MAX_ENDPOINTS_PER_ACCOUNT))) {
-      throw new ApiError("webhooks.limit_reached", `an account may register at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints`, { maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
-    }
+    const row = await registerEndpoint(c.var.svc, c.var.caller.accountId, c.req.valid("json"));
     c.header("Location", `/v1/webhooks/${row.id}`);
     return c.json({ ...endpointView(row), secret: row.secret }, 201);
   })
   .openapi(list, async (c) => {
-    const rows = await listEndpoints(c.var.db, c.var.caller.accountId);
+    const rows = await endpointsOf(c.var.svc, c.var.caller.accountId);
     return c.json({ data: rows.map(endpointView) }, 200);
   })
-  .openapi(getSecret, async (c) => {
-    const secret = await ensureAccountWebhookSecret(c.var.db, c.var.caller.accountId, newSigningSecret());
-    return c.json({ secret }, 200);
-  })
-  .openapi(rotateSecret, async (c) => {
-    const secret = newSigningSecret();
-    await replaceAccountWebhookSecret(c.var.db, c.var.caller.accountId, secret);
-    return c.json({ secret }, 200);
-  })
+  .openapi(getSecret, async (c) => c.json({ secret: (await createSigningSecret(c.var.svc, c.var.caller.accountId)).secret }, 200))
+  .openapi(rotateSecret, async (c) => c.json({ secret: await rotateSigningSecret(c.var.svc, c.var.caller.accountId) }, 200))
   .openapi(deliveries, async (c) => {
     const q = c.req.valid("query");
     let before: { createdAt: number; id: string } | undefined;
@@ -287,40 +254,14 @@ export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationH
       if (!m) throw new ApiError("request.invalid", "cursor is not valid");
       before = { createdAt: Number(m[1]), id: m[2]! };
     }
-    const rows = await listDeliveries(c.var.db, c.var.caller.accountId, { jobId: q.jobId, limit: q.limit + 1, before });
-    const page = rows.slice(0, q.limit);
-    const attempts = await attemptsOf(c.var.db, page.map((r) => r.id));
-    const last = page[page.length - 1];
-    return c.json(
-      {
-        data: page.map((r) => deliveryView(r, attempts.get(r.id)!)),
-        has_more: rows.length > q.limit,
-        next_cursor: rows.length > q.limit && last ? `${last.createdAt}.${last.id}` : null,
-      },
-      200,
-    );
+    const { page, hasMore } = await deliveriesPage(c.var.svc, c.var.caller.accountId, { jobId: q.jobId, limit: q.limit, before });
+    const last = page[page.length - 1]?.delivery;
+    return c.json({ data: page.map(deliveryView), has_more: hasMore, next_cursor: hasMore && last ? `${last.createdAt}.${last.id}` : null }, 200);
   })
-  .openapi(getDelivery, async (c) => {
-    const row = ownedOr404(await findDelivery(c.var.db, c.req.valid("param").id), c.var.caller, "deliveries.not_found", "delivery");
-    return c.json(deliveryView(row, (await attemptsOf(c.var.db, [row.id])).get(row.id)!), 200);
-  })
-  .openapi(redeliver, async (c) => {
-    const row = ownedOr404(await findDelivery(c.var.db, c.req.valid("param").id), c.var.caller, "deliveries.not_found", "delivery");
-    if (row.endpointId) {
-      const endpoint = await findEndpoint(c.var.db, row.endpointId);
-      if (!endpoint || endpoint.disabledAt !== null) {
-        throw new ApiError("deliveries.endpoint_unavailable", `the delivery's endpoint was ${endpoint ? "disabled" : "deleted"}`, { endpointId: row.endpointId });
-      }
-    }
-    const now = Date.now();
-    const reopened = await reopenDelivery(c.var.db, row.id, now, now - STALE_PENDING_MS);
-    if (!reopened) throw new ApiError("deliveries.pending", "the delivery is still being retried; redeliver it once it has been delivered or has failed", { status: row.status });
-    await sendDeliveryMessages(c.env, [reopened.id]);
-    return c.json(deliveryView(reopened, (await attemptsOf(c.var.db, [row.id])).get(row.id)!), 202);
-  })
+  .openapi(getDelivery, async (c) => c.json(deliveryView(await visibleDelivery(c.var.svc, c.var.caller, c.req.valid("param").id)), 200))
+  .openapi(redeliverRoute, async (c) => c.json(deliveryView(await redeliver(c.var.svc, c.var.caller, c.req.valid("param").id)), 202))
   .openapi(remove, async (c) => {
-    const endpoint = ownedOr404(await findEndpoint(c.var.db, c.req.valid("param").id), c.var.caller, "webhooks.not_found", "webhook endpoint");
-    await deleteEndpoint(c.var.db, endpoint.id);
+    await removeEndpoint(c.var.svc, c.var.caller, c.req.valid("param").id);
     return c.body(null, 204);
   });
 

@@ -2,6 +2,7 @@
 // simulation, sent through src/converter/container-transport.ts and @cloudflare/containers to the stand-in
 // container (stand-in.ts) in front of the real converter. What the platform does is scripted per test.
 import { env } from "cloudflare:workers";
+import { openServices } from "../../src/domain/services";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { containerName } from "../../src/converter/container-transport";
 import { processJob } from "../../src/queue/consumer";
@@ -93,13 +94,13 @@ describe("the container transport", () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 2, { targetFormat: "txt" });
     for (let i = 0; i < 2; i++) {
-      const outcome = await processJob(env, id);
+      const outcome = await processJob(openServices(env), id);
       expect(outcome).toEqual({ kind: "retry", delaySeconds: 1 });
       expect(await jobRow(id)).toMatchObject({ status: "Queued", attempts: 0 });
     }
     const waiting = (await jobRow(id)).waiting_since;
     expect(waiting).toBeGreaterThan(0);
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 1, waiting_since: null });
     expect((await balance(account.accountId)).credits).toBe(8);
   });
@@ -108,9 +109,9 @@ describe("the container transport", () => {
     await platform({ requests: ["do-error"] });
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
-    expect(await processJob(env, id)).toEqual({ kind: "retry", delaySeconds: 1 });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "retry", delaySeconds: 1 });
     expect(await jobRow(id)).toMatchObject({ status: "Queued", attempts: 0 });
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 1 });
   });
 
@@ -118,11 +119,11 @@ describe("the container transport", () => {
     await platform({ requests: ["disconnect"] });
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
-    const first = await processJob(env, id);
+    const first = await processJob(openServices(env), id);
     expect(first.kind, JSON.stringify(await jobRow(id))).toBe("retry");
     const row = await jobRow(id);
     expect(row).toMatchObject({ status: "Queued", attempts: 1, waiting_since: null });
-    expect(await processJob(env, id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 2 });
   });
 });
