@@ -28,6 +28,7 @@ const CODES = {
   "jobs.not_found": 404,
   "runs.not_found": 404,
   "webhooks.not_found": 404,
+  "webhooks.secret_not_found": 404,
   "deliveries.not_found": 404,
   "not_found": 404,
   "jobs.not_finished": 409,

@@ -134,7 +134,8 @@ describe("registered endpoints", () => {
     expect(redeliver.status).toBe(404);
     expect(redeliver.body.error).toBe("deliveries.not_found");
     expect(await deliveriesOf(other, jobId)).toEqual([]);
-    expect((await other.json("/v1/webhooks/signing-secret")).body.secret).not.toBe((await owner.json("/v1/webhooks/signing-secret")).body.secret);
+    const post = { method: "POST" };
+    expect((await other.json("/v1/webhooks/signing-secret", post)).body.secret).not.toBe((await owner.json("/v1/webhooks/signing-secret", post)).body.secret);
     // Still the owner's, untouched.
     expect((await owner.json("/v1/webhooks")).body.data.map((e: any) => e.id)).toEqual([endpoint.id]);
     expect((await owner.json(`/v1/webhooks/deliveries/${delivery.id}`)).status).toBe(200);
@@ -147,6 +148,7 @@ describe("delivery", () => {
     const path = hookPath("signed");
     const jobId = await convertDocx(account, { webhookUrl: `${RECEIVER}${path}`, webhookMetadata: "order-42" });
     const [hit] = await waitForReceived(path, 1);
+    // Never created by a POST: the first event made it, and a GET reads it.
     const { secret } = (await account.json("/v1/webhooks/signing-secret")).body;
     expect(secret).toMatch(/^whsec_/);
 
@@ -357,9 +359,25 @@ describe("delivery", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("creates the account's signing secret with a POST; a GET only reads it", async () => {
+    const account = await seedAccount();
+    const none = await account.json("/v1/webhooks/signing-secret");
+    expect(none.status).toBe(404);
+    expect(none.body).toMatchObject({ error: "webhooks.secret_not_found", type: "not_found" });
+    // The GET made nothing: still 404.
+    expect((await account.json("/v1/webhooks/signing-secret")).status).toBe(404);
+    const created = await account.json("/v1/webhooks/signing-secret", { method: "POST" });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    // A second POST keeps it.
+    const again = await account.json("/v1/webhooks/signing-secret", { method: "POST" });
+    expect({ status: again.status, secret: again.body.secret }).toEqual({ status: 200, secret: created.body.secret });
+    expect((await account.json("/v1/webhooks/signing-secret")).body.secret).toBe(created.body.secret);
+  });
+
   it("rotates the account's signing secret", async () => {
     const account = await seedAccount();
-    const before = (await account.json("/v1/webhooks/signing-secret")).body.secret;
+    const before = (await account.json("/v1/webhooks/signing-secret", { method: "POST" })).body.secret;
     expect((await account.json("/v1/webhooks/signing-secret")).body.secret).toBe(before);
     const rotated = await account.json("/v1/webhooks/signing-secret/rotate", { method: "POST" });
     expect(rotated.status).toBe(200);

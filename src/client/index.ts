@@ -277,7 +277,12 @@ export class DocconvClient {
     await this.#request("DELETE", `/v1/webhooks/${enc(id)}`);
   }
 
-  /** The secret that signs events sent to jobs' own `webhookUrl`. */
+  /** Creates the secret that signs events sent to jobs' own `webhookUrl`; an existing one is kept and returned. */
+  async createWebhookSigningSecret(): Promise<string> {
+    return (await this.#json<{ secret: string }>("POST", "/v1/webhooks/signing-secret")).secret;
+  }
+
+  /** The secret that signs events sent to jobs' own `webhookUrl`: `webhooks.secret_not_found` before it is created. */
   async webhookSigningSecret(): Promise<string> {
     return (await this.#json<{ secret: string }>("GET", "/v1/webhooks/signing-secret")).secret;
   }

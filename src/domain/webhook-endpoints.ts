@@ -62,6 +62,15 @@ export async function removeEndpoint(svc: Services, caller: Caller, id: string):
 
 // ---- the account's signing secret
 
+/** The secret as it is; a read never makes one. */
+export async function signingSecretOf(svc: Services, accountId: string): Promise<string> {
+  const secret = await accountWebhookSecret(svc.db, accountId);
+  if (!secret) {
+    throw new ApiError("webhooks.secret_not_found", "the account has no signing secret yet: create it with POST /v1/webhooks/signing-secret");
+  }
+  return secret;
+}
+
 /** Makes the account's secret unless it has one, which is kept (`created: false`): concurrent calls agree. */
 export async function createSigningSecret(svc: Services, accountId: string): Promise<{ secret: string; created: boolean }> {
   const candidate = newSigningSecret();

@@ -18,7 +18,7 @@ import { isMultipart, readUploadForm, streamingRoute } from "./upload-form";
 
 // Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
 const WebhookUrlField = z.string().optional().openapi({
-  description: "https URL POSTed a signed event when the job ends (see README \"Webhooks\"); signed with the account's secret from GET /v1/webhooks/signing-secret",
+  description: "https URL POSTed a signed event when the job ends (see README \"Webhooks\"); signed with the account's secret (POST /v1/webhooks/signing-secret creates it, GET reads it)",
   example: "https://example.com/hooks/docconv",
 });
 const WebhookMetadataField = z.string().max(4096).optional().openapi({ description: "echoed back as `metadata` in the webhook event" });

@@ -11,6 +11,7 @@ import {
   registerEndpoint,
   removeEndpoint,
   rotateSigningSecret,
+  signingSecretOf,
   visibleDelivery,
   type DeliveryWithAttempts,
   type EndpointRow,
@@ -136,9 +137,24 @@ const getSecret = createRoute({
   path: "/v1/webhooks/signing-secret",
   tags: ["Webhooks"],
   summary: "The account's signing secret for jobs' own webhookUrl",
-  description: "Events sent to a `webhookUrl` given with a job are signed with this secret (registered endpoints use their own). Made on first use.",
+  description:
+    "Events sent to a `webhookUrl` given with a job are signed with this secret (registered endpoints use their own). Only reads: before the secret exists (POST /v1/webhooks/signing-secret, or the first event sent to a job's `webhookUrl`) → 404 `webhooks.secret_not_found`.",
   security: apiKeySecurity,
-  responses: { 200: { description: "the secret", content: { "application/json": { schema: SigningSecretSchema } } }, ...errorResponses(401) },
+  responses: { 200: { description: "the secret", content: { "application/json": { schema: SigningSecretSchema } } }, ...errorResponses(401, 404) },
+});
+
+const createSecret = createRoute({
+  method: "post",
+  path: "/v1/webhooks/signing-secret",
+  tags: ["Webhooks"],
+  summary: "Create the account's signing secret",
+  description: "Makes the secret that signs events sent to jobs' own `webhookUrl` → 201. When the account already has one it is kept and returned → 200 (replace it with `/rotate`).",
+  security: apiKeySecurity,
+  responses: {
+    201: { description: "created", content: { "application/json": { schema: SigningSecretSchema } } },
+    200: { description: "the account already had one: that secret", content: { "application/json": { schema: SigningSecretSchema } } },
+    ...errorResponses(401),
+  },
 });
 
 const rotateSecret = createRoute({
@@ -244,7 +260,11 @@ export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationH
     const rows = await endpointsOf(c.var.svc, c.var.caller.accountId);
     return c.json({ data: rows.map(endpointView) }, 200);
   })
-  .openapi(getSecret, async (c) => c.json({ secret: (await createSigningSecret(c.var.svc, c.var.caller.accountId)).secret }, 200))
+  .openapi(getSecret, async (c) => c.json({ secret: await signingSecretOf(c.var.svc, c.var.caller.accountId) }, 200))
+  .openapi(createSecret, async (c) => {
+    const { secret, created } = await createSigningSecret(c.var.svc, c.var.caller.accountId);
+    return created ? c.json({ secret }, 201) : c.json({ secret }, 200);
+  })
   .openapi(rotateSecret, async (c) => c.json({ secret: await rotateSigningSecret(c.var.svc, c.var.caller.accountId) }, 200))
   .openapi(deliveries, async (c) => {
     const q = c.req.valid("query");

@@ -164,7 +164,9 @@ describe("DocconvClient against the local stack", () => {
     try {
       expect(created.secret).toBeTruthy();
       expect((await docconv.listWebhooks()).map((w) => w.id)).toContain(created.id);
-      expect(await docconv.webhookSigningSecret()).toBeTruthy();
+      const secret = await docconv.createWebhookSigningSecret();
+      expect(secret).toMatch(/^whsec_/);
+      expect(await docconv.webhookSigningSecret()).toBe(secret);
       const deliveries = await docconv.listWebhookDeliveries({ limit: 5 });
       expect(Array.isArray(deliveries.data)).toBe(true);
     } finally {
