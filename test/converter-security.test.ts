@@ -7,8 +7,7 @@ import { openServices } from "../src/domain/services";
 import { strFromU8, unzipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
 import { processJob } from "../src/queue/consumer";
-import { uuidv7 } from "../src/ids";
-import { balance, fixture, seedAccount, submit, upload, waitForJob, type TestAccount } from "./harness";
+import { balance, fixture, insertJobs, seedAccount, submit, type TestAccount, upload, waitForJob } from "./harness";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const includePicture = (path: string) => new TextEncoder().encode(text(fixture("hostile-includepicture.rtf")).replaceAll("@CANARY@", path));
@@ -28,17 +27,8 @@ async function convertJob(account: TestAccount, name: string, bytes: Uint8Array,
 /** A job admitted like the API does but not queued: the test runs the consumer itself, against the env it wants. */
 async function parkedJobFor(account: TestAccount, fixtureName: string, source: string, target: string, cost: number) {
   const { file_id, bytes } = await upload(account, fixtureName);
-  const id = uuidv7();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost, input_bytes, created_at, attempts)
-       VALUES (?1, ?2, 'job', ?3, ?4, ?5, '{}', 'Queued', 'queued', 0, ?6, ?7, ?8, 0)`,
-    ).bind(id, account.accountId, file_id, source, target, cost, bytes, now),
-    env.DB.prepare("UPDATE accounts SET credits = credits - ?2 WHERE id = ?1").bind(account.accountId, cost),
-    env.DB.prepare("INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)").bind(`led_${id}_d`, account.accountId, -cost, id, now),
-  ]);
-  return id;
+  const [id] = await insertJobs([{ accountId: account.accountId, fileId: file_id, sourceFormat: source, targetFormat: target, creditCost: cost, inputBytes: bytes }], { charge: true });
+  return id!;
 }
 
 const jobRow = (id: string) =>

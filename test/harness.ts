@@ -4,6 +4,10 @@ import { env, exports } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
 import { accountIdFor, provisionStatements } from "../src/db/provision";
+import { eq, sql } from "drizzle-orm";
+import { openDb } from "../src/db/client";
+import type { NewJob } from "../src/db/jobs";
+import { accounts, creditLedger, jobs } from "../src/db/schema";
 import { randomToken, uuidv7 } from "../src/ids";
 
 export const BASE = "http://docconv.test";
@@ -104,19 +108,71 @@ export function pdfPageCount(bytes: Uint8Array): number {
   return text.match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
 }
 
-/** A job row admitted like the API does but never sent to the queue: it stays where the test puts it. */
-export async function parkedJob(account: TestAccount, status: "Queued" | "Running", cost = 3, opts: { attempts?: number; deadlineAt?: number; targetFormat?: string } = {}) {
-  const { file_id, bytes } = await upload(account, "docx-header-footer.docx");
-  const id = uuidv7();
+export type TestJob = Partial<NewJob> & { accountId: string; fileId: string };
+
+/**
+ * The one way tests write job rows: directly, in states the pipeline would not hold still for a test, never sent
+ * to the queue. Defaults: a Queued docx → pdf job made now, free. `charge` debits each job's cost as admission does
+ * (balance and ledger), so refunds can be checked.
+ */
+export async function insertJobs(rows: TestJob[], opts: { charge?: boolean } = {}): Promise<string[]> {
+  const db = openDb(env.DB);
   const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost, input_bytes, created_at, attempts, started_at, deadline_at)
-       VALUES (?1, ?2, 'job', ?3, 'docx', ?11, '{}', ?4, ?5, 0, ?6, ?12, ?7, ?8, ?9, ?10)`,
-    ).bind(id, account.accountId, file_id, status, status === "Running" ? "converting" : "queued", cost, now, opts.attempts ?? (status === "Running" ? 1 : 0), status === "Running" ? now : null, status === "Running" ? (opts.deadlineAt ?? now + 300_000) : null, opts.targetFormat ?? "pdf", bytes),
-    env.DB.prepare("UPDATE accounts SET credits = credits - ?2 WHERE id = ?1").bind(account.accountId, cost),
-    env.DB.prepare("INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)").bind(`led_${id}_d`, account.accountId, -cost, id, now),
+  const values = rows.map((row) => ({
+    id: uuidv7(),
+    kind: "job" as const,
+    sourceFormat: "docx",
+    targetFormat: "pdf",
+    options: "{}",
+    status: "Queued" as const,
+    phase: row.status === "Running" ? "converting" : "queued",
+    creditCost: 0,
+    inputBytes: 100,
+    createdAt: now,
+    enqueuedAt: row.createdAt ?? now,
+    ...row,
+  }));
+  const statements = values.flatMap((job) => [
+    db.insert(jobs).values(job),
+    ...(opts.charge && job.creditCost > 0
+      ? [
+          db.update(accounts).set({ credits: sql`${accounts.credits} - ${job.creditCost}` }).where(eq(accounts.id, job.accountId)),
+          db.insert(creditLedger).values({ id: `led_${job.id}_d`, accountId: job.accountId, delta: -job.creditCost, reason: "debit", jobId: job.id, createdAt: now }),
+        ]
+      : []),
   ]);
-  return id;
+  for (let i = 0; i < statements.length; i += 60) {
+    const [first, ...rest] = statements.slice(i, i + 60);
+    await db.batch([first!, ...rest]);
+  }
+  return values.map((job) => job.id);
 }
 
+/** A job charged like the API charges it but never sent to the queue: it stays where the test puts it. */
+export async function parkedJob(account: TestAccount, status: "Queued" | "Running", cost = 3, opts: { attempts?: number; deadlineAt?: number; targetFormat?: string } = {}) {
+  const { file_id, bytes } = await upload(account, "docx-header-footer.docx");
+  const now = Date.now();
+  const running = status === "Running";
+  const [id] = await insertJobs(
+    [
+      {
+        accountId: account.accountId,
+        fileId: file_id,
+        status,
+        targetFormat: opts.targetFormat ?? "pdf",
+        creditCost: cost,
+        inputBytes: bytes,
+        attempts: opts.attempts ?? (running ? 1 : 0),
+        startedAt: running ? now : null,
+        deadlineAt: running ? (opts.deadlineAt ?? now + 300_000) : null,
+      },
+    ],
+    { charge: true },
+  );
+  return id!;
+}
+
+/** Moves a job's admission `ms` into the past (its Idempotency-Key ages with it): time passing, without a sleep. */
+export async function backdateJob(id: string, ms: number): Promise<void> {
+  await env.DB.prepare("UPDATE jobs SET created_at = created_at - ?2 WHERE id = ?1").bind(id, ms).run();
+}

@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { uuidv7 } from "../src/ids";
+import type { JobStatus } from "../src/db/schema";
 import { signDownloadUrl } from "../src/storage/signed-urls";
-import { balance, BASE, fixture, form, pdfPageCount, seedAccount, upload, waitForJob, type TestAccount } from "./harness";
+import { balance, BASE, fixture, form, insertJobs, pdfPageCount, seedAccount, type TestAccount, upload, waitForJob } from "./harness";
 
 const convert = (account: TestAccount, fileId: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
   account.json(`/v1/files/${fileId}/convert`, { method: "POST", body: form(fields), headers });
@@ -297,14 +297,8 @@ describe("JobWaiter", () => {
   async function queuedJob(status: string) {
     const account = await seedAccount();
     const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
-    const id = uuidv7();
-    await env.DB.prepare(
-      `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost, input_bytes, created_at, attempts)
-       VALUES (?1, ?2, 'rendition', ?3, 'docx', 'pdf', '{}', ?4, 'queued', 0, 1, 100, ?5, 0)`,
-    )
-      .bind(id, account.accountId, file.file_id, status, Date.now())
-      .run();
-    return id;
+    const [id] = await insertJobs([{ accountId: account.accountId, fileId: file.file_id, kind: "rendition", status: status as JobStatus, creditCost: 1 }]);
+    return id!;
   }
   const waiter = (id: string) => env.JOB_WAITER.getByName(id) as unknown as { waitForEnd(id: string, ms: number): Promise<boolean>; notify(): Promise<void> };
 

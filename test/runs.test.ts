@@ -1,8 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { JobStatus } from "../src/db/schema";
 import { uuidv7 } from "../src/ids";
 import { runOutputFileId } from "../src/db/renditions";
-import { balance, fixture, seedAccount, submit, upload, waitForJob, type TestAccount } from "./harness";
+import { balance, fixture, insertJobs, seedAccount, submit, type TestAccount, upload, waitForJob } from "./harness";
 
 const exportRun = (account: TestAccount, runId: string, body: Record<string, unknown>) =>
   account.json(`/v1/runs/${runId}/export`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
@@ -28,15 +29,21 @@ async function odtRun(account: TestAccount) {
 /** A job row written directly, in a state the pipeline would not hold still for a test. */
 async function insertRun(account: TestAccount, fields: { status: string; outputFileCount?: number }) {
   const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
-  const id = uuidv7();
-  await env.DB.prepare(
-    `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost,
-       input_bytes, created_at, attempts, output_key, output_file_name, output_content_type, output_file_count, output_bytes)
-     VALUES (?1, ?2, 'job', ?3, 'docx', 'png', '{}', ?4, 'queued', 0, 1, 100, ?5, 0, ?6, ?7, ?8, ?9, ?10)`,
-  )
-    .bind(id, account.accountId, file.file_id, fields.status, Date.now(), `outputs/${account.accountId}/${id}/x.zip`, "x.zip", "application/zip", fields.outputFileCount ?? null, 100)
-    .run();
-  return id;
+  const [id] = await insertJobs([
+    {
+      accountId: account.accountId,
+      fileId: file.file_id,
+      targetFormat: "png",
+      status: fields.status as JobStatus,
+      creditCost: 1,
+      outputKey: `outputs/${account.accountId}/x.zip`,
+      outputFileName: "x.zip",
+      outputContentType: "application/zip",
+      outputFileCount: fields.outputFileCount ?? null,
+      outputBytes: 100,
+    },
+  ]);
+  return id!;
 }
 
 describe("POST /v1/runs/{run_id}/export", () => {

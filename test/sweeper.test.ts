@@ -6,10 +6,10 @@ import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { EXPIRED_OUTPUTS_SQL, STALE_QUEUED_SQL } from "../src/db/jobs";
 import { LOST_DELIVERIES_SQL } from "../src/db/webhooks";
-import { uuidv7 } from "../src/ids";
+import type { JobStatus } from "../src/db/schema";
 import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
 import { sweep } from "../src/queue/sweeper";
-import { seedAccount, upload } from "./harness";
+import { insertJobs, seedAccount, upload } from "./harness";
 
 const ROWS = 260;
 const LIMITS = { pageSize: 100, pages: 1 };
@@ -26,23 +26,13 @@ function recordingEnv() {
   return { env: { ...env, JOBS_QUEUE: queue(jobs, "jobId"), WEBHOOKS_QUEUE: queue(deliveries, "deliveryId") } as Env, jobs, deliveries };
 }
 
-async function insertJobs(accountId: string, fileId: string, count: number, row: (i: number) => { status: string; enqueuedAt: number; outputKey?: string; outputExpiresAt?: number }) {
-  const ids: string[] = [];
-  const statements = [];
-  const now = Date.now();
-  for (let i = 0; i < count; i++) {
-    const id = uuidv7(now - count + i);
-    const r = row(i);
-    ids.push(id);
-    statements.push(
-      env.DB.prepare(
-        `INSERT INTO jobs (id, account_id, kind, file_id, source_format, target_format, options, status, phase, percent, credit_cost, input_bytes, created_at, enqueued_at, attempts, output_key, output_expires_at)
-         VALUES (?1, ?2, 'job', ?3, 'docx', 'txt', '{}', ?4, 'queued', 0, 0, 10, ?5, ?5, 0, ?6, ?7)`,
-      ).bind(id, accountId, fileId, r.status, r.enqueuedAt, r.outputKey ?? null, r.outputExpiresAt ?? null),
-    );
-  }
-  for (let i = 0; i < statements.length; i += 50) await env.DB.batch(statements.slice(i, i + 50));
-  return ids;
+async function insertRows(accountId: string, fileId: string, count: number, row: (i: number) => { status: string; enqueuedAt: number; outputKey?: string; outputExpiresAt?: number }) {
+  return insertJobs(
+    Array.from({ length: count }, (_, i) => {
+      const r = row(i);
+      return { accountId, fileId, targetFormat: "txt", status: r.status as JobStatus, createdAt: r.enqueuedAt, enqueuedAt: r.enqueuedAt, outputKey: r.outputKey ?? null, outputExpiresAt: r.outputExpiresAt ?? null };
+    }),
+  );
 }
 
 async function planOf(sql: string, ...binds: unknown[]): Promise<string> {
@@ -56,9 +46,9 @@ describe("the sweeper at size", () => {
     const { file_id } = await upload(account, "docx-header-footer.docx");
     const now = Date.now();
     const old = now - LOST_MESSAGE_AFTER_MS - 60_000;
-    const lost = await insertJobs(account.accountId, file_id, ROWS, () => ({ status: "Queued", enqueuedAt: old }));
+    const lost = await insertRows(account.accountId, file_id, ROWS, () => ({ status: "Queued", enqueuedAt: old }));
     // Created long ago but sent again a minute ago (a back-pressure re-send): not lost.
-    const recent = await insertJobs(account.accountId, file_id, 30, () => ({ status: "Queued", enqueuedAt: now - 60_000 }));
+    const recent = await insertRows(account.accountId, file_id, 30, () => ({ status: "Queued", enqueuedAt: now - 60_000 }));
     await env.DB.prepare(`UPDATE jobs SET created_at = ?2 WHERE id IN (${recent.map((_, i) => `?${i + 3}`).join(",")}) AND account_id = ?1`)
       .bind(account.accountId, old, ...recent)
       .run();
@@ -85,8 +75,8 @@ describe("the sweeper at size", () => {
     const now = Date.now();
     const key = (i: number) => `outputs/${account.accountId}/sweep-${i}/out.txt`;
     await Promise.all(Array.from({ length: ROWS + 20 }, (_, i) => env.BUCKET.put(key(i), `output ${i}`)));
-    const expired = await insertJobs(account.accountId, file_id, ROWS, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(i), outputExpiresAt: now - 1000 - i }));
-    const kept = await insertJobs(account.accountId, file_id, 20, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(ROWS + i), outputExpiresAt: now + 3_600_000 }));
+    const expired = await insertRows(account.accountId, file_id, ROWS, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(i), outputExpiresAt: now - 1000 - i }));
+    const kept = await insertRows(account.accountId, file_id, 20, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(ROWS + i), outputExpiresAt: now + 3_600_000 }));
 
     const counts: number[] = [];
     for (let i = 0; i < 4; i++) counts.push((await sweep(openServices(recordingEnv().env), now, LIMITS)).expired);
