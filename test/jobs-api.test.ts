@@ -125,6 +125,23 @@ describe("GET /v1/convert/jobs", () => {
     expect(canceled.data.map((j: any) => j.id)).toEqual([ids[0]]);
     expect((await account.json("/v1/convert/jobs?status=Bogus")).status).toBe(400);
   });
+
+  it("lists a batch's jobs, made in one millisecond, in the order they were submitted (newest first)", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const files = [];
+    for (let i = 0; i < 4; i++) files.push((await upload(account, "docx-header-footer.docx")).file_id);
+    const batch = await account.json("/v1/convert/batch", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ fileIds: files, targetFormat: "txt" }),
+    });
+    expect(batch.status).toBe(202);
+    const submitted: string[] = batch.body.jobs.map((j: any) => j.id);
+    expect(batch.body.jobs.map((j: any) => j.fileId)).toEqual(files);
+    const listed = (await account.json("/v1/convert/jobs?limit=10")).body.data.map((j: any) => j.id);
+    expect(listed).toEqual([...submitted].reverse());
+    for (const id of submitted) await waitForJob(account, id);
+  });
 });
 
 describe("outputs", () => {
