@@ -205,6 +205,11 @@ export const JobAcceptedResponseSchema = z
   .object({ id: z.string(), status: z.literal("Queued"), creditCost: z.number().int() })
   .openapi("JobAcceptedResponse");
 
+/** An Idempotency-Key replay: the job as it is now (status, output, download link), with its cost. */
+export const JobReplayResponseSchema = JobStatusResponseSchema.extend({ creditCost: z.number().int().openapi({ description: "what the job was charged when it was admitted" }) }).openapi(
+  "JobReplayResponse",
+);
+
 export const FileResponseSchema = z
   .object({
     file_id: z.string().openapi({ example: "file_8hZt2kq0aB3cD4eF5gH6" }),

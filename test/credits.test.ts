@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { processJob } from "../src/queue/consumer";
-import { balance, fixture, form, seedAccount, submit, upload, waitForJob } from "./harness";
+import { IDEMPOTENCY_KEY_TTL_MS } from "../src/domain/jobs";
+import { backdateJob, balance, fixture, form, seedAccount, submit, upload, waitForJob } from "./harness";
 
 const docx = () => ({ name: "report.docx", bytes: fixture("docx-header-footer.docx") });
 
@@ -85,6 +86,44 @@ describe("Idempotency-Key", () => {
     expect(second.body.id).toBe(first.body.id);
     expect((await balance(account.accountId)).credits).toBe(30 - first.body.creditCost);
     await waitForJob(account, first.body.id);
+  });
+
+  it("a replay answers the job as it is now: finished, with its output and download link", async () => {
+    const account = await seedAccount({ credits: 30 });
+    const headers = { "idempotency-key": "now-1" };
+    const first = await submit(account, { file: docx(), targetFormat: "txt" }, headers);
+    expect(first.body).toMatchObject({ status: "Queued" });
+    await waitForJob(account, first.body.id);
+    const replay = await submit(account, { file: docx(), targetFormat: "txt" }, headers);
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.body).toMatchObject({ id: first.body.id, status: "Succeeded", creditCost: first.body.creditCost, error: null });
+    expect(replay.body.output).toMatchObject({ contentType: "text/plain; charset=utf-8" });
+    const download = await account.call(new URL(replay.body.download_url).pathname);
+    expect(download.status).toBe(200);
+    expect((await download.text()).length).toBeGreaterThan(0);
+    expect((await balance(account.accountId)).credits).toBe(30 - first.body.creditCost);
+  });
+
+  it("a key expires 24 hours after its job was admitted: the same request then makes a new job", async () => {
+    const account = await seedAccount({ credits: 30 });
+    const headers = { "idempotency-key": "day-1" };
+    const first = await submit(account, { file: docx(), targetFormat: "txt" }, headers);
+    await waitForJob(account, first.body.id);
+    // Just inside the window it still replays.
+    await backdateJob(first.body.id, IDEMPOTENCY_KEY_TTL_MS - 60_000);
+    expect((await submit(account, { file: docx(), targetFormat: "txt" }, headers)).body.id).toBe(first.body.id);
+    await backdateJob(first.body.id, 60_000);
+    const fresh = await submit(account, { file: docx(), targetFormat: "txt" }, headers);
+    expect(fresh.status).toBe(202);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
+    expect(fresh.body).toMatchObject({ status: "Queued" });
+    expect(fresh.body.id).not.toBe(first.body.id);
+    // The key now belongs to the new job; the old one is untouched otherwise.
+    expect((await submit(account, { file: docx(), targetFormat: "txt" }, headers)).body.id).toBe(fresh.body.id);
+    expect((await account.json(`/v1/convert/job/${first.body.id}`)).body.status).toBe("Succeeded");
+    expect((await balance(account.accountId)).credits).toBe(30 - 2 * first.body.creditCost);
+    await waitForJob(account, fresh.body.id);
   });
 
   it("admits one job when the same key races", async () => {

@@ -19,6 +19,7 @@ import type {
   FileRendition,
   Health,
   JobAccepted,
+  JobReplay,
   JobState,
   JobStatus,
   Page,
@@ -157,7 +158,8 @@ export class DocconvClient {
   // ---- jobs ----------------------------------------------------------------------------------------
 
   /** POST /v1/convert: submits a job (202). Sends the document (streamed, with progress) or a `fileId`. */
-  async convert(request: ConvertRequest): Promise<JobAccepted> {
+  /** 202: the job admitted, or with the same `idempotencyKey` within 24 h, that job as it is now (JobReplay). */
+  async convert(request: ConvertRequest): Promise<JobAccepted | JobReplay> {
     const { file, filename, onUploadProgress, idempotencyKey, ...fields } = request;
     const headers: Record<string, string> = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
     if (file) {

@@ -53,6 +53,11 @@ export interface JobAccepted {
   creditCost: number;
 }
 
+/** An Idempotency-Key replay of POST /v1/convert: the job as it is now. */
+export interface JobReplay extends JobStatus {
+  creditCost: number;
+}
+
 export interface BatchAccepted {
   jobs: (JobAccepted & { fileId: string; filename: string })[];
   creditCost: number;

@@ -28,6 +28,11 @@ export function findByIdempotencyKey(db: Db, accountId: string, key: string) {
   return db.query.jobs.findFirst({ where: and(eq(jobs.accountId, accountId), eq(jobs.idempotencyKey, key)) });
 }
 
+/** The job no longer answers for its Idempotency-Key (it expired). */
+export async function releaseIdempotencyKey(d1: D1, id: string): Promise<void> {
+  await d1.prepare(`UPDATE jobs SET idempotency_key = NULL, request_hash = NULL WHERE id = ?1`).bind(id).run();
+}
+
 export function staleRunningJobs(db: Db, now: number, limit = 50) {
   return db.select().from(jobs).where(and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now))).limit(limit);
 }

@@ -1,7 +1,7 @@
 // The job pipeline's rules, free of HTTP: admission (limits, credits, idempotency), what a caller sees of a
 // job, cancellation, and what happens when a job ends. Both API families (files/runs and jobs) enter here.
 import { ownedOr404, type Caller } from "../auth/scope";
-import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, findJob, listJobs, markEnqueuedStatements, type JobRow, type NewJob } from "../db/jobs";
+import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, findJob, listJobs, markEnqueuedStatements, releaseIdempotencyKey, type JobRow, type NewJob } from "../db/jobs";
 import { JOB_STATUSES, type JobStatus } from "../db/schema";
 import { ApiError } from "../errors";
 import { isUuidV7, uuidv7 } from "../ids";
@@ -129,10 +129,18 @@ export async function resendJobs(svc: Services, ids: string[], delaySeconds = 0,
   await enqueueJobs(svc.env, ids, delaySeconds);
 }
 
+// An Idempotency-Key holds for a day after its job was admitted; later, the same key makes a new job.
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600 * 1000;
+
 /** An Idempotency-Key replay: the same job for the same request, a clear error for a different one. */
-export async function replayIdempotent(svc: Services, accountId: string, key: string, requestHash: string): Promise<JobRow | null> {
+export async function replayIdempotent(svc: Services, accountId: string, key: string, requestHash: string, now = Date.now()): Promise<JobRow | null> {
   const existing = await findByIdempotencyKey(svc.db, accountId, key);
   if (!existing) return null;
+  if (existing.createdAt <= now - IDEMPOTENCY_KEY_TTL_MS) {
+    // Expired: the old job lets go of the key (its unique index would refuse the new one) and this is a new request.
+    await releaseIdempotencyKey(svc.d1, existing.id);
+    return null;
+  }
   if (existing.requestHash !== requestHash) {
     throw new ApiError("request.idempotency_mismatch", "this Idempotency-Key was used for a different request", { idempotencyKey: key });
   }

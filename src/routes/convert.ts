@@ -8,12 +8,12 @@ import { ApiError, validationError, validationHook } from "../errors";
 import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion, queryOrBody } from "../domain/conversions";
 import { planOf } from "../domain/accounts";
 import { visibleFile, type FileRow } from "../domain/files";
-import { admitJobs, IdempotencyRace, replayIdempotent } from "../domain/jobs";
+import { admitJobs, IdempotencyRace, jobStatusResponse, replayIdempotent, type JobRow } from "../domain/jobs";
 import { MAX_BATCH_FILES } from "../domain/plans";
 import { discardUploads, maxBatchSizeBytes, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink, type ReceivedUpload } from "../domain/uploads";
 import { assertWebhookUrl } from "../domain/webhook-addresses";
 import type { ConvertOptions } from "../converter/client";
-import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema, SheetQuerySchema } from "../schemas";
+import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema, JobReplayResponseSchema, SheetQuerySchema } from "../schemas";
 import { isMultipart, readUploadForm, streamingRoute } from "./upload-form";
 
 // Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
@@ -65,7 +65,7 @@ const submit = createRoute({
   tags: ["Jobs"],
   summary: "Submit a conversion job",
   description:
-    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. A multipart body is read as a stream: fields in any order, the file streamed to storage (at most MAX_FILE_SIZE_BYTES: 413 as soon as it crosses it; a body cut off is 400 `request.incomplete_body`, nothing stored or charged); unknown or repeated fields are 400. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: the same key with the same request (the file compared by its SHA-256) returns the same job without a second charge.",
+    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. A multipart body is read as a stream: fields in any order, the file streamed to storage (at most MAX_FILE_SIZE_BYTES: 413 as soon as it crosses it; a body cut off is 400 `request.incomplete_body`, nothing stored or charged); unknown or repeated fields are 400. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: for 24 hours, the same key with the same request (the file compared by its SHA-256) answers the same job as it is now (`JobReplayResponse`, header `Idempotent-Replayed: true`) without a second charge; the same key with another request is 422 `request.idempotency_mismatch`. After 24 hours the key is free again: the same request makes a new job.",
   security: apiKeySecurity,
   request: {
     query: SheetQuerySchema,
@@ -73,7 +73,11 @@ const submit = createRoute({
     body: { content: { "multipart/form-data": { schema: ConvertForm }, "application/json": { schema: JobFields } } },
   },
   responses: {
-    202: { description: "accepted", content: { "application/json": { schema: JobAcceptedResponseSchema } } },
+    202: {
+      description: "accepted; or, for an Idempotency-Key replay, the job as it is now",
+      headers: z.object({ "Idempotent-Replayed": z.literal("true").optional().openapi({ description: "set on a replay" }) }),
+      content: { "application/json": { schema: z.union([JobAcceptedResponseSchema, JobReplayResponseSchema]) } },
+    },
     ...errorResponses(400, 401, 402, 404, 413, 415, 422, 429),
   },
 });
@@ -139,6 +143,13 @@ const optionsOf = (c: Context<AppEnv>, input: ConvertOptions & { targetFormat: s
   return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa, escapeFormulas: input.escapeFormulas }, "every-page"));
 };
 
+/** An Idempotency-Key replay answers the job as it is now, not as it was admitted. */
+async function replayed(c: Context<AppEnv>, job: JobRow): Promise<Response> {
+  c.header("Location", `/v1/convert/job/${job.id}`);
+  c.header("Idempotent-Replayed", "true");
+  return c.json({ ...(await jobStatusResponse(c.env, job, c.var.svc.origin ?? null)), creditCost: job.creditCost }, 202);
+}
+
 /** POST /v1/convert: one job, for an upload streamed in with the request or an uploaded file's id. */
 async function submitJob(c: Context<AppEnv>): Promise<Response> {
   const caller = c.var.caller;
@@ -185,7 +196,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
       const existing = await replayIdempotent(c.var.svc, caller.accountId, idempotencyKey, requestHash);
       if (existing) {
         await upload?.discard();
-        return c.json({ id: existing.id, status: "Queued" as const, creditCost: existing.creditCost }, 202);
+        return replayed(c, existing);
       }
     }
 
@@ -210,7 +221,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
     else if (upload) await upload.discard();
     if (err instanceof IdempotencyRace && idempotencyKey && requestHash) {
       const winner = await replayIdempotent(c.var.svc, caller.accountId, idempotencyKey, requestHash);
-      if (winner) return c.json({ id: winner.id, status: "Queued" as const, creditCost: winner.creditCost }, 202);
+      if (winner) return replayed(c, winner);
     }
     throw err;
   }
