@@ -132,23 +132,24 @@ const estimateRoute = createRoute({
       description: "the estimate",
       content: { "application/json": { schema: EstimateSchema, examples: { perPage: { summary: "pdf → png, 12 pages", value: estimateFor("pdf", "png", { pages: 12 }) }, perMegabyte: { summary: "docx → pdf, 12 MB, PDF/A", value: estimateFor("docx", "pdf", { bytes: 12_000_000, pdfa: "2b" }) } } } },
     },
+    304: { description: "not modified (If-None-Match)" },
     ...errorResponses(400),
   },
 });
 
 const CACHE_CONTROL = "public, max-age=300, s-maxage=3600";
 
-async function cachedJson(c: Context<AppEnv>, body: unknown): Promise<Response> {
-  const text = JSON.stringify(body);
-  const etag = `"${(await sha256Hex(text)).slice(0, 32)}"`;
+/** The body with an ETag of its JSON; a matching If-None-Match is answered 304 without it. */
+async function cachedJson<T>(c: Context<AppEnv>, body: T) {
+  const etag = `"${(await sha256Hex(JSON.stringify(body))).slice(0, 32)}"`;
   const headers = { ETag: etag, "Cache-Control": CACHE_CONTROL, Vary: "Accept-Encoding" };
-  if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304, headers });
-  return new Response(text, { status: 200, headers: { ...headers, "Content-Type": "application/json" } });
+  if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
+  return c.json(body, 200, headers);
 }
 
 export const catalogRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
-  .openapi(catalogRoute, async (c) => (await cachedJson(c, buildCatalog(maxFileSizeBytes(c.env)))) as never)
-  .openapi(estimateRoute, async (c) => {
+  .openapi(catalogRoute, (c) => cachedJson(c, buildCatalog(maxFileSizeBytes(c.env))))
+  .openapi(estimateRoute, (c) => {
     const { from, to } = c.req.valid("param");
-    return (await cachedJson(c, estimateFor(from, to, c.req.valid("query")))) as never;
+    return cachedJson(c, estimateFor(from, to, c.req.valid("query")));
   });
