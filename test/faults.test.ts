@@ -105,6 +105,7 @@ describe("converter faults", () => {
     const row = await jobRow(id);
     expect(row).toMatchObject({ status: "Failed", error_code: "upstream_error", output_key: null });
     expect(row.error_detail).toContain("storing the output failed");
+    expect(row.error_detail).not.toContain("converter");
     expect(await outputsOf(account, id)).toBe(0);
     expect((await balance(account.accountId)).credits).toBe(10);
   });

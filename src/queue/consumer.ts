@@ -109,7 +109,7 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   } catch (err) {
     // Nothing half-written is served: the job never points at an object that failed to store.
     await env.BUCKET.delete(key).catch(() => undefined);
-    throw new ConverterError("storage.write_failed", `storing the output failed: ${(err as Error).message}`, 500);
+    throw new StorageFailure(`storing the output failed: ${(err as Error).message}`);
   }
   const retention = (Number(env.OUTPUT_RETENTION_SECONDS) || 86400) * 1000;
   const now = Date.now();
@@ -138,6 +138,9 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   await jobEnded(svc, job.id, eventId);
 }
 
+/** R2 refused the output: the platform's fault, not the converter's nor the document's; retried like a fault. */
+class StorageFailure extends Error {}
+
 class PermanentFailure extends Error {
   readonly code: string;
   constructor(code: string, detail: string) {
@@ -160,9 +163,10 @@ async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<
     }
     return { kind: "done" };
   }
-  if (err instanceof ConverterError && err.retryable && job.attempts < MAX_CONVERSION_ATTEMPTS) {
+  const retryable = (err instanceof ConverterError && err.retryable) || err instanceof StorageFailure;
+  if (retryable && job.attempts < MAX_CONVERSION_ATTEMPTS) {
     if (await requeueJob(svc.d1, job.id, now)) {
-      const backoff = err.retryAfterSeconds ?? Math.min(60, 2 ** job.attempts);
+      const backoff = (err instanceof ConverterError ? err.retryAfterSeconds : null) ?? Math.min(60, 2 ** job.attempts);
       return { kind: "retry", delaySeconds: backoff };
     }
     return { kind: "done" };
@@ -174,6 +178,9 @@ async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<
     // are the upstream's.
     code = err.retryable ? "upstream_error" : err.code;
     detail = err.retryable ? `the converter failed ${job.attempts} times: ${err.message}` : err.message;
+  } else if (err instanceof StorageFailure) {
+    code = "upstream_error";
+    detail = `${err.message} (${job.attempts} attempts)`;
   } else if (err instanceof PermanentFailure) {
     code = err.code;
     detail = err.message;
