@@ -57,4 +57,3 @@ export function createApp() {
   return app;
 }
 
-export type AppType = ReturnType<typeof createApp>;

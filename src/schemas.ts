@@ -151,7 +151,6 @@ function acceptedByConverter(pages: string): boolean {
   }
 }
 
-export type ConvertOptionsInput = z.infer<typeof ConvertOptionsSchema>;
 
 /** `?sheet=` (seed 000's announced parameter), accepted wherever the body takes `sheet`. */
 export const SheetQuerySchema = z.object({

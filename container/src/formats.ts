@@ -1,5 +1,5 @@
-// The format matrix: the one source of truth. GET /formats publishes `catalog()`; the Worker derives its
-// catalog and validation from that JSON, so changes here are API changes (see container/README.md).
+// The format matrix: the one source of truth. GET /formats publishes `catalog()`; the Worker imports this module
+// (src/domain/matrix.ts) for its catalog, validation and pricing, so changes here are API changes.
 
 /** How the catalog groups sources; image targets of any source are "images" too (src/domain/formats.ts). */
 export type Category = "documents" | "spreadsheets" | "presentations" | "drawings" | "images";

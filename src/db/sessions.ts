@@ -2,8 +2,6 @@
 // to the primary; the bookmark a response carries gives the caller read-your-writes on its next request.
 // Local D1 (wrangler dev, tests) implements the same API with a single database behind it.
 
-export const BOOKMARK_HEADER = "x-d1-bookmark";
-
 // D1 bookmarks look like `00000000-00000003-00000000-<32 hex>`; anything else is ignored, not trusted.
 const BOOKMARK_RE = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 

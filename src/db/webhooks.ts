@@ -29,10 +29,6 @@ export function listEndpoints(db: Db, accountId: string) {
   return db.select().from(webhookEndpoints).where(eq(webhookEndpoints.accountId, accountId)).orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id));
 }
 
-export function activeEndpointsFor(db: Db, accountId: string) {
-  return db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.accountId, accountId), isNull(webhookEndpoints.disabledAt)));
-}
-
 export function findEndpoint(db: Db, id: string) {
   return db.query.webhookEndpoints.findFirst({ where: eq(webhookEndpoints.id, id) });
 }

@@ -13,10 +13,6 @@ export function targetsFor(source: string): readonly string[] {
   return MATRIX.sources[source]?.targets ?? [];
 }
 
-export function isSupportedSource(source: string): boolean {
-  return source in MATRIX.sources;
-}
-
 /** A target made of one file per page (an image format). */
 export function isPageImageTarget(target: string): boolean {
   return MATRIX.targets[target]?.splitBy === "page";

@@ -88,7 +88,7 @@ export type BridgeReply =
   | { ok: true; ms: number; family: string; inputPages: number | null; outputs: BridgeOutput[] }
   | { ok: false; error: string; detail: string; fatal?: boolean; option?: string; [context: string]: unknown };
 
-/** The instance died or broke its connection while working: retryable elsewhere. */
+/** The instance died or broke its connection while working: the pool retries on the slot's replacement. */
 export class EngineCrash extends Error {}
 /** The instance did not answer in time and has been killed. */
 export class EngineTimeout extends Error {}
@@ -120,7 +120,6 @@ export class Instance {
   conversions = 0;
   /** soffice's pid on the host (also when it runs in a pid namespace). */
   sofficePid: number | undefined;
-  startMs: number | undefined;
   /** Resolves once the bridge process has exited and the instance's files are gone. */
   readonly exited: Promise<void>;
 
@@ -232,7 +231,6 @@ export class Instance {
             this.kill("start failure");
             return;
           }
-          this.startMs = typeof event.startMs === "number" ? event.startMs + Number(event.warmMs ?? 0) : undefined;
           this.options.log("debug", "instance ready", { instance: this.id, ...event, hostPid: this.sofficePid });
           resolve();
         } else if (event.event === "failed") {
