@@ -161,7 +161,7 @@ export interface Estimate {
 export interface Entitlements {
   userId: string;
   organizationId: string | null;
-  planId: string;
+  planId: "free" | "pro";
   planName: string;
   accessDisplayName: string;
   totalCredits: number;
@@ -169,7 +169,7 @@ export interface Entitlements {
   dailyLimit: number | null;
   dailyUsed: number | null;
   resetDate: string | null;
-  maxConcurrentJobs?: number;
+  maxConcurrentJobs: number;
 }
 
 /** A cached rendition of a file (POST /v1/files/{file_id}/convert). */

@@ -55,7 +55,7 @@ const ConversionItemSchema = z
   })
   .openapi("ConversionItem");
 
-const CatalogSchema = z
+export const CatalogSchema = z
   .object({
     conversions: z.array(ConversionItemSchema),
     sourceFormatTo: z.record(z.string(), z.array(ConversionEdgeSchema)),
@@ -65,7 +65,7 @@ const CatalogSchema = z
   })
   .openapi("ConversionCatalog");
 
-const EstimateSchema = z
+export const EstimateSchema = z
   .object({
     sourceFormat: z.string(),
     targetFormat: z.string(),

@@ -52,7 +52,7 @@ const BatchForm = ConvertOptionsSchema.extend({
   webhookMetadata: WebhookMetadataField,
 });
 
-const BatchAcceptedSchema = z
+export const BatchAcceptedSchema = z
   .object({
     jobs: z.array(JobAcceptedResponseSchema.extend({ fileId: z.string(), filename: z.string() })),
     creditCost: z.number().int().openapi({ description: "the whole batch's cost" }),

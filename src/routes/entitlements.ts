@@ -5,7 +5,7 @@ import { entitlementsOf } from "../domain/accounts";
 import { validationHook } from "../errors";
 import { apiKeySecurity, errorResponses } from "../schemas";
 
-const EntitlementsSchema = z
+export const EntitlementsSchema = z
   .object({
     userId: z.string(),
     organizationId: z.string().nullable().openapi({ description: "the workspace, for a workspace key" }),

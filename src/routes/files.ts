@@ -46,7 +46,7 @@ const getFile = createRoute({
   },
 });
 
-const FileRenditionSchema = z
+export const FileRenditionSchema = z
   .object({
     file_id: z.string().openapi({ example: "file_8hZt2kq0aB3cD4eF5gH6" }),
     source_format: z.string().openapi({ example: "docx" }),

@@ -10,7 +10,7 @@ import { renditionAnswer } from "./renditions";
 
 const RunParams = z.object({ run_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "a job id" }) });
 
-const RunExportSchema = z
+export const RunExportSchema = z
   .object({
     format: z.string().openapi({ example: "pdf" }),
     download_url: z.string().openapi({ description: "signed URL of the export, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),

@@ -21,7 +21,7 @@ import { apiKeySecurity, errorResponses, JobStatusResponseSchema } from "../sche
 
 const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi({ example: "job.succeeded" });
 
-const EndpointSchema = z
+export const EndpointSchema = z
   .object({
     id: z.string().openapi({ example: "whk_3kT9pQ2mZx8vB1nC4dE5" }),
     url: z.string().openapi({ example: "https://example.com/hooks/docconv" }),
@@ -32,11 +32,11 @@ const EndpointSchema = z
   })
   .openapi("WebhookEndpoint");
 
-const CreatedEndpointSchema = EndpointSchema.extend({
+export const CreatedEndpointSchema = EndpointSchema.extend({
   secret: z.string().openapi({ example: "whsec_…", description: "the signing secret: shown only in this response" }),
 }).openapi("WebhookEndpointCreated");
 
-const SigningSecretSchema = z
+export const SigningSecretSchema = z
   .object({ secret: z.string().openapi({ example: "whsec_…" }) })
   .openapi("WebhookSigningSecret", { description: "signs events sent to jobs' own `webhookUrl`" });
 
@@ -50,7 +50,7 @@ const AttemptSchema = z
   })
   .openapi("WebhookAttempt");
 
-const DeliverySchema = z
+export const DeliverySchema = z
   .object({
     id: z.string().openapi({ example: "dlv_…" }),
     eventId: z.string().openapi({ example: "evt_…", description: "the `id` of the event and `Docconv-Event-Id`; the same on every attempt and redelivery" }),
