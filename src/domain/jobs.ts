@@ -3,6 +3,7 @@
 import { ownedOr404, type Caller } from "../auth/scope";
 import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, findJob, listJobs, markEnqueuedStatements, releaseIdempotencyKey, type JobRow, type NewJob } from "../db/jobs";
 import { JOB_STATUSES, type JobStatus } from "../db/schema";
+import type { z } from "@hono/zod-openapi";
 import { ApiError } from "../errors";
 import { isUuidV7, uuidv7 } from "../ids";
 import type { ConvertOptions } from "../converter/client";
@@ -11,6 +12,7 @@ import { signDownloadUrl, verifyDownloadToken } from "../storage/signed-urls";
 import { jobName } from "./formats";
 import { PLANS, utcDay, type PlanId } from "./plans";
 import type { JobMessage } from "../queue/messages";
+import type { JobStatusResponseSchema } from "../schemas";
 import { jobEnded } from "./job-events";
 import type { Services } from "./services";
 import { newEventId, webhookOutbox } from "./webhooks";
@@ -221,21 +223,8 @@ export function baseName(filename: string): string {
   return base || "document";
 }
 
-/** Seed 003's JobStatusResponse, plus docconv's extra fields (pages, download_url, formats, times). */
-export interface JobStatusResponse {
-  id: string;
-  status: JobRow["status"];
-  progress: { percent: number; phase: string | null };
-  metrics: { inputBytes: number; outputBytes: number; creditCost: number; inputPages: number | null; outputPages: number | null };
-  error: { code: string; detail: string } | null;
-  output: { fileName: string; contentType: string; fileCount: number } | null;
-  download_url: string | null;
-  expires_at: string | null;
-  sourceFormat: string;
-  targetFormat: string;
-  createdAt: string;
-  finishedAt: string | null;
-}
+/** Seed 003's JobStatusResponse, plus docconv's extra fields: the type of the one schema that documents it. */
+export type JobStatusResponse = z.infer<typeof JobStatusResponseSchema>;
 
 export function hasLiveOutput(job: JobRow, now = Date.now()): boolean {
   return job.status === "Succeeded" && !!job.outputKey && (job.outputExpiresAt === null || job.outputExpiresAt > now);
