@@ -33,7 +33,7 @@
 // Passes are interleaved (for each concurrency, every tool in turn) so background load on a shared machine falls
 // on all tools alike. Each tool gets a warm-up pass (one job per source → target pair) first.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -55,10 +55,16 @@ const { values } = parseArgs({
     "paired-rounds": { type: "string", default: "2" },
   },
 });
-const TOOLS = values.tools!.split(",").map((t) => t.trim()).filter(Boolean);
+const TOOLS = values
+  .tools!.split(",")
+  .map((t) => t.trim())
+  .filter(Boolean);
 const LEVELS = values.concurrency!.split(",").map(Number);
 const CLI_EVERY = Math.max(1, Number(values["cli-every"]));
-const SKIP = values.skip!.split(",").map((s) => s.trim()).filter(Boolean);
+const SKIP = values
+  .skip!.split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const CORPUS = values.corpus!;
 const PAIRED_ROUNDS = Math.max(1, Number(values["paired-rounds"]));
 
@@ -169,7 +175,8 @@ function checkOutput(target: string, out: Uint8Array): string | undefined {
     xlsx: Buffer.from("PK\u0003\u0004"),
   };
   const want = magic[target];
-  if (want && !head.subarray(0, want.length).equals(want)) return `output is not ${target} (starts ${head.toString("hex")}, ${out.length} bytes)`;
+  if (want && !head.subarray(0, want.length).equals(want))
+    return `output is not ${target} (starts ${head.toString("hex")}, ${out.length} bytes)`;
   return undefined;
 }
 
@@ -189,7 +196,9 @@ function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once("exit", () => r()));
 }
 
 /** Kills a detached child's whole process group: TERM, then KILL after `graceMs`. */
@@ -312,7 +321,10 @@ async function startDocconv(jobs: Job[], unisolated = false): Promise<Tool> {
         );
       }
       const crashes = warnings.filter((w) => w.includes("instance crashed during a conversion")).length;
-      if (crashes) tool.notes.push(`docconv logged ${crashes} instance crash(es) (soffice exit codes: ${[...new Set(warnings.map((w) => /exited with code (-?\d+)/.exec(w)?.[1]).filter(Boolean))].join(", ")}).`);
+      if (crashes)
+        tool.notes.push(
+          `docconv logged ${crashes} instance crash(es) (soffice exit codes: ${[...new Set(warnings.map((w) => /exited with code (-?\d+)/.exec(w)?.[1]).filter(Boolean))].join(", ")}).`,
+        );
       child.kill("SIGTERM");
       await Promise.race([exited(child), sleep(10_000)]);
       await killGroup(child, 0);
@@ -320,8 +332,13 @@ async function startDocconv(jobs: Job[], unisolated = false): Promise<Tool> {
     },
   };
   // Instance start (bridge + soffice + warm-up), from the server's "instance ready" lines: the first starts alone.
-  const starts = warnings.map((w) => /"message":"instance ready".*?"ms":(\d+)/.exec(w)?.[1]).filter(Boolean).map(Number);
-  tool.notes.push(`${name} (isolation ${isolation}): ready (every instance warm) ${fmt(startMs / 1000, 1)} s after spawn; instance starts ${starts.map((ms) => fmt(ms)).join(", ")} ms.`);
+  const starts = warnings
+    .map((w) => /"message":"instance ready".*?"ms":(\d+)/.exec(w)?.[1])
+    .filter(Boolean)
+    .map(Number);
+  tool.notes.push(
+    `${name} (isolation ${isolation}): ready (every instance warm) ${fmt(startMs / 1000, 1)} s after spawn; instance starts ${starts.map((ms) => fmt(ms)).join(", ")} ms.`,
+  );
   return tool;
 }
 
@@ -350,7 +367,9 @@ async function startCli(jobs: Job[]): Promise<Tool> {
       // The filter goes into `format` ("txt:Text (encoded):UTF8,LF"): the package's own `filter` argument wraps a
       // name with spaces in literal quotes, which execFile passes on to soffice verbatim.
       const spec = EXPORT[job.target];
-      const format = spec?.filter ? `${job.target}:${spec.filter}${spec.options ? `:${spec.options}` : ""}` : job.target;
+      const format = spec?.filter
+        ? `${job.target}:${spec.filter}${spec.options ? `:${spec.options}` : ""}`
+        : job.target;
       const t0 = performance.now();
       try {
         const out = await convert(job.bytes, format, `input.${job.ext}`);
@@ -426,7 +445,8 @@ class Driver {
     });
     this.child.once("exit", (code) => {
       fail(new Error(`unoserver driver exited (${code}): ${stderr.slice(-5).join(" | ")}`));
-      for (const [id, resolve] of this.waiting) resolve({ id, ok: false, ms: NaN, error: `driver exited: ${stderr.slice(-3).join(" | ")}` });
+      for (const [id, resolve] of this.waiting)
+        resolve({ id, ok: false, ms: NaN, error: `driver exited: ${stderr.slice(-3).join(" | ")}` });
       this.waiting.clear();
     });
   }
@@ -442,7 +462,8 @@ class Driver {
 async function startUnoserver(jobs: Job[], maxConcurrency: number): Promise<Tool | string> {
   const src = process.env.UNOSERVER_SRC;
   if (!src) return "unoserver skipped: set UNOSERVER_SRC to unoserver's src/ (a checkout outside this repository).";
-  if (!existsSync(join(src, "unoserver/server.py"))) return `unoserver skipped: no unoserver/server.py under UNOSERVER_SRC=${src}.`;
+  if (!existsSync(join(src, "unoserver/server.py")))
+    return `unoserver skipped: no unoserver/server.py under UNOSERVER_SRC=${src}.`;
   const distInfo = readdirSync(src).find((f) => /^unoserver-.*\.dist-info$/.test(f));
   if (!distInfo) {
     return `unoserver skipped: unoserver reads its version with importlib.metadata; add ${src}/unoserver-<version>.dist-info/METADATA ("Metadata-Version: 2.1", "Name: unoserver", "Version: <version>").`;
@@ -454,17 +475,36 @@ async function startUnoserver(jobs: Job[], maxConcurrency: number): Promise<Tool
   writeFileSync(script, DRIVER);
   const notes: string[] = [];
 
-  interface Server { port: number; unoPort: number; child: ChildProcess; restarts: number }
+  interface Server {
+    port: number;
+    unoPort: number;
+    child: ChildProcess;
+    restarts: number;
+  }
   const servers: Server[] = [];
   let stopping = false;
   const launch = (server: Server) => {
     // unoserver's defaults otherwise: a fresh temp user profile per server, no conversion timeout, no recycling.
-    server.child = spawn(python, ["-m", "unoserver.server", "--interface", "127.0.0.1", "--port", String(server.port), "--uno-port", String(server.unoPort), "--quiet"], {
-      cwd: temp,
-      env: { ...process.env, PYTHONPATH: src },
-      stdio: ["ignore", "ignore", "ignore"],
-      detached: true,
-    });
+    server.child = spawn(
+      python,
+      [
+        "-m",
+        "unoserver.server",
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        String(server.port),
+        "--uno-port",
+        String(server.unoPort),
+        "--quiet",
+      ],
+      {
+        cwd: temp,
+        env: { ...process.env, PYTHONPATH: src },
+        stdio: ["ignore", "ignore", "ignore"],
+        detached: true,
+      },
+    );
     // unoserver expects a supervisor to restart it when LibreOffice dies; we are that supervisor.
     server.child.once("exit", (code, signal) => {
       if (stopping) return;
@@ -474,12 +514,20 @@ async function startUnoserver(jobs: Job[], maxConcurrency: number): Promise<Tool
     });
   };
   for (let i = 0; i < count; i++) {
-    const server: Server = { port: await freePort(), unoPort: await freePort(), child: undefined as unknown as ChildProcess, restarts: 0 };
+    const server: Server = {
+      port: await freePort(),
+      unoPort: await freePort(),
+      child: undefined as unknown as ChildProcess,
+      restarts: 0,
+    };
     launch(server);
     servers.push(server);
   }
   const started = performance.now();
-  const drivers = Array.from({ length: maxConcurrency }, (_, w) => new Driver(python, src, script, servers[w % count]!.port));
+  const drivers = Array.from(
+    { length: maxConcurrency },
+    (_, w) => new Driver(python, src, script, servers[w % count]!.port),
+  );
   await Promise.all(drivers.map((d) => d.ready));
   notes.push(
     `unoserver ${distInfo.replace(/^unoserver-|\.dist-info$/g, "")}: ${count} server(s), each its own soffice (ready ${fmt((performance.now() - started) / 1000, 1)} s after spawn; unoserver sleeps 7 s by design); worker w → server w mod ${count}; one Python driver per worker, started before the clock.`,
@@ -492,8 +540,13 @@ async function startUnoserver(jobs: Job[], maxConcurrency: number): Promise<Tool
     notes,
     async convert(job, worker) {
       const spec = EXPORT[job.target];
-      const request: Record<string, unknown> & { id: number } = { id: job.id * 100 + worker, path: job.path, to: job.target };
-      if (spec?.filter && job.target !== "csv" && job.target !== "docx" && job.target !== "xlsx") request.filter = spec.filter;
+      const request: Record<string, unknown> & { id: number } = {
+        id: job.id * 100 + worker,
+        path: job.path,
+        to: job.target,
+      };
+      if (spec?.filter && job.target !== "csv" && job.target !== "docx" && job.target !== "xlsx")
+        request.filter = spec.filter;
       if (spec?.options) request.options = [spec.options];
       // indata travels without a file name, so a CSV would be detected as Writer text: name the import filter.
       if (job.ext === "csv") request.infilter = "Text - txt - csv (StarCalc)";
@@ -566,7 +619,12 @@ async function runPass(tool: Tool, jobs: Job[], concurrency: number): Promise<Pa
  * The isolation's cost measured fairly on a shared machine: every job converted by both docconv servers back to
  * back (the order alternating), one at a time, so background load falls on both alike. `repeat` rounds.
  */
-async function pairedPass(isolated: Tool, open: Tool, jobs: Job[], repeat: number): Promise<{ isolated: Outcome[]; open: Outcome[]; load: number }> {
+async function pairedPass(
+  isolated: Tool,
+  open: Tool,
+  jobs: Job[],
+  repeat: number,
+): Promise<{ isolated: Outcome[]; open: Outcome[]; load: number }> {
   await isolated.settle?.();
   await open.settle?.();
   const result = { isolated: [] as Outcome[], open: [] as Outcome[], load: 0 };
@@ -601,7 +659,9 @@ async function main(): Promise<void> {
   const all = corpusJobs();
   const cliJobs = sample(all, CLI_EVERY);
   const maxConcurrency = Math.max(...LEVELS);
-  log(`${all.length} jobs (${new Set(all.map((j) => j.name)).size} documents)${TOOLS.includes("cli") ? `; the CLI runs ${cliJobs.length} of them` : ""}`);
+  log(
+    `${all.length} jobs (${new Set(all.map((j) => j.name)).size} documents)${TOOLS.includes("cli") ? `; the CLI runs ${cliJobs.length} of them` : ""}`,
+  );
 
   const tools: Tool[] = [];
   const skipped: string[] = [];
@@ -637,7 +697,9 @@ async function main(): Promise<void> {
         log(`measuring ${tool.name} at concurrency ${c} (${tool.jobs.length} jobs)`);
         const pass = await runPass(tool, tool.jobs, c);
         const s = summary(pass);
-        log(`  ${fmt(pass.wallMs / 1000, 1)} s, median ${fmt(s.median)} ms, p95 ${fmt(s.p95)} ms, ${s.failed} failed, load ${pass.load.toFixed(1)}`);
+        log(
+          `  ${fmt(pass.wallMs / 1000, 1)} s, median ${fmt(s.median)} ms, p95 ${fmt(s.p95)} ms, ${s.failed} failed, load ${pass.load.toFixed(1)}`,
+        );
         passes.push(pass);
       }
     }
@@ -662,11 +724,17 @@ function report(
   const docs = new Set(all.map((j) => j.name)).size;
   out.push(
     `Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${availableParallelism()} CPUs, ${fmt(totalmem() / 2 ** 30, 1)} GiB (${fmt(freemem() / 2 ** 30, 1)} free), Node ${process.versions.node}; ` +
-      `load average ${load0.map((l) => l.toFixed(1)).join(" ")} at the start, ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end; whole run ${fmt(totalMs / 1000)} s.`,
+      `load average ${load0.map((l) => l.toFixed(1)).join(" ")} at the start, ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")} at the end; whole run ${fmt(totalMs / 1000)} s.`,
     "",
-    `${all.length} jobs: ${docs} corpus documents × their main targets (${Object.entries(TARGETS).map(([s, t]) => `${s}→${t.join("/")}`).join(", ")})` +
+    `${all.length} jobs: ${docs} corpus documents × their main targets (${Object.entries(TARGETS)
+      .map(([s, t]) => `${s}→${t.join("/")}`)
+      .join(", ")})` +
       (SKIP.length ? `, skipping ${SKIP.join(", ")}` : "") +
-      (tools.some((t) => t.name === "cli") ? `. The CLI runs ${cliJobs.length} of them (1 in ${CLI_EVERY} of each pair)` : "") +
+      (tools.some((t) => t.name === "cli")
+        ? `. The CLI runs ${cliJobs.length} of them (1 in ${CLI_EVERY} of each pair)`
+        : "") +
       ". One measured pass per tool and concurrency.",
     "",
     "| tool | concurrency | jobs | failed | median ms | p95 ms | throughput jobs/s | × concurrency 1 |",
@@ -677,7 +745,9 @@ function report(
     for (const pass of passes.filter((p) => p.tool === tool.name)) {
       const s = summary(pass);
       const speedup = base ? s.throughput / summary(base).throughput : NaN;
-      out.push(`| ${tool.label} | ${pass.concurrency} | ${s.jobs} | ${s.failed} | ${fmt(s.median)} | ${fmt(s.p95)} | ${fmt(s.throughput, 2)} | ${fmt(speedup, 2)} |`);
+      out.push(
+        `| ${tool.label} | ${pass.concurrency} | ${s.jobs} | ${s.failed} | ${fmt(s.median)} | ${fmt(s.p95)} | ${fmt(s.throughput, 2)} | ${fmt(speedup, 2)} |`,
+      );
     }
   }
 
@@ -690,14 +760,19 @@ function report(
   for (const c of LEVELS) {
     const d = pass("docconv", c);
     if (!d) continue;
-    for (const [name, limit] of [["unoserver", 0.7], ["cli", 0.25]] as const) {
+    for (const [name, limit] of [
+      ["unoserver", 0.7],
+      ["cli", 0.25],
+    ] as const) {
       const other = pass(name, c);
       if (!other) continue;
       const theirs = okIds(other);
       const both = new Set([...okIds(d)].filter((id) => theirs.has(id)));
       const r = medianOn(d, both) / medianOn(other, both);
       const who = name === "cli" ? "the CLI's" : "unoserver's";
-      out.push(`| docconv median ≤ ${limit} × ${who} (c=${c}, the ${both.size} jobs both converted) | ${fmt(r, 2)} × (${fmt(medianOn(d, both))} vs ${fmt(medianOn(other, both))} ms) | ${r <= limit ? "yes" : "no"} |`);
+      out.push(
+        `| docconv median ≤ ${limit} × ${who} (c=${c}, the ${both.size} jobs both converted) | ${fmt(r, 2)} × (${fmt(medianOn(d, both))} vs ${fmt(medianOn(other, both))} ms) | ${r <= limit ? "yes" : "no"} |`,
+      );
     }
   }
   if (paired) {
@@ -717,7 +792,9 @@ function report(
     const theirs = okIds(open);
     const both = new Set([...okIds(d)].filter((id) => theirs.has(id)));
     const cost = medianOn(d, both) / medianOn(open, both) - 1;
-    out.push(`| isolation costs ≤ 10 % of the median: separate passes (c=${c}, the ${both.size} jobs both converted; load moves between passes) | ${fmt(cost * 100, 1)} % (${fmt(medianOn(d, both))} vs ${fmt(medianOn(open, both))} ms) | ${cost <= 0.1 ? "yes" : "no"} |`);
+    out.push(
+      `| isolation costs ≤ 10 % of the median: separate passes (c=${c}, the ${both.size} jobs both converted; load moves between passes) | ${fmt(cost * 100, 1)} % (${fmt(medianOn(d, both))} vs ${fmt(medianOn(open, both))} ms) | ${cost <= 0.1 ? "yes" : "no"} |`,
+    );
   }
   const d1 = pass("docconv", 1);
   const d2 = pass("docconv", 2);
@@ -745,11 +822,20 @@ function report(
   // Where docconv's time goes: the server's own clock (end of upload → response) and its queue wait.
   const docconvPasses = passes.filter((p) => p.tool === "docconv");
   if (docconvPasses.length) {
-    out.push("", "docconv's time per request, medians in ms (X-Conversion-Ms: end of upload → response; X-Queue-Ms: waiting for an instance; the rest is HTTP, upload and download):", "");
-    out.push("| concurrency | client | X-Conversion-Ms | of which X-Queue-Ms | client − X-Conversion-Ms |", "| ---: | ---: | ---: | ---: | ---: |");
+    out.push(
+      "",
+      "docconv's time per request, medians in ms (X-Conversion-Ms: end of upload → response; X-Queue-Ms: waiting for an instance; the rest is HTTP, upload and download):",
+      "",
+    );
+    out.push(
+      "| concurrency | client | X-Conversion-Ms | of which X-Queue-Ms | client − X-Conversion-Ms |",
+      "| ---: | ---: | ---: | ---: | ---: |",
+    );
     for (const p of docconvPasses) {
       const ok = p.outcomes.filter((o) => o.ok && Number.isFinite(o.serverMs));
-      out.push(`| ${p.concurrency} | ${fmt(median(ok.map((o) => o.ms)))} | ${fmt(median(ok.map((o) => o.serverMs!)))} | ${fmt(median(ok.map((o) => o.queueMs!)))} | ${fmt(median(ok.map((o) => o.ms - o.serverMs!)), 1)} |`);
+      out.push(
+        `| ${p.concurrency} | ${fmt(median(ok.map((o) => o.ms)))} | ${fmt(median(ok.map((o) => o.serverMs!)))} | ${fmt(median(ok.map((o) => o.queueMs!)))} | ${fmt(median(ok.map((o) => o.ms - o.serverMs!)), 1)} |`,
+      );
     }
   }
 
@@ -766,7 +852,10 @@ function report(
   out.push("", failures.size ? "Failures:" : "Failures: none.", "");
   if (failures.size) {
     out.push("| tool | document | target | at concurrency | reason |", "| --- | --- | --- | --- | --- |");
-    for (const f of failures.values()) out.push(`| ${f.tool} | ${f.job.name} | ${f.job.target} | ${f.levels.join(", ")} | ${f.error.replace(/\|/g, "\\|")} |`);
+    for (const f of failures.values())
+      out.push(
+        `| ${f.tool} | ${f.job.name} | ${f.job.target} | ${f.levels.join(", ")} | ${f.error.replace(/\|/g, "\\|")} |`,
+      );
   }
   for (const note of skipped) out.push("", `Note: ${note}`);
   console.log(out.join("\n"));

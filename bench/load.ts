@@ -22,14 +22,25 @@ const API = values.api!.replace(/\/$/, "");
 
 // Targets per source: the main ones users ask for.
 const TARGETS: Record<string, string[]> = {
-  docx: ["pdf", "txt", "html"], doc: ["pdf", "docx"], odt: ["pdf", "docx"], rtf: ["pdf"],
-  xlsx: ["pdf", "csv"], xls: ["pdf", "csv"], ods: ["pdf", "xlsx"], csv: ["pdf", "xlsx"],
-  pptx: ["pdf", "png"], ppt: ["pdf"], odp: ["pdf"], pdf: ["png"],
+  docx: ["pdf", "txt", "html"],
+  doc: ["pdf", "docx"],
+  odt: ["pdf", "docx"],
+  rtf: ["pdf"],
+  xlsx: ["pdf", "csv"],
+  xls: ["pdf", "csv"],
+  ods: ["pdf", "xlsx"],
+  csv: ["pdf", "xlsx"],
+  pptx: ["pdf", "png"],
+  ppt: ["pdf"],
+  odp: ["pdf"],
+  pdf: ["png"],
 };
 
 function corpus(): { path: string; ext: string }[] {
   const shared = new URL("../../shared/corpus/", import.meta.url).pathname;
-  const dirs = existsSync(shared) ? Object.keys(TARGETS).map((d) => join(shared, d)) : [new URL("../test/fixtures/", import.meta.url).pathname];
+  const dirs = existsSync(shared)
+    ? Object.keys(TARGETS).map((d) => join(shared, d))
+    : [new URL("../test/fixtures/", import.meta.url).pathname];
   const files: { path: string; ext: string }[] = [];
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
@@ -43,7 +54,14 @@ function corpus(): { path: string; ext: string }[] {
 
 const key =
   process.env.DOCCONV_API_KEY ??
-  execFileSync(process.execPath, ["scripts/create-key.ts", "--plan", "pro", "--credits", "1000000", "--user", `load-${Date.now()}`], { encoding: "utf8" }).trim().split("\n").pop()!;
+  execFileSync(
+    process.execPath,
+    ["scripts/create-key.ts", "--plan", "pro", "--credits", "1000000", "--user", `load-${Date.now()}`],
+    { encoding: "utf8" },
+  )
+    .trim()
+    .split("\n")
+    .pop()!;
 const headers = { "x-api-key": key };
 
 async function json(path: string, init: RequestInit = {}) {
@@ -59,7 +77,14 @@ const work = Array.from({ length: JOBS }, (_, i) => {
 });
 const bytesOf = new Map(docs.map((d) => [d.path, readFileSync(d.path)]));
 
-interface Result { id: string; status: string; error?: { code: string; detail: string } | null; ms: number; creditCost: number; pair: string }
+interface Result {
+  id: string;
+  status: string;
+  error?: { code: string; detail: string } | null;
+  ms: number;
+  creditCost: number;
+  pair: string;
+}
 const results: Result[] = [];
 let rateLimited = 0;
 let next = 0;
@@ -83,14 +108,28 @@ async function client() {
       await new Promise((r) => setTimeout(r, 1000 * Number(accepted.headers.get("retry-after") ?? 1)));
     }
     if (accepted.status !== 202) {
-      results.push({ id: `refused-${i}`, status: `HTTP ${accepted.status}`, error: accepted.body, ms: performance.now() - t0, creditCost: 0, pair: `${doc.ext}->${target}` });
+      results.push({
+        id: `refused-${i}`,
+        status: `HTTP ${accepted.status}`,
+        error: accepted.body,
+        ms: performance.now() - t0,
+        creditCost: 0,
+        pair: `${doc.ext}->${target}`,
+      });
       continue;
     }
     for (;;) {
       await new Promise((r) => setTimeout(r, 50));
       const job = (await json(`/v1/convert/job/${accepted.body.id}`)).body;
       if (["Succeeded", "Failed", "Canceled"].includes(job.status)) {
-        results.push({ id: job.id, status: job.status, error: job.error, ms: performance.now() - t0, creditCost: job.metrics.creditCost, pair: `${doc.ext}->${target}` });
+        results.push({
+          id: job.id,
+          status: job.status,
+          error: job.error,
+          ms: performance.now() - t0,
+          creditCost: job.metrics.creditCost,
+          pair: `${doc.ext}->${target}`,
+        });
         break;
       }
     }
@@ -101,7 +140,8 @@ await Promise.all(Array.from({ length: CLIENTS }, client));
 const wallS = (performance.now() - started) / 1000;
 const after = (await json("/v1/convert/entitlements/me")).body.totalCredits as number;
 
-const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+const pct = (xs: number[], p: number) =>
+  xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 const latencies = results.map((r) => r.ms);
 const succeeded = results.filter((r) => r.status === "Succeeded");
 const failed = results.filter((r) => r.status === "Failed");
@@ -112,25 +152,46 @@ const charged = succeeded.reduce((s, r) => s + r.creditCost, 0);
 
 // The ledger and the balances, straight from the local D1.
 const ledgerCheck = JSON.parse(
-  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", "--local", "--json", "--command",
-    "SELECT COUNT(*) AS mismatched FROM accounts a WHERE a.credits != (SELECT COALESCE(SUM(delta),0) FROM credit_ledger l WHERE l.account_id = a.id)"],
-  { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "ignore"] }),
+  execFileSync(
+    process.execPath,
+    [
+      "node_modules/wrangler/bin/wrangler.js",
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--json",
+      "--command",
+      "SELECT COUNT(*) AS mismatched FROM accounts a WHERE a.credits != (SELECT COALESCE(SUM(delta),0) FROM credit_ledger l WHERE l.account_id = a.id)",
+    ],
+    { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "ignore"] },
+  ),
 )[0].results[0].mismatched as number;
 
 console.log(`\n## Load: ${JOBS} jobs, ${CLIENTS} concurrent clients (${new Date().toISOString().slice(0, 10)})\n`);
 console.log("| measure | value |\n|---|---|");
 console.log(`| jobs submitted / ended | ${JOBS} / ${results.length} |`);
-console.log(`| Succeeded / Failed (with reason) / other | ${succeeded.length} / ${failed.length - unexplained.length} / ${other.length + unexplained.length} |`);
+console.log(
+  `| Succeeded / Failed (with reason) / other | ${succeeded.length} / ${failed.length - unexplained.length} / ${other.length + unexplained.length} |`,
+);
 console.log(`| distinct job ids | ${ids.size} |`);
 console.log(`| 429/503 answers (retried) | ${rateLimited} |`);
 console.log(`| wall time | ${wallS.toFixed(1)} s |`);
 console.log(`| throughput | ${(results.length / wallS).toFixed(2)} jobs/s |`);
-console.log(`| job latency p50 / p95 / max (submit → final status) | ${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)} / ${Math.max(...latencies).toFixed(0)} ms |`);
+console.log(
+  `| job latency p50 / p95 / max (submit → final status) | ${pct(latencies, 50).toFixed(0)} / ${pct(latencies, 95).toFixed(0)} / ${Math.max(...latencies).toFixed(0)} ms |`,
+);
 console.log(`| credits: balance change / sum of Succeeded job costs | ${before - after} / ${charged} |`);
 console.log(`| accounts whose balance differs from their ledger | ${ledgerCheck} |`);
 const byCode = new Map<string, number>();
 for (const r of failed) byCode.set(`${r.pair} ${r.error?.code}`, (byCode.get(`${r.pair} ${r.error?.code}`) ?? 0) + 1);
 if (byCode.size) console.log(`\nFailures: ${[...byCode].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
-const ok = results.length === JOBS && ids.size === JOBS && other.length === 0 && unexplained.length === 0 && before - after === charged && ledgerCheck === 0;
+const ok =
+  results.length === JOBS &&
+  ids.size === JOBS &&
+  other.length === 0 &&
+  unexplained.length === 0 &&
+  before - after === charged &&
+  ledgerCheck === 0;
 console.log(ok ? "\nAll jobs accounted for; the ledger balances." : "\nCHECK FAILED: see the table.");
 process.exit(ok ? 0 : 1);

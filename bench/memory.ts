@@ -9,13 +9,13 @@
 //   npm run bench:memory            # BENCH_RUNS (5) runs of each scenario; BENCH_DOC_MB (95), BENCH_PDF_MB (50)
 //
 // Target: ≤ 16 MB growth for each scenario (a Worker isolate has 128 MB, shared by its concurrent requests).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
-import { zipSync, strToU8 } from "fflate";
+import { strToU8, zipSync } from "fflate";
 import { freePort, startConverter } from "../test/converter-process.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -24,7 +24,13 @@ const PDF_MB = Number(process.env.BENCH_PDF_MB ?? 50);
 const MB = 1024 * 1024;
 const root = new URL("..", import.meta.url).pathname;
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
-const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", NO_UPDATE_NOTIFIER: "1", CI: "true" };
+const quietEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  NO_UPDATE_NOTIFIER: "1",
+  CI: "true",
+};
 const log = (m: string) => process.stderr.write(`[bench:memory] ${m}\n`);
 
 // ---- documents ----------------------------------------------------------------------------------------
@@ -56,16 +62,24 @@ function noisePng(side: number): Uint8Array {
   ihdr.writeUInt32BE(side, 4);
   ihdr[8] = 8;
   ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 0 })), chunk("IEND", new Uint8Array())]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw, { level: 0 })),
+    chunk("IEND", new Uint8Array()),
+  ]);
 }
 
 /** An ODT of `images` pages, each a full-page noise image: ~`mb` MB, nearly all of it incompressible. */
 function bigOdt(mb: number): Uint8Array {
   const images = Math.max(1, Math.round(mb / 19));
   const side = Math.round(Math.sqrt((mb * MB) / images / 3));
-  const files: Record<string, Uint8Array | [Uint8Array, { level: 0 }]> = { mimetype: [strToU8("application/vnd.oasis.opendocument.text"), { level: 0 }] };
+  const files: Record<string, Uint8Array | [Uint8Array, { level: 0 }]> = {
+    mimetype: [strToU8("application/vnd.oasis.opendocument.text"), { level: 0 }],
+  };
   let body = "";
-  let manifest = '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>';
+  let manifest =
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>';
   for (let i = 0; i < images; i++) {
     files[`Pictures/noise${i}.png`] = [noisePng(side), { level: 0 }];
     manifest += `<manifest:file-entry manifest:full-path="Pictures/noise${i}.png" manifest:media-type="image/png"/>`;
@@ -74,7 +88,9 @@ function bigOdt(mb: number): Uint8Array {
   files["content.xml"] = strToU8(
     `<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" office:version="1.3"><office:automatic-styles><style:style style:name="P1" style:family="paragraph"><style:paragraph-properties fo:break-before="page"/></style:style></office:automatic-styles><office:body><office:text>${body}</office:text></office:body></office:document-content>`,
   );
-  files["META-INF/manifest.xml"] = strToU8(`<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">${manifest}</manifest:manifest>`);
+  files["META-INF/manifest.xml"] = strToU8(
+    `<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">${manifest}</manifest:manifest>`,
+  );
   return zipSync(files);
 }
 
@@ -101,12 +117,22 @@ function bigPdf(mb: number): { bytes: Buffer; pages: number } {
   // 1 catalog, 2 page tree, then per page: page, content, image.
   const page = (i: number) => 3 + i * 3;
   object(1, "<< /Type /Catalog /Pages 2 0 R >>");
-  object(2, `<< /Type /Pages /Count ${pages} /Kids [${Array.from({ length: pages }, (_, i) => `${page(i)} 0 R`).join(" ")}] >>`);
+  object(
+    2,
+    `<< /Type /Pages /Count ${pages} /Kids [${Array.from({ length: pages }, (_, i) => `${page(i)} 0 R`).join(" ")}] >>`,
+  );
   const content = Buffer.from("q 200 0 0 200 0 0 cm /Im Do Q");
   for (let i = 0; i < pages; i++) {
-    object(page(i), `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents ${page(i) + 1} 0 R /Resources << /XObject << /Im ${page(i) + 2} 0 R >> >> >>`);
+    object(
+      page(i),
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents ${page(i) + 1} 0 R /Resources << /XObject << /Im ${page(i) + 2} 0 R >> >> >>`,
+    );
     object(page(i) + 1, `<< /Length ${content.length} >>`, content);
-    object(page(i) + 2, `<< /Type /XObject /Subtype /Image /Width ${side} /Height ${side} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length ${side * side} >>`, randomBytes(side * side));
+    object(
+      page(i) + 2,
+      `<< /Type /XObject /Subtype /Image /Width ${side} /Height ${side} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length ${side * side} >>`,
+      randomBytes(side * side),
+    );
   }
   const size = page(pages);
   const xref = length;
@@ -157,18 +183,36 @@ function findWorkerds(pid: number, apiPort: number): { worker?: number; proxy?: 
   return found;
 }
 
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+const rssBytes = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
 /** `wrangler dev` for the Worker in `cwd`, on free ports, with its own state; resolves once `health` answers. */
 async function startWrangler(cwd: string, state: string, extra: string[], health: string) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const api = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", state, "--show-interactive-dev-session=false", ...extra], {
-    cwd,
-    env: quietEnv,
-    stdio: ["ignore", "ignore", "inherit"],
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      wrangler,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      state,
+      "--show-interactive-dev-session=false",
+      ...extra,
+    ],
+    {
+      cwd,
+      env: quietEnv,
+      stdio: ["ignore", "ignore", "inherit"],
+      detached: true,
+    },
+  );
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
@@ -195,15 +239,43 @@ async function startWrangler(cwd: string, state: string, extra: string[], health
 async function startStack() {
   const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-"));
   const state = join(dir, "state");
-  execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, env: quietEnv, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: root,
+    env: quietEnv,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const secret = randomBytes(24).toString("hex");
-  const converter = await startConverter({ CONVERTER_INSTANCES: "1", CONVERTER_SECRET: secret, CONVERTER_MAX_BYTES: String(600 * MB) });
+  const converter = await startConverter({
+    CONVERTER_INSTANCES: "1",
+    CONVERTER_SECRET: secret,
+    CONVERTER_MAX_BYTES: String(600 * MB),
+  });
   const envFile = join(dir, "dev.vars");
   const apiPlaceholder = "http://127.0.0.1";
   // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
-  writeFileSync(envFile, [`CONVERTER_URL=${converter.url}`, `CONVERTER_SECRET=${secret}`, `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`, `PUBLIC_BASE_URL=${apiPlaceholder}`, `MAX_FILE_SIZE_BYTES=${100 * MB}`, "CONVERSION_TIMEOUT_SECONDS=300", "CONVERTER_REQUEST_TIMEOUT_SECONDS=330"].join("\n") + "\n");
-  const { api, workerd, proxy, stop: stopWrangler } = await startWrangler(root, state, ["--env-file", envFile], "/health");
-  const keyOutput = execFileSync(process.execPath, ["scripts/create-key.ts", "--credits", "1000000", "--plan", "pro", "--user", "bench-memory", "--persist-to", state], { cwd: root, env: quietEnv, encoding: "utf8" });
+  writeFileSync(
+    envFile,
+    [
+      `CONVERTER_URL=${converter.url}`,
+      `CONVERTER_SECRET=${secret}`,
+      `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`,
+      `PUBLIC_BASE_URL=${apiPlaceholder}`,
+      `MAX_FILE_SIZE_BYTES=${100 * MB}`,
+      "CONVERSION_TIMEOUT_SECONDS=300",
+      "CONVERTER_REQUEST_TIMEOUT_SECONDS=330",
+    ].join("\n") + "\n",
+  );
+  const {
+    api,
+    workerd,
+    proxy,
+    stop: stopWrangler,
+  } = await startWrangler(root, state, ["--env-file", envFile], "/health");
+  const keyOutput = execFileSync(
+    process.execPath,
+    ["scripts/create-key.ts", "--credits", "1000000", "--plan", "pro", "--user", "bench-memory", "--persist-to", state],
+    { cwd: root, env: quietEnv, encoding: "utf8" },
+  );
   const key = keyOutput.trim().split("\n").at(-1)!;
   const stop = async () => {
     await stopWrangler();
@@ -256,27 +328,48 @@ async function measure<T>(pid: number, proxy: number | undefined, work: (phase: 
     sample();
     const seconds = (performance.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 1000));
-    return { baseline, peak, after: rssBytes(pid), proxyGrowth: proxyPeak - proxyBaseline, phases: [...phases].map(([name, p]) => [name, p - baseline] as const), result, seconds };
+    return {
+      baseline,
+      peak,
+      after: rssBytes(pid),
+      proxyGrowth: proxyPeak - proxyBaseline,
+      phases: [...phases].map(([name, p]) => [name, p - baseline] as const),
+      result,
+      seconds,
+    };
   } finally {
     clearInterval(timer);
   }
 }
 
 async function call(api: string, key: string, path: string, init: RequestInit = {}) {
-  const res = await fetch(`${api}${path}`, { ...init, headers: { "x-api-key": key, ...(init.headers as Record<string, string>) } });
+  const res = await fetch(`${api}${path}`, {
+    ...init,
+    headers: { "x-api-key": key, ...(init.headers as Record<string, string>) },
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
 /** Scenario (a): upload (POST /v1/files), convert to PDF (POST /v1/convert with the fileId), download. */
-async function convertAndDownload(api: string, key: string, doc: Uint8Array, name: string, phase: (name: string) => void = () => undefined) {
+async function convertAndDownload(
+  api: string,
+  key: string,
+  doc: Uint8Array,
+  name: string,
+  phase: (name: string) => void = () => undefined,
+) {
   phase("upload");
   const form = new FormData();
   form.set("file", new Blob([doc]), name);
   const uploaded = await call(api, key, "/v1/files", { method: "POST", body: form });
   if (uploaded.status !== 201) throw new Error(`upload: ${uploaded.status} ${JSON.stringify(uploaded.body)}`);
   phase("convert");
-  const submitted = await call(api, key, "/v1/convert", { method: "POST", body: JSON.stringify({ fileId: uploaded.body.file_id, targetFormat: "pdf" }), headers: { "content-type": "application/json" } });
+  const submitted = await call(api, key, "/v1/convert", {
+    method: "POST",
+    body: JSON.stringify({ fileId: uploaded.body.file_id, targetFormat: "pdf" }),
+    headers: { "content-type": "application/json" },
+  });
   if (submitted.status !== 202) throw new Error(`submit: ${submitted.status} ${JSON.stringify(submitted.body)}`);
   let job: any;
   for (;;) {
@@ -315,24 +408,41 @@ try {
   // Warm-up: every code path once with small documents, then each scenario once unmeasured: the first large
   // body a fresh workerd (and its local R2) handles grows it once for good (the reference below shows it
   // for a Worker that only reads the body); the figures are for a process that has served one before.
-  await convertAndDownload(stack.api, stack.key, readFileSync(join(root, "test/fixtures/odt-raw-text.odt")), "warm.odt");
+  await convertAndDownload(
+    stack.api,
+    stack.key,
+    readFileSync(join(root, "test/fixtures/odt-raw-text.odt")),
+    "warm.odt",
+  );
   await uploadPdf(stack.api, stack.key, readFileSync(join(root, "test/fixtures/pdf-raw-text.pdf")));
-  const first = await measure(stack.workerd, stack.proxy, (phase) => convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase));
+  const first = await measure(stack.workerd, stack.proxy, (phase) =>
+    convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase),
+  );
   const firstB = await measure(stack.workerd, stack.proxy, () => uploadPdf(stack.api, stack.key, pdf.bytes));
   log(`first (warm-up) runs: (a) ${mb(first.peak - first.baseline)} MB, (b) ${mb(firstB.peak - firstB.baseline)} MB`);
-  rows.push(`| (a) first, warm-up | 0 | ${mb(first.baseline)} | **${mb(first.peak - first.baseline)}** | ${first.phases.map(([, g]) => mb(g)).join(" / ")} | ${mb(first.after - first.baseline)} | ${mb(first.proxyGrowth)} | ${first.seconds.toFixed(1)} |`);
-  rows.push(`| (b) first, warm-up | 0 | ${mb(firstB.baseline)} | **${mb(firstB.peak - firstB.baseline)}** | | ${mb(firstB.after - firstB.baseline)} | ${mb(firstB.proxyGrowth)} | ${firstB.seconds.toFixed(1)} |`);
+  rows.push(
+    `| (a) first, warm-up | 0 | ${mb(first.baseline)} | **${mb(first.peak - first.baseline)}** | ${first.phases.map(([, g]) => mb(g)).join(" / ")} | ${mb(first.after - first.baseline)} | ${mb(first.proxyGrowth)} | ${first.seconds.toFixed(1)} |`,
+  );
+  rows.push(
+    `| (b) first, warm-up | 0 | ${mb(firstB.baseline)} | **${mb(firstB.peak - firstB.baseline)}** | | ${mb(firstB.after - firstB.baseline)} | ${mb(firstB.proxyGrowth)} | ${firstB.seconds.toFixed(1)} |`,
+  );
   // Each scenario's runs together, so one scenario's aftermath (a job's last writes) is not in the other's figures.
   for (let run = 1; run <= RUNS; run++) {
     const b = await measure(stack.workerd, stack.proxy, () => uploadPdf(stack.api, stack.key, pdf.bytes));
     growth.b.push(b.peak - b.baseline);
-    rows.push(`| (b) upload ${mb(pdf.bytes.length)} MB PDF, ${pdf.pages} pages (counted: ${b.result.pages}) | ${run} | ${mb(b.baseline)} | **${mb(b.peak - b.baseline)}** | | ${mb(b.after - b.baseline)} | ${mb(b.proxyGrowth)} | ${b.seconds.toFixed(1)} |`);
+    rows.push(
+      `| (b) upload ${mb(pdf.bytes.length)} MB PDF, ${pdf.pages} pages (counted: ${b.result.pages}) | ${run} | ${mb(b.baseline)} | **${mb(b.peak - b.baseline)}** | | ${mb(b.after - b.baseline)} | ${mb(b.proxyGrowth)} | ${b.seconds.toFixed(1)} |`,
+    );
     log(rows.at(-1)!);
   }
   for (let run = 1; run <= RUNS; run++) {
-    const a = await measure(stack.workerd, stack.proxy, (phase) => convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase));
+    const a = await measure(stack.workerd, stack.proxy, (phase) =>
+      convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase),
+    );
     growth.a.push(a.peak - a.baseline);
-    rows.push(`| (a) upload ${mb(odt.length)} MB ODT, convert to PDF, download ${mb(a.result.outputBytes)} MB | ${run} | ${mb(a.baseline)} | **${mb(a.peak - a.baseline)}** | ${a.phases.map(([, g]) => mb(g)).join(" / ")} | ${mb(a.after - a.baseline)} | ${mb(a.proxyGrowth)} | ${a.seconds.toFixed(1)} |`);
+    rows.push(
+      `| (a) upload ${mb(odt.length)} MB ODT, convert to PDF, download ${mb(a.result.outputBytes)} MB | ${run} | ${mb(a.baseline)} | **${mb(a.peak - a.baseline)}** | ${a.phases.map(([, g]) => mb(g)).join(" / ")} | ${mb(a.after - a.baseline)} | ${mb(a.proxyGrowth)} | ${a.seconds.toFixed(1)} |`,
+    );
     log(rows.at(-1)!);
   }
 } finally {
@@ -347,10 +457,15 @@ const reference: string[] = [];
   const ref = await startWrangler(join(root, "bench/memory-reference"), join(dir, "state"), [], "/");
   try {
     for (const mode of ["read", "byob", "r2"]) {
-      for (const [label, bytes] of [[`${mb(odt.length)} MB`, odt], [`${mb(pdf.bytes.length)} MB`, pdf.bytes]] as const) {
+      for (const [label, bytes] of [
+        [`${mb(odt.length)} MB`, odt],
+        [`${mb(pdf.bytes.length)} MB`, pdf.bytes],
+      ] as const) {
         const runs: number[] = [];
         for (let run = 0; run <= RUNS; run++) {
-          const r = await measure(ref.workerd, undefined, async () => (await fetch(`${ref.api}/?mode=${mode}`, { method: "POST", body: bytes })).text());
+          const r = await measure(ref.workerd, undefined, async () =>
+            (await fetch(`${ref.api}/?mode=${mode}`, { method: "POST", body: bytes })).text(),
+          );
           if (run === 0) continue; // the first large body, as above
           runs.push(r.peak - r.baseline);
         }
@@ -371,11 +486,17 @@ const commit = (() => {
     return "?";
   }
 })();
-console.log(`\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC — ${cpus().length} vCPU ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, commit ${commit}, load ${loadStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`);
-console.log("| scenario | run | idle RSS MB | growth MB | by phase: upload / convert / download MB | still held 1 s after MB | wrangler's proxy growth MB | seconds |");
+console.log(
+  `\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC — ${cpus().length} vCPU ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, commit ${commit}, load ${loadStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`,
+);
+console.log(
+  "| scenario | run | idle RSS MB | growth MB | by phase: upload / convert / download MB | still held 1 s after MB | wrangler's proxy growth MB | seconds |",
+);
 console.log("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
 for (const row of rows) console.log(row);
-console.log(`\nMedian growth over ${RUNS} runs: (a) ${mb(median(growth.a))} MB, (b) ${mb(median(growth.b))} MB (target ≤ 16 MB each).`);
+console.log(
+  `\nMedian growth over ${RUNS} runs: (a) ${mb(median(growth.a))} MB, (b) ${mb(median(growth.b))} MB (target ≤ 16 MB each).`,
+);
 console.log("\nReference (bench/memory-reference: a Worker that only reads the body, or writes it to R2):\n");
 console.log("| reference | body | growth per run MB | median MB |");
 console.log("| --- | --- | --- | ---: |");

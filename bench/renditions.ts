@@ -10,8 +10,8 @@
 // BENCH_SECONDS (10 per hit run), BENCH_MISSES (20 paired miss samples), BENCH_DOC (test/fixtures/docx-header-footer.docx).
 // `npm exec` puts node_modules/.bin first on PATH, so this runs on the project's Node 22 (type stripping).
 import { existsSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { cpus, loadavg, totalmem } from "node:os";
+import { basename } from "node:path";
 import autocannon from "autocannon";
 
 const API = process.env.BENCH_API ?? "http://127.0.0.1:8797";
@@ -22,15 +22,23 @@ const MISSES = Number(process.env.BENCH_MISSES ?? 20);
 const DOC = process.env.BENCH_DOC ?? "test/fixtures/docx-header-footer.docx";
 if (!KEY) throw new Error("set DOCCONV_KEY (npm run key -- --credits 100000 --plan pro)");
 const CONVERTER_SECRET =
-  process.env.BENCH_CONVERTER_SECRET ?? /^CONVERTER_SECRET=(.*)$/m.exec(existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "")?.[1] ?? "";
+  process.env.BENCH_CONVERTER_SECRET ??
+  /^CONVERTER_SECRET=(.*)$/m.exec(existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "")?.[1] ??
+  "";
 
 const loadStart = loadavg();
 const docBytes = readFileSync(DOC);
 const docName = basename(DOC);
 const auth = { "x-api-key": KEY };
 
-async function api<T = any>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(`${API}${path}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+async function api<T = any>(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${API}${path}`, {
+    ...init,
+    headers: { ...auth, ...(init.headers as Record<string, string>) },
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
@@ -72,18 +80,32 @@ const prime = await api(`/v1/files/${fileId}/convert`, { method: "POST", body: m
 if (prime.status !== 200) throw new Error(`priming the file rendition: ${prime.status} ${JSON.stringify(prime.body)}`);
 
 const submitted = await api("/v1/convert", { method: "POST", body: multipart({ fileId, targetFormat: "odt" }) });
-if (submitted.status !== 202) throw new Error(`submitting the run: ${submitted.status} ${JSON.stringify(submitted.body)}`);
+if (submitted.status !== 202)
+  throw new Error(`submitting the run: ${submitted.status} ${JSON.stringify(submitted.body)}`);
 const run = await waitForJob(submitted.body.id);
 if (run.status !== "Succeeded") throw new Error(`the run ${run.id} ended ${run.status}`);
 const runBody = JSON.stringify({ format: "pdf" });
-const primeRun = await api(`/v1/runs/${run.id}/export`, { method: "POST", body: runBody, headers: { "content-type": "application/json" } });
-if (primeRun.status !== 200) throw new Error(`priming the run export: ${primeRun.status} ${JSON.stringify(primeRun.body)}`);
+const primeRun = await api(`/v1/runs/${run.id}/export`, {
+  method: "POST",
+  body: runBody,
+  headers: { "content-type": "application/json" },
+});
+if (primeRun.status !== 200)
+  throw new Error(`priming the run export: ${primeRun.status} ${JSON.stringify(primeRun.body)}`);
 
 for (const [name, check] of [
   ["file", await api(`/v1/files/${fileId}/convert`, { method: "POST", body: multipart({ format: "pdf" }) })],
-  ["run", await api(`/v1/runs/${run.id}/export`, { method: "POST", body: runBody, headers: { "content-type": "application/json" } })],
+  [
+    "run",
+    await api(`/v1/runs/${run.id}/export`, {
+      method: "POST",
+      body: runBody,
+      headers: { "content-type": "application/json" },
+    }),
+  ],
 ] as const) {
-  if (check.headers.get("x-rendition-cache") !== "hit") throw new Error(`${name}: expected a cache hit, got ${check.status} ${check.headers.get("x-rendition-cache")}`);
+  if (check.headers.get("x-rendition-cache") !== "hit")
+    throw new Error(`${name}: expected a cache hit, got ${check.status} ${check.headers.get("x-rendition-cache")}`);
 }
 
 // ---- cache hits under load ----
@@ -116,7 +138,16 @@ async function hits(
   };
   await autocannon({ ...opts, duration: 2 }); // warm-up: isolates, statements, keys
   const r = await autocannon({ ...opts, duration: SECONDS });
-  return { endpoint, connections, p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+  return {
+    endpoint,
+    connections,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    rps: r.requests.average,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 const hitRows: HitRow[] = [];
@@ -127,8 +158,12 @@ const floorRows = [
   await hits("reference: GET /v1/files/{id}", `/v1/files/${fileId}`, "", "text/plain", 1, "GET"),
 ];
 for (const connections of [1, 32]) {
-  hitRows.push(await hits("POST /v1/files/{id}/convert", `/v1/files/${fileId}/convert`, fileHitBody, fileHitType, connections));
-  hitRows.push(await hits("POST /v1/runs/{id}/export", `/v1/runs/${run.id}/export`, runBody, "application/json", connections));
+  hitRows.push(
+    await hits("POST /v1/files/{id}/convert", `/v1/files/${fileId}/convert`, fileHitBody, fileHitType, connections),
+  );
+  hitRows.push(
+    await hits("POST /v1/runs/{id}/export", `/v1/runs/${run.id}/export`, runBody, "application/json", connections),
+  );
 }
 
 // ---- misses against the bare converter, paired and interleaved ----
@@ -149,11 +184,13 @@ async function miss(): Promise<number> {
   const started = performance.now();
   const res = await api(`/v1/files/${id}/convert`, { method: "POST", body: multipart({ format: "pdf" }) });
   const total = performance.now() - started;
-  if (res.status !== 200 || res.headers.get("x-rendition-cache") !== "miss") throw new Error(`miss: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200 || res.headers.get("x-rendition-cache") !== "miss")
+    throw new Error(`miss: ${res.status} ${JSON.stringify(res.body)}`);
   return total;
 }
 
-const conversionsDone = async () => ((await (await fetch(`${CONVERTER}/health`)).json()) as { conversions: number }).conversions;
+const conversionsDone = async () =>
+  ((await (await fetch(`${CONVERTER}/health`)).json()) as { conversions: number }).conversions;
 const conversionsBefore = await conversionsDone();
 for (let i = 0; i < 3; i++) {
   await direct();
@@ -173,23 +210,41 @@ for (let i = 0; i < MISSES; i++) {
 // The API must be converting on the converter measured directly (.dev.vars is shared in a shared tree).
 const conversionsAfter = await conversionsDone();
 if (conversionsAfter - conversionsBefore !== 2 * (MISSES + 3)) {
-  throw new Error(`${CONVERTER} did ${conversionsAfter - conversionsBefore} conversions, expected ${2 * (MISSES + 3)}: the API uses another converter (check CONVERTER_URL in .dev.vars)`);
+  throw new Error(
+    `${CONVERTER} did ${conversionsAfter - conversionsBefore} conversions, expected ${2 * (MISSES + 3)}: the API uses another converter (check CONVERTER_URL in .dev.vars)`,
+  );
 }
 
 // ---- report ----
 const date = new Date().toISOString().slice(0, 16).replace("T", " ");
 const machine = `${cpus().length}× ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const load = `load average ${loadStart.map((l) => l.toFixed(1)).join(" ")} at the start, ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end`;
+const load = `load average ${loadStart.map((l) => l.toFixed(1)).join(" ")} at the start, ${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ")} at the end`;
 console.log(`\n### Renditions — ${date} UTC, ${machine}\n`);
-console.log(`Document: \`${DOC}\` (${docBytes.length} bytes) → pdf. Hits: autocannon, ${SECONDS} s per row after a 2 s warm-up. Machine ${load}.\n`);
+console.log(
+  `Document: \`${DOC}\` (${docBytes.length} bytes) → pdf. Hits: autocannon, ${SECONDS} s per row after a 2 s warm-up. Machine ${load}.\n`,
+);
 console.log("| cache hit | connections | p50 ms | p99 ms | req/s | requests | non-2xx |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-for (const r of floorRows) console.log(`| ${r.endpoint} | ${r.connections} | ${ms(r.p50)} | ${ms(r.p99)} | ${Math.round(r.rps)} | ${r.requests} | — |`);
-for (const r of hitRows) console.log(`| ${r.endpoint} | ${r.connections} | ${ms(r.p50)} | ${ms(r.p99)} | ${Math.round(r.rps)} | ${r.requests} | ${r.non2xx + r.errors} |`);
+for (const r of floorRows)
+  console.log(
+    `| ${r.endpoint} | ${r.connections} | ${ms(r.p50)} | ${ms(r.p99)} | ${Math.round(r.rps)} | ${r.requests} | — |`,
+  );
+for (const r of hitRows)
+  console.log(
+    `| ${r.endpoint} | ${r.connections} | ${ms(r.p50)} | ${ms(r.p99)} | ${Math.round(r.rps)} | ${r.requests} | ${r.non2xx + r.errors} |`,
+  );
 console.log(`\nMiss vs. the bare converter (${MISSES} interleaved pairs, after 3 warm-up pairs):\n`);
 console.log("| | p50 ms | p90 ms | min ms |");
 console.log("| --- | ---: | ---: | ---: |");
-console.log(`| converter alone (POST ${CONVERTER}/convert) | ${ms(percentile(directs, 50))} | ${ms(percentile(directs, 90))} | ${ms(Math.min(...directs))} |`);
-console.log(`| API miss (POST /v1/files/{id}/convert, waits for the job) | ${ms(percentile(misses, 50))} | ${ms(percentile(misses, 90))} | ${ms(Math.min(...misses))} |`);
-console.log(`| added by the API (paired difference) | ${ms(percentile(overheads, 50))} | ${ms(percentile(overheads, 90))} | ${ms(Math.min(...overheads))} |`);
+console.log(
+  `| converter alone (POST ${CONVERTER}/convert) | ${ms(percentile(directs, 50))} | ${ms(percentile(directs, 90))} | ${ms(Math.min(...directs))} |`,
+);
+console.log(
+  `| API miss (POST /v1/files/{id}/convert, waits for the job) | ${ms(percentile(misses, 50))} | ${ms(percentile(misses, 90))} | ${ms(Math.min(...misses))} |`,
+);
+console.log(
+  `| added by the API (paired difference) | ${ms(percentile(overheads, 50))} | ${ms(percentile(overheads, 90))} | ${ms(Math.min(...overheads))} |`,
+);
 console.log(`\nTargets: hit p50 ≤ 10 ms; miss overhead p50 ≤ 50 ms.`);

@@ -13,6 +13,10 @@ if (major < 22 || (major === 22 && minor < 6)) {
 } else if (process.features.typescript) {
   await import(pathToFileURL(cli).href);
 } else {
-  const run = spawnSync(process.execPath, ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", cli, ...process.argv.slice(2)], { stdio: "inherit" });
+  const run = spawnSync(
+    process.execPath,
+    ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", cli, ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
   process.exit(run.status ?? 1);
 }

@@ -22,7 +22,8 @@ const { values } = parseArgs({
 });
 if (values.plan && values.plan !== "free" && values.plan !== "pro") throw new Error("--plan is free or pro");
 const credits = values.credits === undefined ? undefined : Number(values.credits);
-if (credits !== undefined && (!Number.isInteger(credits) || credits < 0)) throw new Error("--credits is a whole number ≥ 0");
+if (credits !== undefined && (!Number.isInteger(credits) || credits < 0))
+  throw new Error("--credits is a whole number ≥ 0");
 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const token = (n: number) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => ALPHABET[b % 62]).join("");
@@ -47,12 +48,27 @@ const dir = mkdtempSync(join(tmpdir(), "docconv-key-"));
 try {
   const file = join(dir, "provision.sql");
   writeFileSync(file, statements.join(";\n") + ";\n");
-  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "d1", "execute", "DB", values.remote ? "--remote" : "--local", "--file", file, ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : [])], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-  });
+  execFileSync(
+    process.execPath,
+    [
+      "node_modules/wrangler/bin/wrangler.js",
+      "d1",
+      "execute",
+      "DB",
+      values.remote ? "--remote" : "--local",
+      "--file",
+      file,
+      ...(values["persist-to"] ? ["--persist-to", values["persist-to"]] : []),
+    ],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    },
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`account: ${workspaceId ?? userId} (${workspaceId ? `workspace ${values.workspace}` : `user ${values.user}`}), scope ${workspaceId ? "workspace" : "personal"}`);
+console.log(
+  `account: ${workspaceId ?? userId} (${workspaceId ? `workspace ${values.workspace}` : `user ${values.user}`}), scope ${workspaceId ? "workspace" : "personal"}`,
+);
 console.log(key);

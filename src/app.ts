@@ -56,4 +56,3 @@ export function createApp() {
   app.notFound(notFound);
   return app;
 }
-

@@ -23,9 +23,13 @@ function carriesFields(contentType: string | undefined): boolean {
 const limitFields = bodyLimit({
   maxSize: MAX_FIELDS_BODY_BYTES,
   onError: () => {
-    throw new ApiError("request.too_large", `a JSON or form body may be at most ${MAX_FIELDS_BODY_BYTES} bytes; documents go in a multipart upload`, {
-      maxBodyBytes: MAX_FIELDS_BODY_BYTES,
-    });
+    throw new ApiError(
+      "request.too_large",
+      `a JSON or form body may be at most ${MAX_FIELDS_BODY_BYTES} bytes; documents go in a multipart upload`,
+      {
+        maxBodyBytes: MAX_FIELDS_BODY_BYTES,
+      },
+    );
   },
 });
 

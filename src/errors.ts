@@ -30,7 +30,7 @@ const CODES = {
   "webhooks.not_found": 404,
   "webhooks.secret_not_found": 404,
   "deliveries.not_found": 404,
-  "not_found": 404,
+  not_found: 404,
   "jobs.not_finished": 409,
   "jobs.already_finished": 409,
   "runs.not_succeeded": 409,
@@ -69,9 +69,9 @@ const CODES = {
   "download.not_found": 404,
   "download.precondition_failed": 412,
   "download.range_not_satisfiable": 416,
-  "upstream_error": 502,
+  upstream_error: 502,
   "upstream.unavailable": 503,
-  "internal_error": 500,
+  internal_error: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof CODES;
@@ -124,7 +124,12 @@ export function errorFamilyOf(path: string): ErrorFamily {
   return FILES_FAMILY.test(path) ? "files" : "jobs";
 }
 
-export function errorBody(code: ErrorCode, detail: string, context: Record<string, unknown> = {}, family: ErrorFamily = "jobs") {
+export function errorBody(
+  code: ErrorCode,
+  detail: string,
+  context: Record<string, unknown> = {},
+  family: ErrorFamily = "jobs",
+) {
   if (family === "files") return { error: classOf(code), code, detail, message: detail, ...context };
   return { error: code, type: classOf(code), detail, ...context };
 }
@@ -134,7 +139,12 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly context: Record<string, unknown>;
   readonly headers: Record<string, string>;
-  constructor(code: ErrorCode, detail: string, context: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    context: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(detail);
     this.code = code;
     this.context = context;
@@ -144,7 +154,10 @@ export class ApiError extends Error {
     return CODES[this.code];
   }
   toResponse(family: ErrorFamily): Response {
-    return Response.json(errorBody(this.code, this.message, this.context, family), { status: this.status, headers: this.headers });
+    return Response.json(errorBody(this.code, this.message, this.context, family), {
+      status: this.status,
+      headers: this.headers,
+    });
   }
 }
 
@@ -168,11 +181,15 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return err.toResponse(family);
   if (err instanceof HTTPException) {
     const status = err.status;
-    if (status === 413) return new ApiError("request.too_large", err.message || "request body too large").toResponse(family);
+    if (status === 413)
+      return new ApiError("request.too_large", err.message || "request body too large").toResponse(family);
     if (status === 404) return new ApiError("not_found", err.message || "not found").toResponse(family);
     if (status === 401) return new ApiError("auth.invalid_key", err.message || "unauthorized").toResponse(family);
     if (status === 415) {
-      return new ApiError("request.unsupported_content_type", `send the body as one of the media types this endpoint documents (not ${c.req.header("content-type") ?? "none"})`).toResponse(family);
+      return new ApiError(
+        "request.unsupported_content_type",
+        `send the body as one of the media types this endpoint documents (not ${c.req.header("content-type") ?? "none"})`,
+      ).toResponse(family);
     }
     return Response.json(errorBody("request.invalid", err.message || "bad request", {}, family), { status });
   }

@@ -2,7 +2,6 @@ import { toHex } from "./digests";
 
 // Identifiers: UUIDv7 for jobs (time-ordered, so cursors and indexes follow creation), prefixed random ids elsewhere.
 
-
 // Monotonic, RFC 9562 §6.2 method 1: within one millisecond a 12-bit counter in rand_a orders the ids this isolate
 // makes, seeded at random below 2^11 so it has room to count; should it overflow, the timestamp moves on by one.
 // It matters on Workers: the clock stands still during a request (Date.now() moves only after I/O), so a

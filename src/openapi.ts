@@ -79,6 +79,7 @@ export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
     type: "http",
     scheme: "bearer",
     bearerFormat: "sk_live_… / sk_test_…",
-    description: "the same key as `Authorization: Bearer <key>`: exactly that, a bare key is refused (401 `auth.invalid_authorization`)",
+    description:
+      "the same key as `Authorization: Bearer <key>`: exactly that, a bare key is refused (401 `auth.invalid_authorization`)",
   });
 }

@@ -2,11 +2,15 @@
 import { z } from "@hono/zod-openapi";
 import { sources } from "../container/src/formats.ts";
 import { parsePages } from "../container/src/options.ts";
-import { ERROR_CLASSES, errorBody, errorCatalog, type ErrorCode, type ErrorFamily } from "./errors";
+import { ERROR_CLASSES, type ErrorCode, type ErrorFamily, errorBody, errorCatalog } from "./errors";
 
 // The envelope's codes, documented from the one table in errors.ts.
 const ERROR_CATALOG = errorCatalog();
-const ERROR_TABLE = ["| code | HTTP status | class |", "| --- | --- | --- |", ...ERROR_CATALOG.map((e) => `| \`${e.code}\` | ${e.status} | ${e.type} |`)].join("\n");
+const ERROR_TABLE = [
+  "| code | HTTP status | class |",
+  "| --- | --- | --- |",
+  ...ERROR_CATALOG.map((e) => `| \`${e.code}\` | ${e.status} | ${e.type} |`),
+].join("\n");
 const CODE_ENUM = ERROR_CATALOG.map((e) => e.code);
 const CLASS_LIST = ERROR_CLASSES.join(", ");
 
@@ -20,8 +24,14 @@ const UNSUPPORTED_PAIR = {
 /** Seed 003's ErrorResponse: every endpoint but /v1/files* and /v1/runs*. */
 export const ErrorEnvelope = z
   .object({
-    error: z.string().openapi({ example: "convert.unsupported_format_pair", description: "`<area>.<code>`: the machine-readable reason", enum: CODE_ENUM }),
-    type: z.string().openapi({ example: "invalid_request", description: `the code's class: ${CLASS_LIST}`, enum: ERROR_CLASSES }),
+    error: z.string().openapi({
+      example: "convert.unsupported_format_pair",
+      description: "`<area>.<code>`: the machine-readable reason",
+      enum: CODE_ENUM,
+    }),
+    type: z
+      .string()
+      .openapi({ example: "invalid_request", description: `the code's class: ${CLASS_LIST}`, enum: ERROR_CLASSES }),
     detail: z.string().openapi({ example: UNSUPPORTED_PAIR.detail }),
   })
   .catchall(z.unknown())
@@ -33,10 +43,18 @@ export const ErrorEnvelope = z
 /** Seed 000's error table: /v1/files* and /v1/runs*. The same codes and statuses, the class in `error`. */
 export const FilesErrorEnvelope = z
   .object({
-    error: z.string().openapi({ example: "invalid_request", description: `the class, as seed 000's error table names them: ${CLASS_LIST}`, enum: ERROR_CLASSES }),
-    code: z.string().openapi({ example: "convert.unsupported_format_pair", description: "the fine-grained `<area>.<code>` (the `error` of the job API's envelope)", enum: CODE_ENUM }),
+    error: z.string().openapi({
+      example: "invalid_request",
+      description: `the class, as seed 000's error table names them: ${CLASS_LIST}`,
+      enum: ERROR_CLASSES,
+    }),
+    code: z.string().openapi({
+      example: "convert.unsupported_format_pair",
+      description: "the fine-grained `<area>.<code>` (the `error` of the job API's envelope)",
+      enum: CODE_ENUM,
+    }),
     detail: z.string().openapi({ example: UNSUPPORTED_PAIR.detail }),
-    message: z.string().openapi({ description: "the same text as `detail` (seed 000: \"Message lists valid targets\")" }),
+    message: z.string().openapi({ description: 'the same text as `detail` (seed 000: "Message lists valid targets")' }),
   })
   .catchall(z.unknown())
   .openapi("FilesError", {
@@ -44,15 +62,25 @@ export const FilesErrorEnvelope = z
     example: errorBody("convert.unsupported_format_pair", UNSUPPORTED_PAIR.detail, UNSUPPORTED_PAIR.context, "files"),
   });
 
-type ErrorResponses = Record<number, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope | typeof FilesErrorEnvelope } } }>;
+type ErrorResponses = Record<
+  number,
+  { description: string; content: { "application/json": { schema: typeof ErrorEnvelope | typeof FilesErrorEnvelope } } }
+>;
 
 function responsesFor(family: ErrorFamily, statuses: number[]): ErrorResponses {
   const schema = family === "files" ? FilesErrorEnvelope : ErrorEnvelope;
   // 500 is always listed: onError answers any route with `internal_error`.
   return Object.fromEntries(
     [...statuses, 500].map((s) => {
-      const [code, detail, context] = (family === "files" ? FILES_ERROR_EXAMPLES[s] : undefined) ?? ERROR_EXAMPLES[s] ?? ERROR_EXAMPLES[500]!;
-      return [s, { description: ERROR_DESCRIPTIONS[s] ?? "error", content: { "application/json": { schema, example: errorBody(code, detail, context, family) } } }];
+      const [code, detail, context] =
+        (family === "files" ? FILES_ERROR_EXAMPLES[s] : undefined) ?? ERROR_EXAMPLES[s] ?? ERROR_EXAMPLES[500]!;
+      return [
+        s,
+        {
+          description: ERROR_DESCRIPTIONS[s] ?? "error",
+          content: { "application/json": { schema, example: errorBody(code, detail, context, family) } },
+        },
+      ];
     }),
   );
 }
@@ -86,7 +114,11 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 type ErrorExample = [ErrorCode, string, Record<string, unknown>?];
 const FILES_ERROR_EXAMPLES: Record<number, ErrorExample> = {
   404: ["files.not_found", "file not found"],
-  409: ["runs.not_succeeded", "the run is Running; only a Succeeded run can be exported", { status: "Running", status_url: "/v1/convert/job/019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f" }],
+  409: [
+    "runs.not_succeeded",
+    "the run is Running; only a Succeeded run can be exported",
+    { status: "Running", status_url: "/v1/convert/job/019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f" },
+  ],
 };
 const ERROR_EXAMPLES: Record<number, ErrorExample> = {
   400: ["convert.unsupported_format_pair", UNSUPPORTED_PAIR.detail, UNSUPPORTED_PAIR.context],
@@ -96,12 +128,20 @@ const ERROR_EXAMPLES: Record<number, ErrorExample> = {
   404: ["jobs.not_found", "job not found"],
   409: ["jobs.already_finished", "the job is already Succeeded", { status: "Succeeded" }],
   410: ["jobs.output_expired", "the job's output has expired and was deleted"],
-  412: ["download.precondition_failed", "the file does not match the request's If-Match or If-Unmodified-Since", { etag: '"3f6c0e2a9b8d7c6e5f4a3b2c1d0e9f8a"' }],
+  412: [
+    "download.precondition_failed",
+    "the file does not match the request's If-Match or If-Unmodified-Since",
+    { etag: '"3f6c0e2a9b8d7c6e5f4a3b2c1d0e9f8a"' },
+  ],
   413: ["request.too_large", "the file is 73400320 bytes; the limit is 52428800", { maxFileSizeBytes: 52428800 }],
   415: ["request.unsupported_format", "zip is not a supported source format", { detectedFormat: "zip" }],
   416: ["download.range_not_satisfiable", "the requested range is outside the file's 8357 bytes", { size: 8357 }],
   422: ["convert.corrupt_input", "the file is a damaged or truncated zip archive"],
-  429: ["limits.concurrent_jobs", "at most 10 jobs may be queued or running at once on the Free plan", { maxConcurrentJobs: 10 }],
+  429: [
+    "limits.concurrent_jobs",
+    "at most 10 jobs may be queued or running at once on the Free plan",
+    { maxConcurrentJobs: 10 },
+  ],
   500: ["internal_error", "internal error"],
   502: ["convert.failed", "the conversion failed; the credits were refunded and a retry converts again"],
   503: ["upstream.unavailable", "the converter is unavailable"],
@@ -116,7 +156,11 @@ const SheetSchema = z
   .refine((sheet) => !/^0+$/.test(sheet), "sheets are numbered from 1");
 
 export const ConvertOptionsSchema = z.object({
-  sheet: SheetSchema.optional().openapi({ description: "CSV from a workbook: 1-based sheet index, sheet name, or `all` (ZIP of one CSV per sheet); also accepted as the query parameter `?sheet=`", example: "1" }),
+  sheet: SheetSchema.optional().openapi({
+    description:
+      "CSV from a workbook: 1-based sheet index, sheet name, or `all` (ZIP of one CSV per sheet); also accepted as the query parameter `?sheet=`",
+    example: "1",
+  }),
   pages: z
     .string()
     .regex(/^(all|\d+(-\d+)?(,\d+(-\d+)?)*)$/, "pages is `all` or a range like 1-3 or 1,3-5")
@@ -129,15 +173,28 @@ export const ConvertOptionsSchema = z.object({
         "pages or slides for PDF and image outputs: a range like `1-3` or `1,3-5`, or `all`. Images: one page gives one image, several a ZIP. Without it, /v1/convert converts every page and /v1/files/{file_id}/convert and /v1/runs/{run_id}/export render only the first page as one image",
       example: "1-3",
     }),
-  dpi: z.coerce.number().int().min(36).max(600).optional().openapi({ description: "image outputs: resolution", example: 150 }),
-  quality: z.coerce.number().int().min(1).max(100).optional().openapi({ description: "jpg outputs: quality", example: 85 }),
+  dpi: z.coerce
+    .number()
+    .int()
+    .min(36)
+    .max(600)
+    .optional()
+    .openapi({ description: "image outputs: resolution", example: 150 }),
+  quality: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .openapi({ description: "jpg outputs: quality", example: 85 }),
   pdfa: z.enum(["1b", "2b", "3b"]).optional().openapi({ description: "PDF/A conformance level for PDF outputs" }),
   // Multipart fields are strings: "true"/"false" there, a boolean in JSON.
   escapeFormulas: z
     .union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")])
     .optional()
     .openapi({
-      description: "CSV outputs: cells that start with = + - @, a tab or a carriage return (and are not plain numbers) get a leading ' so spreadsheets do not run them as formulas (CSV injection). Default true; false writes every cell verbatim",
+      description:
+        "CSV outputs: cells that start with = + - @, a tab or a carriage return (and are not plain numbers) get a leading ' so spreadsheets do not run them as formulas (CSV injection). Default true; false writes every cell verbatim",
       example: true,
     }),
 });
@@ -151,10 +208,12 @@ function acceptedByConverter(pages: string): boolean {
   }
 }
 
-
 /** `?sheet=` (seed 000's announced parameter), accepted wherever the body takes `sheet`. */
 export const SheetQuerySchema = z.object({
-  sheet: SheetSchema.optional().openapi({ description: "the same as the body's `sheet`; when both are sent they must agree (else 400 `request.invalid`)", example: "2" }),
+  sheet: SheetSchema.optional().openapi({
+    description: "the same as the body's `sheet`; when both are sent they must agree (else 400 `request.invalid`)",
+    example: "2",
+  }),
 });
 
 const JOB_EXAMPLE_ID = "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f";
@@ -164,18 +223,36 @@ export const JobStatusResponseSchema = z
     id: z.string().openapi({ example: JOB_EXAMPLE_ID }),
     status: z.enum(["Queued", "Running", "Succeeded", "Failed", "Canceled"]),
     progress: z.object({
-      percent: z.number().int().min(0).max(100).openapi({ description: "0 while Queued or Running, 100 once Succeeded" }),
-      phase: z.string().nullable().openapi({ example: "converting", description: "while Queued or Running: queued, converting, storing; null once finished" }),
+      percent: z
+        .number()
+        .int()
+        .min(0)
+        .max(100)
+        .openapi({ description: "0 while Queued or Running, 100 once Succeeded" }),
+      phase: z.string().nullable().openapi({
+        example: "converting",
+        description: "while Queued or Running: queued, converting, storing; null once finished",
+      }),
     }),
     metrics: z.object({
       inputBytes: z.number().int().openapi({ description: "0 while Queued or Running" }),
-      outputBytes: z.number().int().openapi({ description: "0 while Queued or Running, and when nothing was produced" }),
+      outputBytes: z
+        .number()
+        .int()
+        .openapi({ description: "0 while Queued or Running, and when nothing was produced" }),
       creditCost: z.number().int().openapi({ description: "the actual cost, decided at submission" }),
-      inputPages: z.number().int().nullable().openapi({ description: "the input's page or slide count where it is known" }),
+      inputPages: z
+        .number()
+        .int()
+        .nullable()
+        .openapi({ description: "the input's page or slide count where it is known" }),
       outputPages: z.number().int().nullable(),
     }),
     error: z.object({ code: z.string(), detail: z.string() }).nullable().openapi({ description: "Failed jobs only" }),
-    output: z.object({ fileName: z.string(), contentType: z.string(), fileCount: z.number().int() }).nullable().openapi({ description: "Succeeded jobs whose output is still stored" }),
+    output: z
+      .object({ fileName: z.string(), contentType: z.string(), fileCount: z.number().int() })
+      .nullable()
+      .openapi({ description: "Succeeded jobs whose output is still stored" }),
     download_url: z.string().nullable().openapi({ description: "signed, expiring URL of the output (Succeeded only)" }),
     expires_at: z.string().nullable(),
     sourceFormat: z.string(),
@@ -205,9 +282,9 @@ export const JobAcceptedResponseSchema = z
   .openapi("JobAcceptedResponse");
 
 /** An Idempotency-Key replay: the job as it is now (status, output, download link), with its cost. */
-export const JobReplayResponseSchema = JobStatusResponseSchema.extend({ creditCost: z.number().int().openapi({ description: "what the job was charged when it was admitted" }) }).openapi(
-  "JobReplayResponse",
-);
+export const JobReplayResponseSchema = JobStatusResponseSchema.extend({
+  creditCost: z.number().int().openapi({ description: "what the job was charged when it was admitted" }),
+}).openapi("JobReplayResponse");
 
 export const FileResponseSchema = z
   .object({
@@ -228,7 +305,8 @@ export const RenditionRequestSchema = ConvertOptionsSchema.extend({
   format: z.string().min(1).openapi({ example: "pdf", description: "target format (extension)" }),
   wait: z.coerce.number().min(0).optional().openapi({
     example: 30,
-    description: "seconds to wait for a conversion that is not cached yet: at most, and by default, RENDITION_WAIT_SECONDS (60). 0 answers 202 at once on a miss",
+    description:
+      "seconds to wait for a conversion that is not cached yet: at most, and by default, RENDITION_WAIT_SECONDS (60). 0 answers 202 at once on a miss",
   }),
 });
 
@@ -236,12 +314,19 @@ export const RenditionPendingResponseSchema = z
   .object({
     job_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f" }),
     status: z.enum(["Queued", "Running"]),
-    status_url: z.string().openapi({ example: "/v1/convert/job/019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "poll it; when Succeeded, calling the same endpoint again returns the cached rendition" }),
+    status_url: z.string().openapi({
+      example: "/v1/convert/job/019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f",
+      description: "poll it; when Succeeded, calling the same endpoint again returns the cached rendition",
+    }),
   })
   .openapi("RenditionPending");
 
 /** Response headers of the rendition endpoints. */
 export const RenditionResponseHeaders = z.object({
-  "x-d1-bookmark": z.string().openapi({ description: "D1 session bookmark: send it back as `x-d1-bookmark` for read-your-writes" }),
-  "x-rendition-cache": z.enum(["hit", "miss"]).openapi({ description: "hit: served from the cache, nothing converted or charged" }),
+  "x-d1-bookmark": z
+    .string()
+    .openapi({ description: "D1 session bookmark: send it back as `x-d1-bookmark` for read-your-writes" }),
+  "x-rendition-cache": z
+    .enum(["hit", "miss"])
+    .openapi({ description: "hit: served from the cache, nothing converted or charged" }),
 });

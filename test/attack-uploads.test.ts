@@ -2,8 +2,8 @@
 // Worker hold or leave behind, and the form's edge cases, through the public API and the storage adapter.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ObjectWriter, PART_SIZE_BYTES } from "../src/storage/r2";
 import { scatteredOle2 } from "../container/test/hostile-builders";
+import { ObjectWriter, PART_SIZE_BYTES } from "../src/storage/r2";
 import { seedAccount } from "./harness";
 import { multipartStream, noise, sha256Of, sha256OfStream } from "./streams";
 
@@ -41,10 +41,20 @@ describe("R2 requests a detection makes", () => {
     const account = await seedAccount({ credits: 10 });
     const file = scatteredOle2(12_000, 60);
     expect(file.length).toBeGreaterThan(PART_SIZE_BYTES);
-    const form = multipartStream([{ name: "file", filename: "old.doc", size: file.length, bytes: (o, l) => file.subarray(o, o + l) }]);
-    const res = await account.json("/v1/files", { method: "POST", body: form.body, headers: { "content-type": form.contentType }, duplex: "half" } as RequestInit);
+    const form = multipartStream([
+      { name: "file", filename: "old.doc", size: file.length, bytes: (o, l) => file.subarray(o, o + l) },
+    ]);
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form.body,
+      headers: { "content-type": form.contentType },
+      duplex: "half",
+    } as RequestInit);
     expect(res.status, JSON.stringify(res.body)).toBe(422);
-    expect(res.body).toMatchObject({ code: "convert.corrupt_input", detail: expect.stringContaining("scattered over more than 1024 reads") });
+    expect(res.body).toMatchObject({
+      code: "convert.corrupt_input",
+      detail: expect.stringContaining("scattered over more than 1024 reads"),
+    });
     expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/` })).objects).toEqual([]);
   });
 });

@@ -20,8 +20,11 @@ describe("webhook endpoints", () => {
     );
     const refused = results.filter((r) => r.status !== 201);
     expect(results.length - refused.length).toBe(MAX_ENDPOINTS_PER_ACCOUNT);
-    for (const r of refused) expect(r.body).toMatchObject({ error: "webhooks.limit_reached", maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
-    const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    for (const r of refused)
+      expect(r.body).toMatchObject({ error: "webhooks.limit_reached", maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
+    const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(stored!.n).toBe(MAX_ENDPOINTS_PER_ACCOUNT);
   });
 });
@@ -29,45 +32,67 @@ describe("webhook endpoints", () => {
 describe("page selections", () => {
   // The schema took any digits, so `0` or `5-2` reached the converter: a job admitted and charged, then failed
   // with convert.invalid_option and refunded — a conversion slot and a round trip for a request that was never valid.
-  it.each(["0", "5-2", "1,0-3", "1-100001"])("refuses pages=%s before anything is admitted, on both families", async (pages) => {
-    const account = await seedAccount();
-    const { file_id } = await upload(account, "docx-header-footer.docx");
-    const before = await balance(account.accountId);
+  it.each(["0", "5-2", "1,0-3", "1-100001"])(
+    "refuses pages=%s before anything is admitted, on both families",
+    async (pages) => {
+      const account = await seedAccount();
+      const { file_id } = await upload(account, "docx-header-footer.docx");
+      const before = await balance(account.accountId);
 
-    const rendition = await account.json(`/v1/files/${file_id}/convert`, { method: "POST", body: form({ format: "png", pages, wait: "0" }) });
-    expect(rendition.status, JSON.stringify(rendition.body)).toBe(400);
-    expect(rendition.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
-    expect(rendition.body.job_id).toBeUndefined();
+      const rendition = await account.json(`/v1/files/${file_id}/convert`, {
+        method: "POST",
+        body: form({ format: "png", pages, wait: "0" }),
+      });
+      expect(rendition.status, JSON.stringify(rendition.body)).toBe(400);
+      expect(rendition.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
+      expect(rendition.body.job_id).toBeUndefined();
 
-    const job = await account.json("/v1/convert", { method: "POST", body: form({ fileId: file_id, targetFormat: "pdf", pages }) });
-    expect(job.status, JSON.stringify(job.body)).toBe(400);
-    expect(job.body).toMatchObject({ error: "request.invalid", type: "invalid_request" });
+      const job = await account.json("/v1/convert", {
+        method: "POST",
+        body: form({ fileId: file_id, targetFormat: "pdf", pages }),
+      });
+      expect(job.status, JSON.stringify(job.body)).toBe(400);
+      expect(job.body).toMatchObject({ error: "request.invalid", type: "invalid_request" });
 
-    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
-    expect(jobs!.n).toBe(0);
-    expect(await balance(account.accountId)).toEqual(before);
-  });
+      const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+        .bind(account.accountId)
+        .first<{ n: number }>();
+      expect(jobs!.n).toBe(0);
+      expect(await balance(account.accountId)).toEqual(before);
+    },
+  );
 });
 
 describe("sheet selections", () => {
   // Same as pages: a sheet the converter refuses by its form (0, or a name over 255 characters) was admitted first.
-  it.each(["0", "000", "x".repeat(256)])("refuses sheet=%s before anything is admitted, as a field and as ?sheet=", async (sheet) => {
-    const account = await seedAccount();
-    const { file_id } = await upload(account, "xlsx-simple.xlsx");
-    const before = await balance(account.accountId);
+  it.each(["0", "000", "x".repeat(256)])(
+    "refuses sheet=%s before anything is admitted, as a field and as ?sheet=",
+    async (sheet) => {
+      const account = await seedAccount();
+      const { file_id } = await upload(account, "xlsx-simple.xlsx");
+      const before = await balance(account.accountId);
 
-    const field = await account.json(`/v1/files/${file_id}/convert`, { method: "POST", body: form({ format: "csv", sheet, wait: "0" }) });
-    expect(field.status, JSON.stringify(field.body)).toBe(400);
-    expect(field.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
+      const field = await account.json(`/v1/files/${file_id}/convert`, {
+        method: "POST",
+        body: form({ format: "csv", sheet, wait: "0" }),
+      });
+      expect(field.status, JSON.stringify(field.body)).toBe(400);
+      expect(field.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
 
-    const query = await account.json(`/v1/convert?sheet=${encodeURIComponent(sheet)}`, { method: "POST", body: form({ fileId: file_id, targetFormat: "csv" }) });
-    expect(query.status, JSON.stringify(query.body)).toBe(400);
-    expect(query.body).toMatchObject({ error: "request.invalid" });
+      const query = await account.json(`/v1/convert?sheet=${encodeURIComponent(sheet)}`, {
+        method: "POST",
+        body: form({ fileId: file_id, targetFormat: "csv" }),
+      });
+      expect(query.status, JSON.stringify(query.body)).toBe(400);
+      expect(query.body).toMatchObject({ error: "request.invalid" });
 
-    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
-    expect(jobs!.n).toBe(0);
-    expect(await balance(account.accountId)).toEqual(before);
-  });
+      const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+        .bind(account.accountId)
+        .first<{ n: number }>();
+      expect(jobs!.n).toBe(0);
+      expect(await balance(account.accountId)).toEqual(before);
+    },
+  );
 });
 
 describe("media types", () => {
@@ -82,8 +107,14 @@ describe("media types", () => {
     const account = await seedAccount();
     const { file_id } = await upload(account, "docx-header-footer.docx");
     const body = (fields: Record<string, string | string[]>) =>
-      kind === "json" ? JSON.stringify(fields) : new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
-    const single = await account.json("/v1/convert", { method: "POST", headers: { "content-type": contentType }, body: body({ fileId: file_id, targetFormat: "txt" }) });
+      kind === "json"
+        ? JSON.stringify(fields)
+        : new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
+    const single = await account.json("/v1/convert", {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: body({ fileId: file_id, targetFormat: "txt" }),
+    });
     expect(single.status, JSON.stringify(single.body)).toBe(202);
     const batch = await account.json("/v1/convert/batch", {
       method: "POST",
@@ -100,7 +131,10 @@ describe("download names", () => {
   // inside the value splits it for parsers that read charset'language'value by its quotes.
   it("filename* carries only attr-chars and percent-escapes, and decodes to the output's name", async () => {
     const account = await seedAccount();
-    const accepted = await submit(account, { file: { name: "it's (final)*!.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    const accepted = await submit(account, {
+      file: { name: "it's (final)*!.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "txt",
+    });
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
     const job = await waitForJob(account, accepted.body.id);
     expect(job.status).toBe("Succeeded");
@@ -117,16 +151,28 @@ describe("download names", () => {
 
 describe("Idempotency-Key", () => {
   const convert = (account: Awaited<ReturnType<typeof seedAccount>>, key: string, fields: Record<string, string>) =>
-    account.json("/v1/convert", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: JSON.stringify(fields) });
+    account.json("/v1/convert", {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify(fields),
+    });
 
   // The request hash left webhookMetadata out: a retry with other metadata got the first job (and its metadata)
   // back instead of request.idempotency_mismatch.
   it("a different webhookMetadata is a different request", async () => {
     const account = await seedAccount();
     const { file_id } = await upload(account, "docx-header-footer.docx");
-    const first = await convert(account, "meta-1", { fileId: file_id, targetFormat: "txt", webhookMetadata: "order-1" });
+    const first = await convert(account, "meta-1", {
+      fileId: file_id,
+      targetFormat: "txt",
+      webhookMetadata: "order-1",
+    });
     expect(first.status).toBe(202);
-    const other = await convert(account, "meta-1", { fileId: file_id, targetFormat: "txt", webhookMetadata: "order-2" });
+    const other = await convert(account, "meta-1", {
+      fileId: file_id,
+      targetFormat: "txt",
+      webhookMetadata: "order-2",
+    });
     expect(other.status, JSON.stringify(other.body)).toBe(422);
     expect(other.body).toMatchObject({ error: "request.idempotency_mismatch" });
     const same = await convert(account, "meta-1", { fileId: file_id, targetFormat: "txt", webhookMetadata: "order-1" });

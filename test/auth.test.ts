@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BASE, seedAccount } from "./harness";
 
-const get = (headers: Record<string, string>) => exports.default.fetch(new Request(`${BASE}/v1/convert/jobs`, { headers }));
+const get = (headers: Record<string, string>) =>
+  exports.default.fetch(new Request(`${BASE}/v1/convert/jobs`, { headers }));
 
 describe("API key auth", () => {
   it("refuses a request without a key with 401 auth.missing_key", async () => {
@@ -35,7 +36,10 @@ describe("API key auth", () => {
       expect((await get({ authorization })).status, authorization).toBe(200);
     }
     expect((await get({ "x-api-key": account.key, authorization: `Bearer ${account.key}` })).status).toBe(200);
-    const twice = new Headers([["x-api-key", account.key], ["x-api-key", account.key]]);
+    const twice = new Headers([
+      ["x-api-key", account.key],
+      ["x-api-key", account.key],
+    ]);
     expect((await exports.default.fetch(new Request(`${BASE}/v1/convert/jobs`, { headers: twice }))).status).toBe(200);
   });
 
@@ -71,8 +75,14 @@ describe("API key auth", () => {
     for (const headers of [
       new Headers({ "x-api-key": account.key, authorization: `Bearer ${other.key}` }),
       new Headers({ "x-api-key": account.key, authorization: "Bearer sk_test_00000000000000000000000000000000" }),
-      new Headers([["x-api-key", account.key], ["x-api-key", other.key]]),
-      new Headers([["authorization", `Bearer ${account.key}`], ["authorization", `Bearer ${other.key}`]]),
+      new Headers([
+        ["x-api-key", account.key],
+        ["x-api-key", other.key],
+      ]),
+      new Headers([
+        ["authorization", `Bearer ${account.key}`],
+        ["authorization", `Bearer ${other.key}`],
+      ]),
     ]) {
       const res = await exports.default.fetch(new Request(`${BASE}/v1/convert/jobs`, { headers }));
       expect(res.status).toBe(400);
@@ -82,7 +92,9 @@ describe("API key auth", () => {
 
   it("refuses a revoked key with 401 auth.revoked_key", async () => {
     const account = await seedAccount();
-    await env.DB.prepare("UPDATE api_keys SET revoked_at = ?1 WHERE account_id = ?2").bind(Date.now(), account.accountId).run();
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ?1 WHERE account_id = ?2")
+      .bind(Date.now(), account.accountId)
+      .run();
     const res = await get({ "x-api-key": account.key });
     expect(res.status).toBe(401);
     expect((await res.json<{ error: string }>()).error).toBe("auth.revoked_key");
@@ -90,7 +102,9 @@ describe("API key auth", () => {
 
   it("stores only a hash of the key", async () => {
     const account = await seedAccount();
-    const rows = await env.DB.prepare("SELECT hash, prefix FROM api_keys WHERE account_id = ?1").bind(account.accountId).all<{ hash: string; prefix: string }>();
+    const rows = await env.DB.prepare("SELECT hash, prefix FROM api_keys WHERE account_id = ?1")
+      .bind(account.accountId)
+      .all<{ hash: string; prefix: string }>();
     expect(rows.results).toHaveLength(1);
     expect(rows.results[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows.results[0]!.hash).not.toContain(account.key.slice(12));
@@ -98,12 +112,27 @@ describe("API key auth", () => {
   });
 
   it("answers a missing key on /v1/files* and /v1/runs* in seed 000's vocabulary, before the route runs", async () => {
-    for (const [method, path] of [["POST", "/v1/files"], ["GET", "/v1/files/file_x"], ["POST", "/v1/files/file_x/convert"], ["POST", "/v1/runs/x/export"]] as const) {
+    for (const [method, path] of [
+      ["POST", "/v1/files"],
+      ["GET", "/v1/files/file_x"],
+      ["POST", "/v1/files/file_x/convert"],
+      ["POST", "/v1/runs/x/export"],
+    ] as const) {
       const res = await exports.default.fetch(new Request(`${BASE}${path}`, { method }));
       expect(res.status, path).toBe(401);
-      expect(await res.json(), path).toEqual({ error: "unauthorized", code: "auth.missing_key", detail: expect.any(String), message: expect.any(String) });
+      expect(await res.json(), path).toEqual({
+        error: "unauthorized",
+        code: "auth.missing_key",
+        detail: expect.any(String),
+        message: expect.any(String),
+      });
     }
-    const bad = await exports.default.fetch(new Request(`${BASE}/v1/files/file_x/convert`, { method: "POST", headers: { "x-api-key": "sk_test_00000000000000000000000000000000" } }));
+    const bad = await exports.default.fetch(
+      new Request(`${BASE}/v1/files/file_x/convert`, {
+        method: "POST",
+        headers: { "x-api-key": "sk_test_00000000000000000000000000000000" },
+      }),
+    );
     expect(await bad.json()).toMatchObject({ error: "unauthorized", code: "auth.invalid_key" });
     // …and the job API keeps seed 003's: the dotted code in `error`.
     const jobs = await exports.default.fetch(new Request(`${BASE}/v1/convert`, { method: "POST" }));

@@ -36,7 +36,12 @@ async function expectTooLarge(res: Response, path = "") {
   );
 }
 
-async function post(account: TestAccount, path: string, body: string | ReadableStream<Uint8Array>, contentType = "application/json") {
+async function post(
+  account: TestAccount,
+  path: string,
+  body: string | ReadableStream<Uint8Array>,
+  contentType = "application/json",
+) {
   return account.call(path, { method: "POST", headers: { "content-type": contentType }, body });
 }
 
@@ -55,7 +60,12 @@ describe("JSON body limit", () => {
       "/v1/files/file_x/convert",
     ];
     for (const path of paths) {
-      const body = jsonOf(OVER, { url: "https://example.com/hook", fileId: "file_x", targetFormat: "pdf", format: "pdf" });
+      const body = jsonOf(OVER, {
+        url: "https://example.com/hook",
+        fileId: "file_x",
+        targetFormat: "pdf",
+        format: "pdf",
+      });
       await expectTooLarge(await post(account, path, body), path);
       await expectTooLarge(await post(account, path, chunked(body)), path);
     }
@@ -71,7 +81,14 @@ describe("JSON body limit", () => {
     await expectTooLarge(await post(account, "/v1/webhooks", body, "application/json; charset=utf-8"));
     await expectTooLarge(await post(account, "/v1/webhooks", body, "Application/JSON"));
     await expectTooLarge(await post(account, "/v1/webhooks", body, "application/merge-patch+json"));
-    await expectTooLarge(await post(account, "/v1/convert", `targetFormat=pdf&fileId=${"x".repeat(OVER)}`, "application/x-www-form-urlencoded"));
+    await expectTooLarge(
+      await post(
+        account,
+        "/v1/convert",
+        `targetFormat=pdf&fileId=${"x".repeat(OVER)}`,
+        "application/x-www-form-urlencoded",
+      ),
+    );
     // A body Hono does not parse is left to the route: /v1/convert refuses the media type itself.
     const other = await post(account, "/v1/convert", chunked("x".repeat(OVER)), "text/plain");
     expect(other.status).toBe(415);

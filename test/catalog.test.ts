@@ -3,36 +3,102 @@ import { describe, expect, it } from "vitest";
 import { sources, targets } from "../container/src/formats";
 import { BASE } from "./harness";
 
-const get = (path: string, headers: Record<string, string> = {}) => exports.default.fetch(new Request(`${BASE}${path}`, { headers }));
+const get = (path: string, headers: Record<string, string> = {}) =>
+  exports.default.fetch(new Request(`${BASE}${path}`, { headers }));
 
 describe("GET /v1/convert/conversions", () => {
   it("lists every pair of the converter's matrix with the contract's fields", async () => {
     const res = await get("/v1/convert/conversions");
     expect(res.status).toBe(200);
     const body = await res.json<any>();
-    expect(Object.keys(body).sort()).toEqual(["conversions", "maxBatchFiles", "maxConcurrentJobs", "maxFileSizeBytes", "sourceFormatTo"]);
+    expect(Object.keys(body).sort()).toEqual([
+      "conversions",
+      "maxBatchFiles",
+      "maxConcurrentJobs",
+      "maxFileSizeBytes",
+      "sourceFormatTo",
+    ]);
     const pairs = Object.entries(sources).flatMap(([s, f]) => f.targets.map((t) => `${s}->${t}`));
     expect(body.conversions).toHaveLength(pairs.length);
     expect(Object.keys(body.sourceFormatTo).sort()).toEqual(Object.keys(sources).sort());
     const item = body.conversions.find((c: any) => c.job === "document.docx-to-pdf");
     expect(Object.keys(item).sort()).toEqual(
-      ["category", "costing", "endpoint", "inputFormats", "job", "maxBatchSizeBytes", "maxConcurrentJobs", "maxDurationMinutes", "maxFileSizeBytes", "maxPages", "outputFormats"].sort(),
+      [
+        "category",
+        "costing",
+        "endpoint",
+        "inputFormats",
+        "job",
+        "maxBatchSizeBytes",
+        "maxConcurrentJobs",
+        "maxDurationMinutes",
+        "maxFileSizeBytes",
+        "maxPages",
+        "outputFormats",
+      ].sort(),
     );
-    expect(item).toMatchObject({ category: "documents", endpoint: "/v1/convert", inputFormats: ["docx"], outputFormats: ["pdf"] });
-    expect(Object.keys(item.costing).sort()).toEqual(["baseCost", "costVariants", "displaySuffix", "increment", "incrementUnit", "strategy"]);
+    expect(item).toMatchObject({
+      category: "documents",
+      endpoint: "/v1/convert",
+      inputFormats: ["docx"],
+      outputFormats: ["pdf"],
+    });
+    expect(Object.keys(item.costing).sort()).toEqual([
+      "baseCost",
+      "costVariants",
+      "displaySuffix",
+      "increment",
+      "incrementUnit",
+      "strategy",
+    ]);
     const edge = body.sourceFormatTo.xlsx.find((e: any) => e.targetFormat === "csv");
     expect(Object.keys(edge).sort()).toEqual(
-      ["category", "costing", "endpoint", "job", "maxConcurrentJobs", "maxDurationMinutes", "maxFileSizeBytes", "maxPages", "sourceFormat", "targetFormat"].sort(),
+      [
+        "category",
+        "costing",
+        "endpoint",
+        "job",
+        "maxConcurrentJobs",
+        "maxDurationMinutes",
+        "maxFileSizeBytes",
+        "maxPages",
+        "sourceFormat",
+        "targetFormat",
+      ].sort(),
     );
-    expect(edge).toMatchObject({ sourceFormat: "xlsx", targetFormat: "csv", job: "spreadsheet.xlsx-to-csv", category: "spreadsheets" });
+    expect(edge).toMatchObject({
+      sourceFormat: "xlsx",
+      targetFormat: "csv",
+      job: "spreadsheet.xlsx-to-csv",
+      category: "spreadsheets",
+    });
     expect(body.sourceFormatTo.pptx.find((e: any) => e.targetFormat === "png").category).toBe("images");
     const categories = new Set(body.conversions.map((c: any) => c.category));
     expect([...categories].sort()).toEqual(["documents", "drawings", "images", "presentations", "spreadsheets"]);
     // Drawings and pictures are sources of their own; SVG per slide stays with the presentation.
-    expect(body.sourceFormatTo.vsdx.find((e: any) => e.targetFormat === "svg")).toMatchObject({ job: "drawing.vsdx-to-svg", category: "drawings" });
-    expect(body.sourceFormatTo.png.find((e: any) => e.targetFormat === "pdf")).toMatchObject({ job: "image.png-to-pdf", category: "images" });
-    expect(body.sourceFormatTo.pptx.find((e: any) => e.targetFormat === "svg")).toMatchObject({ job: "presentation.pptx-to-svg", category: "presentations" });
-    expect(body.sourceFormatTo.html.map((e: any) => e.targetFormat)).toEqual(["pdf", "docx", "doc", "odt", "rtf", "txt", "epub", "png", "jpg"]);
+    expect(body.sourceFormatTo.vsdx.find((e: any) => e.targetFormat === "svg")).toMatchObject({
+      job: "drawing.vsdx-to-svg",
+      category: "drawings",
+    });
+    expect(body.sourceFormatTo.png.find((e: any) => e.targetFormat === "pdf")).toMatchObject({
+      job: "image.png-to-pdf",
+      category: "images",
+    });
+    expect(body.sourceFormatTo.pptx.find((e: any) => e.targetFormat === "svg")).toMatchObject({
+      job: "presentation.pptx-to-svg",
+      category: "presentations",
+    });
+    expect(body.sourceFormatTo.html.map((e: any) => e.targetFormat)).toEqual([
+      "pdf",
+      "docx",
+      "doc",
+      "odt",
+      "rtf",
+      "txt",
+      "epub",
+      "png",
+      "jpg",
+    ]);
   });
 
   it("prices per page only where the source's count is exact from its structure, per megabyte elsewhere", async () => {
@@ -40,28 +106,54 @@ describe("GET /v1/convert/conversions", () => {
     const edges = Object.values(body.sourceFormatTo).flat() as any[];
     const perPage = new Set(edges.filter((e) => e.costing.strategy === "PerPage").map((e) => e.sourceFormat));
     // From the matrix's own property, not a list: pdf pages, pptx and odp slides today.
-    expect([...perPage].sort()).toEqual(Object.keys(sources).filter((s) => sources[s as keyof typeof sources].countedUnit).sort());
+    expect([...perPage].sort()).toEqual(
+      Object.keys(sources)
+        .filter((s) => sources[s as keyof typeof sources].countedUnit)
+        .sort(),
+    );
     expect([...perPage].sort()).toEqual(["odp", "pdf", "pptx"]);
     for (const e of edges) {
       const unit = sources[e.sourceFormat as keyof typeof sources].countedUnit;
       if (unit) {
-        expect(e.costing, `${e.job}`).toMatchObject({ strategy: "PerPage", incrementUnit: unit, increment: 10, displaySuffix: `per 10 ${unit}` });
+        expect(e.costing, `${e.job}`).toMatchObject({
+          strategy: "PerPage",
+          incrementUnit: unit,
+          increment: 10,
+          displaySuffix: `per 10 ${unit}`,
+        });
         expect(e.maxPages, e.job).toBe(2000);
       } else {
-        expect(e.costing, `${e.job}`).toMatchObject({ strategy: "PerMegabyte", incrementUnit: "mb", increment: 5, displaySuffix: "per 5 MB" });
+        expect(e.costing, `${e.job}`).toMatchObject({
+          strategy: "PerMegabyte",
+          incrementUnit: "mb",
+          increment: 5,
+          displaySuffix: "per 5 MB",
+        });
         expect(e.maxPages, e.job).toBeNull();
       }
       expect(e.maxDurationMinutes).toBeNull();
       // Variants only where a converter really has them: PDF/A for targets that take the pdfa option.
       if (targets[e.targetFormat as keyof typeof targets].options.includes("pdfa" as never)) {
-        expect(e.costing.costVariants).toEqual({ pdfa: { description: expect.any(String), baseCost: e.costing.baseCost + 1, displaySuffix: e.costing.displaySuffix } });
+        expect(e.costing.costVariants).toEqual({
+          pdfa: {
+            description: expect.any(String),
+            baseCost: e.costing.baseCost + 1,
+            displaySuffix: e.costing.displaySuffix,
+          },
+        });
       } else {
         expect(e.costing.costVariants).toBeNull();
       }
     }
     const items = body.conversions as any[];
-    expect(items.find((c) => c.job === "image.pdf-to-png")).toMatchObject({ maxPages: 2000, costing: { strategy: "PerPage", incrementUnit: "pages" } });
-    expect(items.find((c) => c.job === "document.docx-to-pdf")).toMatchObject({ maxPages: null, costing: { strategy: "PerMegabyte" } });
+    expect(items.find((c) => c.job === "image.pdf-to-png")).toMatchObject({
+      maxPages: 2000,
+      costing: { strategy: "PerPage", incrementUnit: "pages" },
+    });
+    expect(items.find((c) => c.job === "document.docx-to-pdf")).toMatchObject({
+      maxPages: null,
+      costing: { strategy: "PerMegabyte" },
+    });
     expect(items.filter((c) => c.costing.strategy === "PerMinute" || c.costing.strategy === "Fixed")).toEqual([]);
   });
 
@@ -93,7 +185,11 @@ describe("GET /v1/convert/estimate/{from}/{to}", () => {
 
   it("prices decks by slides: 200 slides at 1 per 10 slides is 20 credits", async () => {
     const { body } = await estimate("/v1/convert/estimate/pptx/pdf?pages=200&bytes=1000");
-    expect(body.costing).toMatchObject({ strategy: "PerPage", incrementUnit: "slides", displaySuffix: "per 10 slides" });
+    expect(body.costing).toMatchObject({
+      strategy: "PerPage",
+      incrementUnit: "slides",
+      displaySuffix: "per 10 slides",
+    });
     expect(body).toMatchObject({ unit: "slides", increments: 20, creditCost: 20 });
   });
 

@@ -6,13 +6,13 @@ import type {
   BatchAccepted,
   Catalog,
   Category,
+  ErrorEnvelope as ClientErrorEnvelope,
+  FilesErrorEnvelope as ClientFilesErrorEnvelope,
   ConverterStatus,
   Entitlements,
-  ErrorEnvelope as ClientErrorEnvelope,
   Estimate,
   FileRecord,
   FileRendition,
-  FilesErrorEnvelope as ClientFilesErrorEnvelope,
   Health,
   JobAccepted,
   JobReplay,
@@ -25,19 +25,19 @@ import type {
   WebhookEndpointCreated,
   WebhookEvent,
 } from "../src/client/types.ts";
+import type { CATEGORIES } from "../src/domain/matrix";
 import type { CatalogSchema, EstimateSchema } from "../src/routes/catalog";
 import type { BatchAcceptedSchema } from "../src/routes/convert";
 import type { ConverterStatusSchema } from "../src/routes/converter";
 import type { EntitlementsSchema } from "../src/routes/entitlements";
 import type { FileRenditionSchema } from "../src/routes/files";
 import type { HealthSchema } from "../src/routes/health";
-import type { CATEGORIES } from "../src/domain/matrix";
 import type { RunExportSchema } from "../src/routes/runs";
 import type { CreatedEndpointSchema, DeliverySchema, EndpointSchema, WebhookEventSchema } from "../src/routes/webhooks";
 import type {
   ErrorEnvelope,
-  FilesErrorEnvelope,
   FileResponseSchema,
+  FilesErrorEnvelope,
   JobAcceptedResponseSchema,
   JobReplayResponseSchema,
   JobStatusResponseSchema,

@@ -5,8 +5,8 @@
 // converter's code. Page 2 of that PDF is the control that the comparison can tell pages apart.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { fixture, form, seedAccount, upload, type TestAccount } from "./harness";
-import { decodePng, difference, inkShare, type DecodedPng } from "./png-decode";
+import { fixture, form, seedAccount, type TestAccount, upload } from "./harness";
+import { type DecodedPng, decodePng, difference, inkShare } from "./png-decode";
 
 async function rendition(account: TestAccount, fileId: string, fields: Record<string, string>): Promise<Uint8Array> {
   const res = await account.json(`/v1/files/${fileId}/convert`, { method: "POST", body: form(fields) });
@@ -38,7 +38,10 @@ describe.each([
     const pdf = await rendition(account, source.file_id, { format: "pdf" });
     expect(new TextDecoder("latin1").decode(pdf).match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length).toBe(pages);
     const pdfFile = await upload(account, "rendered.pdf", pdf);
-    const [pdfPage1, pdfPage2] = await Promise.all([png(account, pdfFile.file_id), png(account, pdfFile.file_id, { pages: "2" })]);
+    const [pdfPage1, pdfPage2] = await Promise.all([
+      png(account, pdfFile.file_id),
+      png(account, pdfFile.file_id, { pages: "2" }),
+    ]);
 
     expect(inkShare(firstPage)).toBeGreaterThan(0.001); // something is drawn
     expect([firstPage.width, firstPage.height]).toEqual([pdfPage1.width, pdfPage1.height]);

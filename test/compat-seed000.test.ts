@@ -4,7 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { unzipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { balance, BASE, fixture, parkedJob, seedAccount, type TestAccount } from "./harness";
+import { BASE, balance, fixture, parkedJob, seedAccount, type TestAccount } from "./harness";
 import { decodePng } from "./png-decode";
 
 // What Python's `requests` puts on every call (requests 2.x), plus the doc's `H = {"X-API-Key": KEY}`.
@@ -18,7 +18,10 @@ const pythonHeaders = (key: string | null, extra: Record<string, string> = {}) =
 });
 
 /** requests.post(url, headers=H, files={"file": f}, data={"purpose": "reference"}): multipart, data fields first. */
-function multipartBody(fields: Record<string, string>, file?: { name: string; bytes: Uint8Array }): { body: Uint8Array; contentType: string } {
+function multipartBody(
+  fields: Record<string, string>,
+  file?: { name: string; bytes: Uint8Array },
+): { body: Uint8Array; contentType: string } {
   const boundary = "9f1c2e6a0b7d4c3e8a5f6b1d2c3e4f5a";
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
@@ -26,7 +29,11 @@ function multipartBody(fields: Record<string, string>, file?: { name: string; by
     parts.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
   }
   if (file) {
-    parts.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\n\r\n`), file.bytes, enc.encode("\r\n"));
+    parts.push(
+      enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\n\r\n`),
+      file.bytes,
+      enc.encode("\r\n"),
+    );
   }
   parts.push(enc.encode(`--${boundary}--\r\n`));
   const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -48,7 +55,13 @@ async function json(res: Response): Promise<{ status: number; body: any }> {
 /** upload = requests.post(f"{API}/files", headers=H, files={"file": f}, data={"purpose": "reference"}).json() */
 async function uploadFile(account: TestAccount, name: string, bytes = fixture(name)) {
   const { body, contentType } = multipartBody({ purpose: "reference" }, { name, bytes });
-  return json(await send(`${API}/files`, { method: "POST", headers: pythonHeaders(account.key, { "Content-Type": contentType }), body }));
+  return json(
+    await send(`${API}/files`, {
+      method: "POST",
+      headers: pythonHeaders(account.key, { "Content-Type": contentType }),
+      body,
+    }),
+  );
 }
 
 /**
@@ -56,27 +69,53 @@ async function uploadFile(account: TestAccount, name: string, bytes = fixture(na
  * With only `data=`, requests sends application/x-www-form-urlencoded; the doc's table calls the body a
  * multipart form: both are sent by clients written from it, both must work.
  */
-async function convertFile(account: TestAccount | null, fileId: string, fields: Record<string, string>, encoding: "urlencoded" | "multipart" = "urlencoded", query = "") {
+async function convertFile(
+  account: TestAccount | null,
+  fileId: string,
+  fields: Record<string, string>,
+  encoding: "urlencoded" | "multipart" = "urlencoded",
+  query = "",
+) {
   const url = `${API}/files/${fileId}/convert${query}`;
   if (encoding === "multipart") {
     const { body, contentType } = multipartBody(fields);
-    return json(await send(url, { method: "POST", headers: pythonHeaders(account?.key ?? null, { "Content-Type": contentType }), body }));
+    return json(
+      await send(url, {
+        method: "POST",
+        headers: pythonHeaders(account?.key ?? null, { "Content-Type": contentType }),
+        body,
+      }),
+    );
   }
   const body = new URLSearchParams(fields).toString();
-  return json(await send(url, { method: "POST", headers: pythonHeaders(account?.key ?? null, { "Content-Type": "application/x-www-form-urlencoded" }), body }));
+  return json(
+    await send(url, {
+      method: "POST",
+      headers: pythonHeaders(account?.key ?? null, { "Content-Type": "application/x-www-form-urlencoded" }),
+      body,
+    }),
+  );
 }
 
 /** requests.post(f"{API}/runs/{run_id}/export", headers=H, json={"format": "pdf"}).json() */
 async function exportRun(account: TestAccount, runId: string, payload: Record<string, unknown>, query = "") {
   return json(
-    await send(`${API}/runs/${runId}/export${query}`, { method: "POST", headers: pythonHeaders(account.key, { "Content-Type": "application/json" }), body: JSON.stringify(payload) }),
+    await send(`${API}/runs/${runId}/export${query}`, {
+      method: "POST",
+      headers: pythonHeaders(account.key, { "Content-Type": "application/json" }),
+      body: JSON.stringify(payload),
+    }),
   );
 }
 
 /** requests.get(download_url): no key, as the signed URL is handed to someone else. */
 async function fetchSigned(url: string): Promise<{ status: number; contentType: string | null; bytes: Uint8Array }> {
   const res = await send(url, { headers: pythonHeaders(null) });
-  return { status: res.status, contentType: res.headers.get("content-type"), bytes: new Uint8Array(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    bytes: new Uint8Array(await res.arrayBuffer()),
+  };
 }
 
 /** A finished run: a job of the key's account (the docs' /*\/generate; here POST /v1/convert). */
@@ -89,7 +128,8 @@ async function finishedRun(account: TestAccount, fixtureName: string, targetForm
   for (let i = 0; i < 600; i++) {
     const job = (await account.json(`/v1/convert/job/${accepted.body.id}`)).body;
     if (job.status === "Succeeded") return job.id;
-    if (job.status === "Failed" || job.status === "Canceled") throw new Error(`run ${job.id} ${job.status}: ${JSON.stringify(job.error)}`);
+    if (job.status === "Failed" || job.status === "Canceled")
+      throw new Error(`run ${job.id} ${job.status}: ${JSON.stringify(job.error)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("run did not finish");
@@ -145,9 +185,13 @@ describe("seed 000: convert a file you uploaded", () => {
     const again = await convertFile(account, upload.body.file_id, { format: "pdf" });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ file_id: first.body.file_id, format: "pdf" });
-    expect((await fetchSigned(again.body.download_url)).bytes).toEqual((await fetchSigned(first.body.download_url)).bytes);
+    expect((await fetchSigned(again.body.download_url)).bytes).toEqual(
+      (await fetchSigned(first.body.download_url)).bytes,
+    );
     expect(await balance(account.accountId)).toEqual(charged);
-    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(jobs!.n).toBe(1);
   });
 
@@ -206,7 +250,9 @@ describe("seed 000: performance notes", () => {
     const single = await fetchSigned(firstAgain.body.download_url);
     expect(single.contentType).toBe("image/png");
     expect(single.bytes).toEqual(unzipSync(allZip.bytes)["page-001.png"]);
-    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(jobs!.n).toBe(3);
   });
 
@@ -223,10 +269,22 @@ describe("seed 000: performance notes", () => {
     // The same sheet asked as a form field is the same cached rendition.
     const sameAsField = await convertFile(account, upload.body.file_id, { format: "csv", sheet: "2" });
     expect(new TextDecoder().decode((await fetchSigned(sameAsField.body.download_url)).bytes)).toBe(secondText);
-    const conflict = await convertFile(account, upload.body.file_id, { format: "csv", sheet: "1" }, "urlencoded", "?sheet=2");
+    const conflict = await convertFile(
+      account,
+      upload.body.file_id,
+      { format: "csv", sheet: "1" },
+      "urlencoded",
+      "?sheet=2",
+    );
     expect(conflict.status).toBe(400);
     expect(conflict.body).toMatchObject({ error: "invalid_request", code: "request.invalid", option: "sheet" });
-    const agree = await convertFile(account, upload.body.file_id, { format: "csv", sheet: "2" }, "urlencoded", "?sheet=2");
+    const agree = await convertFile(
+      account,
+      upload.body.file_id,
+      { format: "csv", sheet: "2" },
+      "urlencoded",
+      "?sheet=2",
+    );
     expect(agree.status).toBe(200);
   });
 });
@@ -285,13 +343,19 @@ describe("seed 000: the error table", () => {
     const owner = await seedAccount({ credits: 100 });
     const stranger = await seedAccount({ credits: 100 });
     const upload = await uploadFile(owner, "contract.docx", fixture("docx-header-footer.docx"));
-    for (const [who, id] of [[owner, "file_doesnotexist"], [stranger, upload.body.file_id]] as const) {
+    for (const [who, id] of [
+      [owner, "file_doesnotexist"],
+      [stranger, upload.body.file_id],
+    ] as const) {
       const res = await convertFile(who, id, { format: "pdf" });
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ error: "not_found", code: "files.not_found" });
     }
     const runId = await parkedJob(owner, "Queued");
-    for (const [who, id] of [[owner, "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f"], [stranger, runId]] as const) {
+    for (const [who, id] of [
+      [owner, "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f"],
+      [stranger, runId],
+    ] as const) {
       const res = await exportRun(who, id, { format: "pdf" });
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ error: "not_found", code: "runs.not_found" });
@@ -331,9 +395,16 @@ describe("seed 000: the error table", () => {
     const nokey = await convertFile(null, upload.body.file_id, { format: "pdf" });
     expect(nokey.status).toBe(401);
     expect(nokey.body).toMatchObject({ error: "unauthorized", code: "auth.missing_key" });
-    const wrongBody = await send(`${API}/files/${upload.body.file_id}/convert`, { method: "POST", headers: pythonHeaders(broke.key, { "Content-Type": "application/json" }), body: '{"format":"pdf"}' });
+    const wrongBody = await send(`${API}/files/${upload.body.file_id}/convert`, {
+      method: "POST",
+      headers: pythonHeaders(broke.key, { "Content-Type": "application/json" }),
+      body: '{"format":"pdf"}',
+    });
     expect(wrongBody.status).toBe(415);
-    expect(await wrongBody.json()).toMatchObject({ error: "unsupported_media_type", code: "request.unsupported_content_type" });
+    expect(await wrongBody.json()).toMatchObject({
+      error: "unsupported_media_type",
+      code: "request.unsupported_content_type",
+    });
     const account = await seedAccount({ credits: 50 });
     const locked = await uploadFile(account, "locked.odt", fixture("hostile-password-protected.odt"));
     const unreadable = await convertFile(account, locked.body.file_id, { format: "pdf" });

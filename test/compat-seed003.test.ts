@@ -3,7 +3,7 @@
 // not taken from docconv's own schemas. Plus the document's statements: states, the credit formula, outputs.
 import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
-import { BASE, balance, fixture, parkedJob, seedAccount, submit, waitForJob, type TestAccount } from "./harness";
+import { BASE, balance, fixture, parkedJob, seedAccount, submit, type TestAccount, waitForJob } from "./harness";
 import { checkModel, SEED_003_VALUES } from "./seed-models";
 
 const get = (path: string) => exports.default.fetch(new Request(`${BASE}${path}`));
@@ -48,23 +48,59 @@ function expectState(job: any, status: string) {
 
 describe("the model check itself", () => {
   it("catches the shapes a client written from seed 003 tripped on", () => {
-    const job = { id: "x", status: "Failed", progress: { percent: 10, phase: "failed" }, metrics: { inputBytes: 5, outputBytes: null, creditCost: 1 }, error: { code: "c", detail: "d" }, output: null };
-    expect(checkModel("JobStatusResponse", job)).toEqual(["JobStatusResponse.metrics.outputBytes: expected number, got null"]);
-    expect(checkModel("JobStatusResponse", { ...job, progress: {} })).toEqual(["JobStatusResponse.progress.percent: required, missing", "JobStatusResponse.metrics.outputBytes: expected number, got null"]);
-    const costing = { strategy: "PerPage", baseCost: 1, increment: 10, incrementUnit: "page", displaySuffix: "per 10 pages", costVariants: [] };
+    const job = {
+      id: "x",
+      status: "Failed",
+      progress: { percent: 10, phase: "failed" },
+      metrics: { inputBytes: 5, outputBytes: null, creditCost: 1 },
+      error: { code: "c", detail: "d" },
+      output: null,
+    };
+    expect(checkModel("JobStatusResponse", job)).toEqual([
+      "JobStatusResponse.metrics.outputBytes: expected number, got null",
+    ]);
+    expect(checkModel("JobStatusResponse", { ...job, progress: {} })).toEqual([
+      "JobStatusResponse.progress.percent: required, missing",
+      "JobStatusResponse.metrics.outputBytes: expected number, got null",
+    ]);
+    const costing = {
+      strategy: "PerPage",
+      baseCost: 1,
+      increment: 10,
+      incrementUnit: "page",
+      displaySuffix: "per 10 pages",
+      costVariants: [],
+    };
     expect(checkModel("CostingInfo", costing)).toEqual(["CostingInfo.costVariants: expected object|null, got array"]);
-    expect(checkModel("ConvertFastEntitlementsResponse", { planId: "pro", planName: "Pro", totalCredits: 1, tier: 1 })).toEqual(["ConvertFastEntitlementsResponse.tier: expected string, got number"]);
-    expect(checkModel("GetConversionsResponse", { conversions: [{ job: 1 }], sourceFormatTo: {}, maxFileSizeBytes: 1, maxConcurrentJobs: 1, maxBatchFiles: 1 })).toContain("GetConversionsResponse.conversions[0].job: expected string, got number");
+    expect(
+      checkModel("ConvertFastEntitlementsResponse", { planId: "pro", planName: "Pro", totalCredits: 1, tier: 1 }),
+    ).toEqual(["ConvertFastEntitlementsResponse.tier: expected string, got number"]);
+    expect(
+      checkModel("GetConversionsResponse", {
+        conversions: [{ job: 1 }],
+        sourceFormatTo: {},
+        maxFileSizeBytes: 1,
+        maxConcurrentJobs: 1,
+        maxBatchFiles: 1,
+      }),
+    ).toContain("GetConversionsResponse.conversions[0].job: expected string, got number");
   });
 });
 
 describe("seed 003: ErrorResponse", () => {
   it("error is the dotted code, detail a string, context fields beside them (convert.unsupported_format_pair)", async () => {
     const account = await seedAccount();
-    const res = await submit(account, { file: { name: "photo.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "mp3" });
+    const res = await submit(account, {
+      file: { name: "photo.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "mp3",
+    });
     expect(res.status).toBe(400);
     conforms("ErrorResponse", res.body);
-    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "docx", targetFormat: "mp3" });
+    expect(res.body).toMatchObject({
+      error: "convert.unsupported_format_pair",
+      sourceFormat: "docx",
+      targetFormat: "mp3",
+    });
     expect(res.body.supportedTargets).toEqual(expect.arrayContaining(["pdf"]));
     expect(res.body.error).toMatch(/^[a-z]+\.[a-z_]+$/);
   });
@@ -82,7 +118,10 @@ describe("seed 003: ErrorResponse", () => {
 describe("seed 003: JobAcceptedResponse and JobStatusResponse in every state", () => {
   it("Queued, then Succeeded: creditCost the same in the 202 and in the metrics, the output summary as downloaded", async () => {
     const account = await seedAccount({ credits: 100 });
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "pdf" });
+    const accepted = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "pdf",
+    });
     expect(accepted.status).toBe(202);
     conforms("JobAcceptedResponse", accepted.body);
     expect(accepted.body.status).toBe("Queued");
@@ -112,7 +151,10 @@ describe("seed 003: JobAcceptedResponse and JobStatusResponse in every state", (
 
   it("Failed: error.code and error.detail, byte counts numbers (0 where nothing was produced), no output", async () => {
     const account = await seedAccount({ credits: 100 });
-    const accepted = await submit(account, { file: { name: "locked.odt", bytes: fixture("hostile-password-protected.odt") }, targetFormat: "pdf" });
+    const accepted = await submit(account, {
+      file: { name: "locked.odt", bytes: fixture("hostile-password-protected.odt") },
+      targetFormat: "pdf",
+    });
     const failed = await waitForJob(account, accepted.body.id);
     expectState(failed, "Failed");
     expect(failed.error.code).toBe("convert.password_protected");
@@ -132,10 +174,17 @@ describe("seed 003: JobAcceptedResponse and JobStatusResponse in every state", (
 
   it("a multi-output job (PDF to JPG pages): the computed ZIP file name, application/zip, fileCount > 1", async () => {
     const account = await seedAccount({ credits: 100 });
-    const accepted = await submit(account, { file: { name: "annual-report.pdf", bytes: fixture("pdf-raw-text.pdf") }, targetFormat: "jpg" });
+    const accepted = await submit(account, {
+      file: { name: "annual-report.pdf", bytes: fixture("pdf-raw-text.pdf") },
+      targetFormat: "jpg",
+    });
     const done = await waitForJob(account, accepted.body.id);
     expectState(done, "Succeeded");
-    expect(done.output).toEqual({ fileName: "image.pdf-to-jpg-annual-report-2-outputs.zip", contentType: "application/zip", fileCount: 2 });
+    expect(done.output).toEqual({
+      fileName: "image.pdf-to-jpg-annual-report-2-outputs.zip",
+      contentType: "application/zip",
+      fileCount: 2,
+    });
     const download = await account.call(`/v1/convert/job/${done.id}/download`);
     expect(download.headers.get("content-disposition")).toContain(`filename="${done.output.fileName}"`);
   });
@@ -143,10 +192,18 @@ describe("seed 003: JobAcceptedResponse and JobStatusResponse in every state", (
   it("webhook events carry the same JobStatusResponse", async () => {
     const account = await seedAccount({ credits: 100 });
     const hook = `http://127.0.0.1:${inject("webhookReceiverPort")}/compat-003-${Date.now()}`;
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt", webhookUrl: hook });
+    const accepted = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "txt",
+      webhookUrl: hook,
+    });
     const done = await waitForJob(account, accepted.body.id);
     const received = await vi.waitUntil(async () => {
-      const got = await (await fetch(`http://127.0.0.1:${inject("webhookReceiverPort")}/__received?path=${encodeURIComponent(new URL(hook).pathname)}`)).json<any[]>();
+      const got = await (
+        await fetch(
+          `http://127.0.0.1:${inject("webhookReceiverPort")}/__received?path=${encodeURIComponent(new URL(hook).pathname)}`,
+        )
+      ).json<any[]>();
       return got.length ? got : false;
     });
     const event = JSON.parse(received[0].body);
@@ -160,13 +217,19 @@ describe("seed 003: CostingInfo and the credit formula", () => {
   it("charges exactly ceil(quantity / increment) × baseCost, with the catalog's costing and a quantity the server measured", async () => {
     const account = await seedAccount({ credits: 100 });
     const catalog = await (await get("/v1/convert/conversions")).json<any>();
-    const costingOf = (from: string, to: string) => catalog.sourceFormatTo[from].find((e: any) => e.targetFormat === to).costing;
+    const costingOf = (from: string, to: string) =>
+      catalog.sourceFormatTo[from].find((e: any) => e.targetFormat === to).costing;
     const cases = [
       // PerPage, pages counted from the file's structure: the PDF's 2 pages, the deck's 3 slides.
       { name: "pdf-raw-text.pdf", from: "pdf", to: "png", quantity: 2 },
       { name: "pptx-raw-text.pptx", from: "pptx", to: "pdf", quantity: 3 },
       // PerMegabyte: the upload's size.
-      { name: "docx-header-footer.docx", from: "docx", to: "pdf", quantity: fixture("docx-header-footer.docx").length / (1024 * 1024) },
+      {
+        name: "docx-header-footer.docx",
+        from: "docx",
+        to: "pdf",
+        quantity: fixture("docx-header-footer.docx").length / (1024 * 1024),
+      },
     ];
     for (const c of cases) {
       const costing = costingOf(c.from, c.to);
@@ -174,7 +237,11 @@ describe("seed 003: CostingInfo and the credit formula", () => {
       const expected = Math.ceil(c.quantity / costing.increment) * costing.baseCost;
       const accepted = await submit(account, { file: { name: c.name, bytes: fixture(c.name) }, targetFormat: c.to });
       expect(accepted.body.creditCost, `${c.from}→${c.to}`).toBe(expected);
-      const estimate = await (await get(`/v1/convert/estimate/${c.from}/${c.to}?bytes=${fixture(c.name).length}&pages=${Math.ceil(c.quantity)}`)).json<any>();
+      const estimate = await (
+        await get(
+          `/v1/convert/estimate/${c.from}/${c.to}?bytes=${fixture(c.name).length}&pages=${Math.ceil(c.quantity)}`,
+        )
+      ).json<any>();
       expect(estimate.creditCost, `${c.from}→${c.to} estimate`).toBe(expected);
     }
   });
@@ -187,7 +254,10 @@ describe("seed 003: CostingInfo and the credit formula", () => {
       expect(SEED_003_VALUES.costingStrategy).toContain(costing.strategy);
       if (costing.strategy === "Fixed") expect(costing.increment).toBeNull();
       else expect(costing.increment).toBeGreaterThan(0);
-      expect(costing.costVariants === null || (typeof costing.costVariants === "object" && !Array.isArray(costing.costVariants))).toBe(true);
+      expect(
+        costing.costVariants === null ||
+          (typeof costing.costVariants === "object" && !Array.isArray(costing.costVariants)),
+      ).toBe(true);
     }
     expect(costings.filter((c: any) => c.costVariants === null).length).toBeGreaterThan(costings.length / 2); // "null for most"
     expect(new Set(costings.map((c: any) => c.incrementUnit))).toEqual(new Set(["pages", "slides", "mb"]));
@@ -214,11 +284,18 @@ describe("seed 003: the catalog", () => {
 });
 
 describe("seed 003: entitlements", () => {
-  it("ConvertFastEntitlementsResponse: tier a string, \"pro\" with no daily limit for Pro", async () => {
+  it('ConvertFastEntitlementsResponse: tier a string, "pro" with no daily limit for Pro', async () => {
     const pro = await seedAccount({ plan: "pro", credits: 4850 });
     const res = await pro.json("/v1/convert/entitlements/me");
     conforms("ConvertFastEntitlementsResponse", res.body);
-    expect(res.body).toMatchObject({ planId: "pro", tier: "pro", totalCredits: (await balance(pro.accountId)).credits, dailyLimit: null, dailyUsed: null, resetDate: null });
+    expect(res.body).toMatchObject({
+      planId: "pro",
+      tier: "pro",
+      totalCredits: (await balance(pro.accountId)).credits,
+      dailyLimit: null,
+      dailyUsed: null,
+      resetDate: null,
+    });
     const free = await seedAccount({ plan: "free" });
     const f = (await free.json("/v1/convert/entitlements/me")).body;
     conforms("ConvertFastEntitlementsResponse", f);

@@ -1,5 +1,5 @@
 // Starts the real converter (container/src/server.ts) as a child process on a free loopback port.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -36,7 +36,13 @@ export async function startConverter(env: Record<string, string> = {}): Promise<
   const secret = env.CONVERTER_SECRET ?? randomBytes(24).toString("hex");
   const child: ChildProcess = spawn(process.execPath, [`${root}/container/src/server.ts`], {
     cwd: root,
-    env: { ...process.env, CONVERTER_PORT: String(port), CONVERTER_HOST: "127.0.0.1", ...env, CONVERTER_SECRET: secret },
+    env: {
+      ...process.env,
+      CONVERTER_PORT: String(port),
+      CONVERTER_HOST: "127.0.0.1",
+      ...env,
+      CONVERTER_SECRET: secret,
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -3,14 +3,15 @@
 // memory bomb fails at once with convert.resource_limit (final, refunded, never retried); a converter that
 // refuses the Worker's secret fails the job and refunds it; CSV outputs are safe to open in a spreadsheet.
 import { env } from "cloudflare:workers";
-import { openServices } from "../src/domain/services";
 import { strFromU8, unzipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
+import { openServices } from "../src/domain/services";
 import { processJob } from "../src/queue/consumer";
 import { balance, fixture, insertJobs, seedAccount, submit, type TestAccount, upload, waitForJob } from "./harness";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-const includePicture = (path: string) => new TextEncoder().encode(text(fixture("hostile-includepicture.rtf")).replaceAll("@CANARY@", path));
+const includePicture = (path: string) =>
+  new TextEncoder().encode(text(fixture("hostile-includepicture.rtf")).replaceAll("@CANARY@", path));
 
 async function download(account: TestAccount, id: string): Promise<Uint8Array> {
   const res = await account.call(`/v1/convert/job/${id}/download`);
@@ -18,7 +19,13 @@ async function download(account: TestAccount, id: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-async function convertJob(account: TestAccount, name: string, bytes: Uint8Array, targetFormat: string, extra: Record<string, string> = {}) {
+async function convertJob(
+  account: TestAccount,
+  name: string,
+  bytes: Uint8Array,
+  targetFormat: string,
+  extra: Record<string, string> = {},
+) {
   const res = await submit(account, { file: { name, bytes }, targetFormat, ...extra });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return waitForJob(account, res.body.id);
@@ -27,12 +34,26 @@ async function convertJob(account: TestAccount, name: string, bytes: Uint8Array,
 /** A job admitted like the API does but not queued: the test runs the consumer itself, against the env it wants. */
 async function parkedJobFor(account: TestAccount, fixtureName: string, source: string, target: string, cost: number) {
   const { file_id, bytes } = await upload(account, fixtureName);
-  const [id] = await insertJobs([{ accountId: account.accountId, fileId: file_id, sourceFormat: source, targetFormat: target, creditCost: cost, inputBytes: bytes }], { charge: true });
+  const [id] = await insertJobs(
+    [
+      {
+        accountId: account.accountId,
+        fileId: file_id,
+        sourceFormat: source,
+        targetFormat: target,
+        creditCost: cost,
+        inputBytes: bytes,
+      },
+    ],
+    { charge: true },
+  );
   return id!;
 }
 
 const jobRow = (id: string) =>
-  env.DB.prepare("SELECT status, attempts, error_code FROM jobs WHERE id = ?1").bind(id).first<{ status: string; attempts: number; error_code: string | null }>();
+  env.DB.prepare("SELECT status, attempts, error_code FROM jobs WHERE id = ?1")
+    .bind(id)
+    .first<{ status: string; attempts: number; error_code: string | null }>();
 
 describe("hostile documents through the API", () => {
   it("an RTF including a root-only file of the converter's host converts without it, exactly as if it did not exist", async () => {
@@ -40,7 +61,12 @@ describe("hostile documents through the API", () => {
     const canary = inject("canary");
     const canaryBytes = Uint8Array.from(atob(canary.base64), (c) => c.charCodeAt(0));
     const aimed = await convertJob(account, "include.rtf", includePicture(canary.path), "docx");
-    const missing = await convertJob(account, "include.rtf", includePicture(canary.path.replace("secret.png", "absent.png")), "docx");
+    const missing = await convertJob(
+      account,
+      "include.rtf",
+      includePicture(canary.path.replace("secret.png", "absent.png")),
+      "docx",
+    );
     expect({ status: aimed.status, error: aimed.error }).toEqual({ status: "Succeeded", error: null });
     expect({ status: missing.status, error: missing.error }).toEqual({ status: "Succeeded", error: null });
     const parts = unzipSync(await download(account, aimed.id));
@@ -65,7 +91,9 @@ describe("hostile documents through the API", () => {
   it("a converter that refuses the Worker's secret fails the job with convert.unauthorized and refunds it", async () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJobFor(account, "xlsx-simple.xlsx", "xlsx", "csv", 1);
-    expect(await processJob(openServices({ ...env, CONVERTER_SECRET: "not-the-secret" }), id)).toEqual({ kind: "done" });
+    expect(await processJob(openServices({ ...env, CONVERTER_SECRET: "not-the-secret" }), id)).toEqual({
+      kind: "done",
+    });
     expect(await jobRow(id)).toEqual({ status: "Failed", attempts: 1, error_code: "convert.unauthorized" });
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
   });
@@ -97,9 +125,17 @@ describe("CSV safety through the API", () => {
 
   it("escapeFormulas is validated like the other options", async () => {
     const account = await seedAccount({ credits: 10 });
-    const res = await submit(account, { file: { name: "cells.csv", bytes: fixture("hostile-formula-injection.csv") }, targetFormat: "csv", escapeFormulas: "maybe" });
+    const res = await submit(account, {
+      file: { name: "cells.csv", bytes: fixture("hostile-formula-injection.csv") },
+      targetFormat: "csv",
+      escapeFormulas: "maybe",
+    });
     expect(res.status).toBe(400);
-    const pdf = await submit(account, { file: { name: "cells.csv", bytes: fixture("hostile-formula-injection.csv") }, targetFormat: "pdf", escapeFormulas: "false" });
+    const pdf = await submit(account, {
+      file: { name: "cells.csv", bytes: fixture("hostile-formula-injection.csv") },
+      targetFormat: "pdf",
+      escapeFormulas: "false",
+    });
     expect(pdf.status).toBe(400);
     expect(pdf.body).toMatchObject({ error: "convert.invalid_option", option: "escapeFormulas" });
   });

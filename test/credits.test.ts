@@ -1,14 +1,18 @@
 import { env } from "cloudflare:workers";
-import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
-import { processJob } from "../src/queue/consumer";
 import { IDEMPOTENCY_KEY_TTL_MS } from "../src/domain/jobs";
+import { openServices } from "../src/domain/services";
+import { processJob } from "../src/queue/consumer";
 import { backdateJob, balance, fixture, form, seedAccount, submit, upload, waitForJob } from "./harness";
 
 const docx = () => ({ name: "report.docx", bytes: fixture("docx-header-footer.docx") });
 
 async function ledger(accountId: string) {
-  const rows = await env.DB.prepare("SELECT delta, reason, job_id FROM credit_ledger WHERE account_id = ?1 ORDER BY created_at").bind(accountId).all<{ delta: number; reason: string; job_id: string | null }>();
+  const rows = await env.DB.prepare(
+    "SELECT delta, reason, job_id FROM credit_ledger WHERE account_id = ?1 ORDER BY created_at",
+  )
+    .bind(accountId)
+    .all<{ delta: number; reason: string; job_id: string | null }>();
   return rows.results;
 }
 
@@ -18,9 +22,13 @@ describe("credits", () => {
     const res = await submit(account, { file: docx(), targetFormat: "pdf" });
     expect(res.status).toBe(402);
     expect(res.body).toMatchObject({ error: "credits.insufficient", type: "payment_required" });
-    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(jobs!.n).toBe(0);
-    const files = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    const files = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(files!.n).toBe(0);
     expect(await balance(account.accountId)).toEqual({ credits: 0, ledgerSum: 0 });
   });
@@ -30,7 +38,9 @@ describe("credits", () => {
     const res = await submit(account, { file: docx(), targetFormat: "pdf" });
     expect(res.status).toBe(202);
     const rows = await ledger(account.accountId);
-    expect(rows.filter((r) => r.reason === "debit")).toEqual([{ delta: -res.body.creditCost, reason: "debit", job_id: res.body.id }]);
+    expect(rows.filter((r) => r.reason === "debit")).toEqual([
+      { delta: -res.body.creditCost, reason: "debit", job_id: res.body.id },
+    ]);
     await waitForJob(account, res.body.id);
     const b = await balance(account.accountId);
     expect(b.credits).toBe(25 - res.body.creditCost);
@@ -39,7 +49,10 @@ describe("credits", () => {
 
   it("refunds a failed job exactly once, even when its message is delivered again", async () => {
     const account = await seedAccount({ credits: 12 });
-    const res = await submit(account, { file: { name: "secret.odt", bytes: fixture("hostile-password-protected.odt") }, targetFormat: "pdf" });
+    const res = await submit(account, {
+      file: { name: "secret.odt", bytes: fixture("hostile-password-protected.odt") },
+      targetFormat: "pdf",
+    });
     const job = await waitForJob(account, res.body.id);
     expect(job.status).toBe("Failed");
     // Redelivery after the end, directly and through the queue: neither converts nor refunds again.
@@ -53,7 +66,9 @@ describe("credits", () => {
 
   it("enforces the free plan's daily limit with 402 credits.daily_limit_reached", async () => {
     const account = await seedAccount({ plan: "free", credits: 1000 });
-    await env.DB.prepare("UPDATE accounts SET daily_used = daily_limit, daily_day = ?2 WHERE id = ?1").bind(account.accountId, new Date().toISOString().slice(0, 10)).run();
+    await env.DB.prepare("UPDATE accounts SET daily_used = daily_limit, daily_day = ?2 WHERE id = ?1")
+      .bind(account.accountId, new Date().toISOString().slice(0, 10))
+      .run();
     const res = await submit(account, { file: docx(), targetFormat: "pdf" });
     expect(res.status).toBe(402);
     expect(res.body.error).toBe("credits.daily_limit_reached");
@@ -64,12 +79,28 @@ describe("credits", () => {
     const free = await seedAccount({ plan: "free", credits: 80 });
     const res = await submit(free, { file: docx(), targetFormat: "txt" });
     const e = (await free.json("/v1/convert/entitlements/me")).body;
-    expect(e).toMatchObject({ userId: free.userId, organizationId: null, planId: "free", planName: "Free", totalCredits: 80 - res.body.creditCost, tier: "free", dailyLimit: 100, dailyUsed: res.body.creditCost });
+    expect(e).toMatchObject({
+      userId: free.userId,
+      organizationId: null,
+      planId: "free",
+      planName: "Free",
+      totalCredits: 80 - res.body.creditCost,
+      tier: "free",
+      dailyLimit: 100,
+      dailyUsed: res.body.creditCost,
+    });
     expect(Date.parse(e.resetDate)).toBeGreaterThan(Date.now());
     expect(new Date(e.resetDate).toISOString().slice(11)).toBe("00:00:00.000Z");
     const pro = await seedAccount({ plan: "pro", workspace: `acme-${Date.now()}` });
     const p = (await pro.json("/v1/convert/entitlements/me")).body;
-    expect(p).toMatchObject({ planId: "pro", tier: "pro", organizationId: pro.accountId, dailyLimit: null, dailyUsed: null, resetDate: null });
+    expect(p).toMatchObject({
+      planId: "pro",
+      tier: "pro",
+      organizationId: pro.accountId,
+      dailyLimit: null,
+      dailyUsed: null,
+      resetDate: null,
+    });
     await waitForJob(free, res.body.id);
   });
 });
@@ -97,7 +128,12 @@ describe("Idempotency-Key", () => {
     const replay = await submit(account, { file: docx(), targetFormat: "txt" }, headers);
     expect(replay.status).toBe(202);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
-    expect(replay.body).toMatchObject({ id: first.body.id, status: "Succeeded", creditCost: first.body.creditCost, error: null });
+    expect(replay.body).toMatchObject({
+      id: first.body.id,
+      status: "Succeeded",
+      creditCost: first.body.creditCost,
+      error: null,
+    });
     expect(replay.body.output).toMatchObject({ contentType: "text/plain; charset=utf-8" });
     const download = await account.call(new URL(replay.body.download_url).pathname);
     expect(download.status).toBe(200);
@@ -129,7 +165,9 @@ describe("Idempotency-Key", () => {
   it("admits one job when the same key races", async () => {
     const account = await seedAccount({ credits: 30 });
     const headers = { "idempotency-key": "race-1" };
-    const results = await Promise.all([1, 2, 3].map(() => submit(account, { file: docx(), targetFormat: "txt" }, headers)));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => submit(account, { file: docx(), targetFormat: "txt" }, headers)),
+    );
     expect(results.map((r) => r.status)).toEqual([202, 202, 202]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect((await balance(account.accountId)).credits).toBe(30 - results[0]!.body.creditCost);
@@ -167,10 +205,15 @@ describe("POST /v1/convert/batch", () => {
   it("is all-or-nothing: too few credits for the whole batch → 402, no job, no file, no charge", async () => {
     const account = await seedAccount({ credits: 2 });
     const fd = form({ targetFormat: "pdf" });
-    for (const name of ["a.docx", "b.docx", "c.docx"]) fd.append("files", new File([fixture("docx-header-footer.docx")], name));
+    for (const name of ["a.docx", "b.docx", "c.docx"])
+      fd.append("files", new File([fixture("docx-header-footer.docx")], name));
     const res = await account.json("/v1/convert/batch", { method: "POST", body: fd });
     expect(res.status).toBe(402);
-    const counts = await env.DB.prepare("SELECT (SELECT COUNT(*) FROM jobs WHERE account_id = ?1) AS jobs, (SELECT COUNT(*) FROM files WHERE account_id = ?1) AS files").bind(account.accountId).first<{ jobs: number; files: number }>();
+    const counts = await env.DB.prepare(
+      "SELECT (SELECT COUNT(*) FROM jobs WHERE account_id = ?1) AS jobs, (SELECT COUNT(*) FROM files WHERE account_id = ?1) AS files",
+    )
+      .bind(account.accountId)
+      .first<{ jobs: number; files: number }>();
     expect(counts).toEqual({ jobs: 0, files: 0 });
     expect(await balance(account.accountId)).toEqual({ credits: 2, ledgerSum: 2 });
   });
@@ -182,7 +225,11 @@ describe("POST /v1/convert/batch", () => {
     fd.append("files", new File([fixture("hostile-truncated.docx")], "bad.docx"));
     const res = await account.json("/v1/convert/batch", { method: "POST", body: fd });
     expect(res.status).toBe(422);
-    const counts = await env.DB.prepare("SELECT (SELECT COUNT(*) FROM jobs WHERE account_id = ?1) AS jobs, (SELECT COUNT(*) FROM files WHERE account_id = ?1) AS files").bind(account.accountId).first<{ jobs: number; files: number }>();
+    const counts = await env.DB.prepare(
+      "SELECT (SELECT COUNT(*) FROM jobs WHERE account_id = ?1) AS jobs, (SELECT COUNT(*) FROM files WHERE account_id = ?1) AS files",
+    )
+      .bind(account.accountId)
+      .first<{ jobs: number; files: number }>();
     expect(counts).toEqual({ jobs: 0, files: 0 });
   });
 

@@ -1,7 +1,8 @@
 // The dead-letter queue's consumer: nothing stays parked in docconv-jobs-dlq. Messages go through the test
 // runtime's queue simulation (max_retries 3, then the dead-letter queue, as in wrangler.toml).
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { JOBS_DEAD_LETTER_QUEUE } from "../src/queue/dead-letters";
@@ -9,20 +10,29 @@ import type { QueueMessage } from "../src/queue/messages";
 import { balance, parkedJob, seedAccount, waitForJob } from "./harness";
 
 async function jobRow(id: string) {
-  return (await env.DB.prepare("SELECT status, attempts, error_code, error_detail, waiting_since FROM jobs WHERE id = ?1").bind(id).first<{
-    status: string;
-    attempts: number;
-    error_code: string | null;
-    error_detail: string | null;
-    waiting_since: number | null;
-  }>())!;
+  return (await env.DB.prepare(
+    "SELECT status, attempts, error_code, error_detail, waiting_since FROM jobs WHERE id = ?1",
+  )
+    .bind(id)
+    .first<{
+      status: string;
+      attempts: number;
+      error_code: string | null;
+      error_detail: string | null;
+      waiting_since: number | null;
+    }>())!;
 }
 
 /** Hands the dead-letter consumer a batch, as the platform does for docconv-jobs-dlq. */
 async function deadLetter(...jobIds: string[]) {
   const batch = createMessageBatch<QueueMessage>(
     JOBS_DEAD_LETTER_QUEUE,
-    jobIds.map((jobId, i) => ({ id: `dl-${i}-${jobId}`, timestamp: new Date(), attempts: 1, body: { type: "convert", jobId } })),
+    jobIds.map((jobId, i) => ({
+      id: `dl-${i}-${jobId}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { type: "convert", jobId },
+    })),
   );
   const ctx = createExecutionContext();
   await worker.queue!(batch, env, ctx);
@@ -34,7 +44,10 @@ describe("the dead-letter consumer", () => {
     const warn = vi.spyOn(console, "warn");
     // A body no handler can work with: each delivery throws, the platform retries 3 times, then dead-letters.
     await env.JOBS_QUEUE.send({ type: "convert", jobId: { not: "an id" } });
-    await vi.waitUntil(() => warn.mock.calls.some((c) => String(c[0]).includes("dead-lettered")), { timeout: 45_000, interval: 200 });
+    await vi.waitUntil(() => warn.mock.calls.some((c) => String(c[0]).includes("dead-lettered")), {
+      timeout: 45_000,
+      interval: 200,
+    });
     warn.mockRestore();
   });
 
@@ -53,7 +66,9 @@ describe("the dead-letter consumer", () => {
   it("fails a Queued job whose wait budget is spent with convert.unavailable, and refunds it", async () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 3);
-    await env.DB.prepare("UPDATE jobs SET waiting_since = ?2 WHERE id = ?1").bind(id, Date.now() - 11 * 60_000).run();
+    await env.DB.prepare("UPDATE jobs SET waiting_since = ?2 WHERE id = ?1")
+      .bind(id, Date.now() - 11 * 60_000)
+      .run();
     const result = await deadLetter(id);
     expect(result.explicitAcks).toHaveLength(1);
     const row = await jobRow(id);

@@ -6,9 +6,8 @@
 // code), and only the converter inflates zip entries, so an archive that lies about its sizes passes the
 // Worker and stops at the converter.
 import { env } from "cloudflare:workers";
-import { inject } from "vitest";
 import { strToU8, zipSync } from "fflate";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { sources, targets } from "../container/src/formats";
 import { fixture, form, seedAccount } from "./harness";
 
@@ -37,7 +36,8 @@ async function viaWorker(name: string, bytes: Uint8Array): Promise<Verdict> {
 
 /** A target `format` does not convert to (any target for a refusal): the converter stops after detection. */
 function targetNotOf(format: string | undefined): string {
-  const supported: readonly string[] = format && format in sources ? sources[format as keyof typeof sources].targets : [];
+  const supported: readonly string[] =
+    format && format in sources ? sources[format as keyof typeof sources].targets : [];
   return (Object.keys(targets) as string[]).find((t) => !supported.includes(t)) ?? "pdf";
 }
 
@@ -45,13 +45,18 @@ async function viaConverter(name: string, bytes: Uint8Array, to: string): Promis
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
   const secret = (env as unknown as Record<string, string | undefined>).CONVERTER_SECRET;
   if (secret) headers["x-converter-secret"] = secret;
-  const res = await fetch(`${env.CONVERTER_URL}/convert?to=${to}&filename=${encodeURIComponent(name)}`, { method: "POST", body: bytes, headers });
+  const res = await fetch(`${env.CONVERTER_URL}/convert?to=${to}&filename=${encodeURIComponent(name)}`, {
+    method: "POST",
+    body: bytes,
+    headers,
+  });
   if (res.ok) {
     await res.body?.cancel();
     return `ok:${res.headers.get("x-source-format")} (converted to ${to})`;
   }
   const body = (await res.json()) as { error: string; detail: string; sourceFormat?: string };
-  if (body.error === "convert.unsupported_format_pair" && body.detail.endsWith(`cannot be converted to ${to}`)) return `ok:${body.sourceFormat}`;
+  if (body.error === "convert.unsupported_format_pair" && body.detail.endsWith(`cannot be converted to ${to}`))
+    return `ok:${body.sourceFormat}`;
   switch (body.error) {
     case "convert.empty_input":
       return "empty";
@@ -69,15 +74,21 @@ async function viaConverter(name: string, bytes: Uint8Array, to: string): Promis
 }
 
 const CT = "http://schemas.openxmlformats.org/package/2006/content-types";
-const bomb = () => zipSync({ "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "word/document.xml": new Uint8Array(64 * 1024 * 1024) }, { level: 9 });
+const bomb = () =>
+  zipSync(
+    { "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "word/document.xml": new Uint8Array(64 * 1024 * 1024) },
+    { level: 9 },
+  );
 function liar(): Uint8Array {
   const zip = bomb();
   const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
   const name = (at: number, length: number) => String.fromCharCode(...zip.subarray(at, at + length));
   for (let p = 0; p + 4 <= zip.length; p++) {
     const sig = view.getUint32(p, true);
-    if (sig === 0x02014b50 && name(p + 46, view.getUint16(p + 28, true)) === "word/document.xml") view.setUint32(p + 24, 1000, true);
-    if (sig === 0x04034b50 && name(p + 30, view.getUint16(p + 26, true)) === "word/document.xml") view.setUint32(p + 22, 1000, true);
+    if (sig === 0x02014b50 && name(p + 46, view.getUint16(p + 28, true)) === "word/document.xml")
+      view.setUint32(p + 24, 1000, true);
+    if (sig === 0x04034b50 && name(p + 30, view.getUint16(p + 26, true)) === "word/document.xml")
+      view.setUint32(p + 22, 1000, true);
   }
   return zip;
 }
@@ -116,12 +127,19 @@ const crafted: [string, () => Uint8Array][] = [
   ["mystery.bin", () => Uint8Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) % 256)],
   ["bomb.docx", bomb],
   ["archive.zip", () => zipSync({ "readme.txt": strToU8("hello") })],
-  ["deck.pptx (app.xml claims 95 slides)", () =>
-    zipSync({
-      "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"><Override PartName="/ppt/presentation.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"/></Types>`),
-      "ppt/presentation.xml": strToU8("<p:presentation><p:sldIdLst><p:sldId/><p:sldId/></p:sldIdLst></p:presentation>"),
-      "docProps/app.xml": strToU8("<Properties><Slides>95</Slides></Properties>"),
-    })],
+  [
+    "deck.pptx (app.xml claims 95 slides)",
+    () =>
+      zipSync({
+        "[Content_Types].xml": strToU8(
+          `<Types xmlns="${CT}"><Override PartName="/ppt/presentation.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"/></Types>`,
+        ),
+        "ppt/presentation.xml": strToU8(
+          "<p:presentation><p:sldIdLst><p:sldId/><p:sldId/></p:sldIdLst></p:presentation>",
+        ),
+        "docProps/app.xml": strToU8("<Properties><Slides>95</Slides></Properties>"),
+      }),
+  ],
 ];
 
 // Both doors must give these, whatever the other says.
@@ -133,13 +151,22 @@ const byDesign: Record<string, { worker: Verdict; converter: Verdict }> = {
 
 describe("the Worker's upload path and the converter agree", () => {
   const fixtures = Object.keys(inject("fixtures")).filter((name) => name !== "MANIFEST.tsv");
-  const cases: [string, () => Uint8Array][] = [...fixtures.map((n) => [n, () => fixture(n)] as [string, () => Uint8Array]), ...crafted, ["secret.docx", encryptedOoxml], ["liar.docx", liar]];
+  const cases: [string, () => Uint8Array][] = [
+    ...fixtures.map((n) => [n, () => fixture(n)] as [string, () => Uint8Array]),
+    ...crafted,
+    ["secret.docx", encryptedOoxml],
+    ["liar.docx", liar],
+  ];
 
   it.each(cases)("%s", async (label, make) => {
     const name = label.split(" ")[0]!.split("/").at(-1)!;
     const bytes = make();
     const worker = await viaWorker(name, bytes);
-    const converter = await viaConverter(name, bytes, targetNotOf(worker.startsWith("ok:") ? worker.slice(3) : undefined));
+    const converter = await viaConverter(
+      name,
+      bytes,
+      targetNotOf(worker.startsWith("ok:") ? worker.slice(3) : undefined),
+    );
     if (byDesign[name]) expect({ worker, converter }).toEqual(byDesign[name]);
     else expect(converter).toBe(worker);
   });

@@ -26,17 +26,37 @@ async function servedObject(account: TestAccount, bytes: Uint8Array, name: strin
   const attached = await completeJob(
     env.DB,
     jobId,
-    { outputKey: key, outputBytes: bytes.byteLength, outputPages: 1, inputPages: 1, outputFileName: name, outputContentType: "text/plain", outputFileCount: 1, outputExpiresAt: null },
+    {
+      outputKey: key,
+      outputBytes: bytes.byteLength,
+      outputPages: 1,
+      inputPages: 1,
+      outputFileName: name,
+      outputContentType: "text/plain",
+      outputFileCount: 1,
+      outputExpiresAt: null,
+    },
     Date.now(),
   );
   expect(attached).toBe(true);
-  const signed = await signDownloadUrl(BASE, "test-signing-key", { key, fileName: name, contentType: "text/plain", expiresAt: Date.now() + 3_600_000 });
+  const signed = await signDownloadUrl(BASE, "test-signing-key", {
+    key,
+    fileName: name,
+    contentType: "text/plain",
+    expiresAt: Date.now() + 3_600_000,
+  });
   return {
     etag: stored!.httpEtag,
     lastModified: stored!.uploaded.toUTCString(),
     routes: [
-      { name: "signed URL", fetch: (headers = {}, method = "GET") => exports.default.fetch(new Request(signed, { method, headers })) },
-      { name: "job download", fetch: (headers = {}, method = "GET") => account.call(`/v1/convert/job/${jobId}/download`, { method, headers }) },
+      {
+        name: "signed URL",
+        fetch: (headers = {}, method = "GET") => exports.default.fetch(new Request(signed, { method, headers })),
+      },
+      {
+        name: "job download",
+        fetch: (headers = {}, method = "GET") => account.call(`/v1/convert/job/${jobId}/download`, { method, headers }),
+      },
     ],
   };
 }
@@ -70,7 +90,10 @@ async function expectPart(res: Response, first: number, last: number) {
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toContain("application/json");
-  expect(await res.json()).toMatchObject({ error: code, type: { 412: "precondition_failed", 416: "range_not_satisfiable" }[status] });
+  expect(await res.json()).toMatchObject({
+    error: code,
+    type: { 412: "precondition_failed", 416: "range_not_satisfiable" }[status],
+  });
 }
 
 async function expectNotModified(res: Response) {
@@ -80,7 +103,8 @@ async function expectNotModified(res: Response) {
 }
 
 describe.each(["signed URL", "job download"])("%s", (routeName) => {
-  const fetchIt = (headers?: Record<string, string>, method?: string) => served.routes.find((r) => r.name === routeName)!.fetch(headers, method);
+  const fetchIt = (headers?: Record<string, string>, method?: string) =>
+    served.routes.find((r) => r.name === routeName)!.fetch(headers, method);
 
   it("serves the whole file with its validators", async () => {
     const res = await fetchIt();
@@ -134,8 +158,16 @@ describe.each(["signed URL", "job download"])("%s", (routeName) => {
     });
 
     it("checks If-Match before If-None-Match and Range", async () => {
-      await expectError(await fetchIt({ "if-match": '"other"', "if-none-match": served.etag }), 412, "download.precondition_failed");
-      await expectError(await fetchIt({ "if-match": '"other"', range: "bytes=0-9" }), 412, "download.precondition_failed");
+      await expectError(
+        await fetchIt({ "if-match": '"other"', "if-none-match": served.etag }),
+        412,
+        "download.precondition_failed",
+      );
+      await expectError(
+        await fetchIt({ "if-match": '"other"', range: "bytes=0-9" }),
+        412,
+        "download.precondition_failed",
+      );
       await expectNotModified(await fetchIt({ "if-none-match": served.etag, range: "bytes=0-9" }));
     });
   });
@@ -168,7 +200,20 @@ describe.each(["signed URL", "job download"])("%s", (routeName) => {
     });
 
     it("serves the whole file for a Range it must ignore: invalid syntax, other units, several ranges", async () => {
-      for (const range of ["bytes=5-2", "bytes=abc", "bytes=", "bytes=--1", "bytes=1-2-3", "bytes=0x10-", "items=0-5", "bytes 0-5", "=0-5", "bytes=0-1,5-6", "bytes=0-0,-1", "bytes=1000-,2000-"]) {
+      for (const range of [
+        "bytes=5-2",
+        "bytes=abc",
+        "bytes=",
+        "bytes=--1",
+        "bytes=1-2-3",
+        "bytes=0x10-",
+        "items=0-5",
+        "bytes 0-5",
+        "=0-5",
+        "bytes=0-1,5-6",
+        "bytes=0-0,-1",
+        "bytes=1000-,2000-",
+      ]) {
         await expectWhole(await fetchIt({ range }));
       }
     });
@@ -178,7 +223,9 @@ describe.each(["signed URL", "job download"])("%s", (routeName) => {
       await expectPart(await fetchIt({ range: "bytes=0-9", "if-range": served.lastModified }), 0, 9);
       await expectWhole(await fetchIt({ range: "bytes=0-9", "if-range": '"other"' }));
       await expectWhole(await fetchIt({ range: "bytes=0-9", "if-range": `W/${served.etag}` }));
-      await expectWhole(await fetchIt({ range: "bytes=0-9", "if-range": httpDate(Date.parse(served.lastModified) - DAY) }));
+      await expectWhole(
+        await fetchIt({ range: "bytes=0-9", "if-range": httpDate(Date.parse(served.lastModified) - DAY) }),
+      );
       await expectWhole(await fetchIt({ range: "bytes=0-9", "if-range": "garbage" }));
     });
   });
@@ -200,11 +247,19 @@ describe.each(["signed URL", "job download"])("%s", (routeName) => {
   });
 
   it("ignores malformed validators", async () => {
-    for (const value of ["abc", '"unterminated', "W/", 'W/"a', '"a" "b"', '"a",,b', '"\u0001"', "*, \"a\"", ""]) {
+    for (const value of ["abc", '"unterminated', "W/", 'W/"a', '"a" "b"', '"a",,b', '"\u0001"', '*, "a"', ""]) {
       await expectWhole(await fetchIt({ "if-none-match": value }));
       await expectWhole(await fetchIt({ "if-match": value }));
     }
-    for (const value of ["yesterday", "1", "0", "2026-11-29", "Sun, 31 Feb 2026 10:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 UTC", "-1"]) {
+    for (const value of [
+      "yesterday",
+      "1",
+      "0",
+      "2026-11-29",
+      "Sun, 31 Feb 2026 10:00:00 GMT",
+      "Sun, 06 Nov 1994 08:49:37 UTC",
+      "-1",
+    ]) {
       await expectWhole(await fetchIt({ "if-modified-since": value }));
       await expectWhole(await fetchIt({ "if-unmodified-since": value }));
     }
@@ -226,7 +281,31 @@ describe.each(["signed URL", "job download"])("%s", (routeName) => {
 describe("header fuzz", () => {
   // A deterministic generator (xorshift32): valid field values, mutated by inserting, deleting or repeating
   // pieces, and plain noise made of the pieces these fields are built from.
-  const PIECES = ["bytes", "BYTES", "items", "=", "-", ",", " ", "\t", "0", "1", "9", "999999999999999999999", '"', "W/", "*", "a", ";", "GMT", "Feb", ":", "%", "\\", "\u007f"];
+  const PIECES = [
+    "bytes",
+    "BYTES",
+    "items",
+    "=",
+    "-",
+    ",",
+    " ",
+    "\t",
+    "0",
+    "1",
+    "9",
+    "999999999999999999999",
+    '"',
+    "W/",
+    "*",
+    "a",
+    ";",
+    "GMT",
+    "Feb",
+    ":",
+    "%",
+    "\\",
+    "\u007f",
+  ];
   const FIELDS = ["range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"];
 
   it("never answers a 5xx, whatever the conditional and range fields say", async () => {
@@ -284,7 +363,13 @@ describe("the parsers", () => {
     expect(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT")).toBe(expected);
     expect(parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT")).toBe(expected);
     expect(parseHttpDate("Sun Nov  6 08:49:37 1994")).toBe(expected);
-    for (const bad of ["Sun, 6 Nov 1994 08:49:37 GMT", "1994-11-06T08:49:37Z", "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "784111777"]) {
+    for (const bad of [
+      "Sun, 6 Nov 1994 08:49:37 GMT",
+      "1994-11-06T08:49:37Z",
+      "Sun, 06 Nov 1994 25:49:37 GMT",
+      "Sun, 06 Foo 1994 08:49:37 GMT",
+      "784111777",
+    ]) {
       expect(parseHttpDate(bad), bad).toBeNull();
     }
   });

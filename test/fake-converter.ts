@@ -15,17 +15,27 @@ export async function startFakeConverter(): Promise<{ port: number; stop(): Prom
     req.on("end", () => {
       if (fault === "crash") return req.socket.destroy();
       if (fault === "hang") return void hanging.add(res);
-      if (fault === "fail") return json(res, 500, { error: "convert.engine_failure", detail: "soffice crashed (injected)" });
+      if (fault === "fail")
+        return json(res, 500, { error: "convert.engine_failure", detail: "soffice crashed (injected)" });
       if (fault === "busy") {
         res.setHeader("Retry-After", "1");
         return json(res, 503, { error: "convert.busy", detail: "queue full (injected)" });
       }
       if (fault === "pages") {
         const maxPages = new URL(req.url ?? "/", "http://fake").searchParams.get("maxPages");
-        return json(res, 422, { error: "convert.too_many_pages", detail: `the document has more pages than maxPages=${maxPages} (injected)`, maxPages: Number(maxPages) });
+        return json(res, 422, {
+          error: "convert.too_many_pages",
+          detail: `the document has more pages than maxPages=${maxPages} (injected)`,
+          maxPages: Number(maxPages),
+        });
       }
       if (fault === "short") {
-        res.writeHead(200, { "content-type": "application/pdf", "content-length": "100000", "x-output-extension": "pdf", "x-output-files": "1" });
+        res.writeHead(200, {
+          "content-type": "application/pdf",
+          "content-length": "100000",
+          "x-output-extension": "pdf",
+          "x-output-files": "1",
+        });
         res.write("%PDF-1.4 truncated");
         setTimeout(() => req.socket.destroy(), 50);
         return;

@@ -1,12 +1,13 @@
 // Converter faults, storage faults, redelivery and the sweeper. Faults come from test/fake-converter.ts;
 // the consumer is called with an env whose CONVERTER_URL points at the fault wanted.
-import { env } from "cloudflare:workers";
-import { openServices } from "../src/domain/services";
+
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
+import { openServices } from "../src/domain/services";
 import worker from "../src/index";
 import { MAX_CONVERSION_ATTEMPTS, processJob } from "../src/queue/consumer";
-import { balance, parkedJob, seedAccount, waitForJob, type TestAccount } from "./harness";
+import { balance, parkedJob, seedAccount, type TestAccount, waitForJob } from "./harness";
 
 const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
   ...env,
@@ -16,7 +17,15 @@ const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
 });
 
 async function jobRow(id: string) {
-  return (await env.DB.prepare("SELECT status, attempts, error_code, error_detail, output_key FROM jobs WHERE id = ?1").bind(id).first<{ status: string; attempts: number; error_code: string | null; error_detail: string | null; output_key: string | null }>())!;
+  return (await env.DB.prepare("SELECT status, attempts, error_code, error_detail, output_key FROM jobs WHERE id = ?1")
+    .bind(id)
+    .first<{
+      status: string;
+      attempts: number;
+      error_code: string | null;
+      error_detail: string | null;
+      output_key: string | null;
+    }>())!;
 }
 
 /** Runs the consumer as the queue would, redelivering after each retry, until the job is settled. */
@@ -35,27 +44,42 @@ async function outputsOf(account: TestAccount, id: string) {
 }
 
 describe("converter faults", () => {
-  it.each(["crash", "fail", "hang"])("retries a job a bounded number of times when the converter %ss, then fails it with upstream_error and refunds", async (fault) => {
-    const account = await seedAccount({ credits: 10 });
-    const id = await parkedJob(account, "Queued", 4);
-    const hook = `http://127.0.0.1:${inject("webhookReceiverPort")}/faults-${fault}-${id}`;
-    await env.DB.prepare("UPDATE jobs SET webhook_url = ?2 WHERE id = ?1").bind(id, hook).run();
-    expect((await balance(account.accountId)).credits).toBe(6);
-    const outcomes = await consumeUntilSettled(faultyEnv(fault), id);
-    expect(outcomes).toEqual([...Array(MAX_CONVERSION_ATTEMPTS - 1).fill("retry"), "done"]);
-    const row = await jobRow(id);
-    expect(row).toMatchObject({ status: "Failed", attempts: MAX_CONVERSION_ATTEMPTS, error_code: "upstream_error", output_key: null });
-    expect(row.error_detail).toContain(`${MAX_CONVERSION_ATTEMPTS} times`);
-    expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
-    const status = (await account.json(`/v1/convert/job/${id}`)).body;
-    expect(status).toMatchObject({ status: "Failed", error: { code: "upstream_error" }, output: null });
-    // The caller hears of it: a job.failed event is delivered to the job's webhook.
-    const received = await vi.waitUntil(async () => {
-      const got = await (await fetch(`http://127.0.0.1:${inject("webhookReceiverPort")}/__received?path=${encodeURIComponent(new URL(hook).pathname)}`)).json<any[]>();
-      return got.length ? got : false;
-    });
-    expect(JSON.parse(received[0].body)).toMatchObject({ type: "job.failed", data: { id, status: "Failed", error: { code: "upstream_error" } } });
-  });
+  it.each(["crash", "fail", "hang"])(
+    "retries a job a bounded number of times when the converter %ss, then fails it with upstream_error and refunds",
+    async (fault) => {
+      const account = await seedAccount({ credits: 10 });
+      const id = await parkedJob(account, "Queued", 4);
+      const hook = `http://127.0.0.1:${inject("webhookReceiverPort")}/faults-${fault}-${id}`;
+      await env.DB.prepare("UPDATE jobs SET webhook_url = ?2 WHERE id = ?1").bind(id, hook).run();
+      expect((await balance(account.accountId)).credits).toBe(6);
+      const outcomes = await consumeUntilSettled(faultyEnv(fault), id);
+      expect(outcomes).toEqual([...Array(MAX_CONVERSION_ATTEMPTS - 1).fill("retry"), "done"]);
+      const row = await jobRow(id);
+      expect(row).toMatchObject({
+        status: "Failed",
+        attempts: MAX_CONVERSION_ATTEMPTS,
+        error_code: "upstream_error",
+        output_key: null,
+      });
+      expect(row.error_detail).toContain(`${MAX_CONVERSION_ATTEMPTS} times`);
+      expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
+      const status = (await account.json(`/v1/convert/job/${id}`)).body;
+      expect(status).toMatchObject({ status: "Failed", error: { code: "upstream_error" }, output: null });
+      // The caller hears of it: a job.failed event is delivered to the job's webhook.
+      const received = await vi.waitUntil(async () => {
+        const got = await (
+          await fetch(
+            `http://127.0.0.1:${inject("webhookReceiverPort")}/__received?path=${encodeURIComponent(new URL(hook).pathname)}`,
+          )
+        ).json<any[]>();
+        return got.length ? got : false;
+      });
+      expect(JSON.parse(received[0].body)).toMatchObject({
+        type: "job.failed",
+        data: { id, status: "Failed", error: { code: "upstream_error" } },
+      });
+    },
+  );
 
   it("waits out a full converter (503 busy) without using up attempts, then converts", async () => {
     const account = await seedAccount({ credits: 10 });
@@ -93,10 +117,11 @@ describe("converter faults", () => {
     const id = await parkedJob(account, "Queued", 2, { targetFormat: "txt" });
     const brokenBucket = new Proxy(env.BUCKET, {
       get(target, prop) {
-        if (prop === "put") return async (key: string) => {
-          if (key.startsWith("outputs/")) throw new Error("R2 unavailable (injected)");
-          return target.put(key, null);
-        };
+        if (prop === "put")
+          return async (key: string) => {
+            if (key.startsWith("outputs/")) throw new Error("R2 unavailable (injected)");
+            return target.put(key, null);
+          };
         const value = Reflect.get(target, prop);
         return typeof value === "function" ? value.bind(target) : value;
       },
@@ -139,7 +164,10 @@ describe("the cron sweeper", () => {
 
   it("fails a job Running past its deadline that has used its attempts, and refunds it", async () => {
     const account = await seedAccount({ credits: 10 });
-    const id = await parkedJob(account, "Running", 3, { deadlineAt: Date.now() - 1000, attempts: MAX_CONVERSION_ATTEMPTS });
+    const id = await parkedJob(account, "Running", 3, {
+      deadlineAt: Date.now() - 1000,
+      attempts: MAX_CONVERSION_ATTEMPTS,
+    });
     await runCron();
     expect(await jobRow(id)).toMatchObject({ status: "Failed", error_code: "upstream_error" });
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });

@@ -4,9 +4,17 @@ import { fixture, form, seedAccount, upload } from "./harness";
 describe("POST /v1/files", () => {
   it("stores an upload and detects its format from the bytes", async () => {
     const account = await seedAccount();
-    const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, purpose: "archive" }) });
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form({ file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, purpose: "archive" }),
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ filename: "report.docx", source_format: "docx", purpose: "archive", bytes: fixture("docx-header-footer.docx").length });
+    expect(res.body).toMatchObject({
+      filename: "report.docx",
+      source_format: "docx",
+      purpose: "archive",
+      bytes: fixture("docx-header-footer.docx").length,
+    });
     expect(res.body.file_id).toMatch(/^file_/);
     expect(Date.parse(res.body.created_at)).not.toBeNaN();
     const again = await account.json(`/v1/files/${res.body.file_id}`);
@@ -31,28 +39,44 @@ describe("POST /v1/files", () => {
 
   it("refuses an empty file with request.empty_file", async () => {
     const account = await seedAccount();
-    const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "empty.docx", bytes: new Uint8Array() } }) });
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form({ file: { name: "empty.docx", bytes: new Uint8Array() } }),
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: "invalid_request", code: "request.empty_file" });
   });
 
   it("refuses an image named .docx with request.format_mismatch", async () => {
     const account = await seedAccount();
-    const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "photo.docx", bytes: fixture("hostile-image-named-as.docx") } }) });
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form({ file: { name: "photo.docx", bytes: fixture("hostile-image-named-as.docx") } }),
+    });
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ error: "unsupported_media_type", code: "request.format_mismatch", detectedFormat: "png" });
+    expect(res.body).toMatchObject({
+      error: "unsupported_media_type",
+      code: "request.format_mismatch",
+      detectedFormat: "png",
+    });
   });
 
   it("refuses text named .xlsx with request.format_mismatch", async () => {
     const account = await seedAccount();
-    const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "sheet.xlsx", bytes: fixture("hostile-text-named-as.xlsx") } }) });
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form({ file: { name: "sheet.xlsx", bytes: fixture("hostile-text-named-as.xlsx") } }),
+    });
     expect(res.status).toBe(415);
     expect(res.body.code).toBe("request.format_mismatch");
   });
 
   it("refuses a truncated docx with convert.corrupt_input before storing it", async () => {
     const account = await seedAccount();
-    const res = await account.json("/v1/files", { method: "POST", body: form({ file: { name: "broken.docx", bytes: fixture("hostile-truncated.docx") } }) });
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form({ file: { name: "broken.docx", bytes: fixture("hostile-truncated.docx") } }),
+    });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe("convert.corrupt_input");
   });

@@ -29,7 +29,8 @@ export function parseFormatRows(tsv: string): FormatRow[] {
     const cells = line.split("\t");
     const cell = (name: string) => cells[columns.indexOf(name)] ?? "";
     const status = cell("status");
-    if (status !== "converts" && status !== "detected-only" && status !== "left-out") throw new Error(`formats.tsv: status '${status}' in ${line}`);
+    if (status !== "converts" && status !== "detected-only" && status !== "left-out")
+      throw new Error(`formats.tsv: status '${status}' in ${line}`);
     return {
       extension: cell("extension"),
       family: cell("family"),
@@ -50,7 +51,9 @@ export const formatRows: FormatRow[] = parseFormatRows(new TextDecoder().decode(
 
 /** A row's name in test titles: the extension, and the fixture where an extension has several rows. */
 export const rowName = (row: FormatRow) =>
-  formatRows.filter((r) => r.extension === row.extension).length > 1 ? `${row.extension} (${row.fixture ?? row.family})` : row.extension;
+  formatRows.filter((r) => r.extension === row.extension).length > 1
+    ? `${row.extension} (${row.fixture ?? row.family})`
+    : row.extension;
 
 /** What the fixture is called when uploaded: its own name with the row's extension (jpg-raw-text.jpeg). */
 export function uploadName(row: FormatRow): string {

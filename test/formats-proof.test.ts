@@ -6,10 +6,9 @@
 // A row the converter cannot read fails here: the row is the claim, this is its proof.
 import { exports } from "cloudflare:workers";
 import { unzipSync } from "fflate";
-import { inject } from "vitest";
-import { beforeAll, describe, expect, it } from "vitest";
-import { sources, sourcesByExtension, type SourceName } from "../container/src/formats";
-import { formatRows, rowName, tableFamilies, uploadName, type FormatRow } from "./format-rows";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { type SourceName, sources, sourcesByExtension } from "../container/src/formats";
+import { type FormatRow, formatRows, rowName, tableFamilies, uploadName } from "./format-rows";
 import { fixture, form, seedAccount, type TestAccount } from "./harness";
 import type { PdfReading } from "./pdf-reader";
 
@@ -39,11 +38,17 @@ async function readPdf(bytes: Uint8Array): Promise<PdfReading> {
 }
 
 async function prove(account: TestAccount, row: FormatRow): Promise<Proof> {
-  const upload = await account.json("/v1/files", { method: "POST", body: form({ file: { name: uploadName(row), bytes: fixture(row.fixture!) } }) });
+  const upload = await account.json("/v1/files", {
+    method: "POST",
+    body: form({ file: { name: uploadName(row), bytes: fixture(row.fixture!) } }),
+  });
   if (upload.status !== 201) return { upload };
   const isPdf = upload.body.source_format === "pdf";
   const fields: Record<string, string> = isPdf ? { format: "png", pages: "all", dpi: "36" } : { format: "pdf" };
-  const convert = await account.json(`/v1/files/${upload.body.file_id}/convert`, { method: "POST", body: form(fields) });
+  const convert = await account.json(`/v1/files/${upload.body.file_id}/convert`, {
+    method: "POST",
+    body: form(fields),
+  });
   if (convert.status !== 200) return { upload, convert };
   const download = await exports.default.fetch(new Request(convert.body.download_url));
   if (download.status !== 200) return { upload, convert, error: `download answered ${download.status}` };
@@ -80,31 +85,44 @@ describe("every format that converts, as a PDF with LibreOffice's own page count
   const proofOf = (index: number): Promise<Proof> => {
     for (let i = index; i < Math.min(rows.length, index + CONCURRENCY); i++) {
       if (!proofs.has(i)) {
-        proofs.set(i, queue(() => prove(account, rows[i]!)).catch((err: unknown) => ({ upload: { status: 0, body: null }, error: String(err) })));
+        proofs.set(
+          i,
+          queue(() => prove(account, rows[i]!)).catch((err: unknown) => ({
+            upload: { status: 0, body: null },
+            error: String(err),
+          })),
+        );
       }
     }
     return proofs.get(index)!;
   };
 
-  it.each(rows.map((row, index) => [rowName(row), row, index] as const))("%s", async (_name, row, index) => {
-    const proof = await proofOf(index);
-    expect(proof.error).toBeUndefined();
-    expect(proof.upload.status, JSON.stringify(proof.upload.body)).toBe(201);
-    // The detector names a source of the table that goes by the row's extension, of the row's family (a
-    // .jpeg is jpg, an .xml is word2003xml, docbook or excel2003xml, a .uof is uos or uop). The bytes decide:
-    // the StarOffice 6 template sample's manifest calls it a document (sxw).
-    const detected = proof.upload.body.source_format as SourceName;
-    expect(sourcesByExtension.get(row.extension === "stw" ? "sxw" : row.extension)).toContain(detected);
-    expect(tableFamilies(row)).toContain(sources[detected].family);
-    expect(proof.convert?.status, JSON.stringify(proof.convert?.body)).toBe(200);
-    if (detected === "pdf") {
-      expect(proof.images).toHaveLength(row.cliPdfPages!);
-      return; // its text is the fixture's own
-    }
-    expect(proof.pdf!.pages).toBe(row.cliPdfPages);
-    if (row.textProbe) {
-      const probe = flat(row.textProbe);
-      expect([flat(proof.pdf!.text), flat(proof.pdf!.layoutText)].some((text) => text.includes(probe)), `"${probe}" in:\n${proof.pdf!.text.slice(0, 600)}`).toBe(true);
-    }
-  }, 180_000);
+  it.each(rows.map((row, index) => [rowName(row), row, index] as const))(
+    "%s",
+    async (_name, row, index) => {
+      const proof = await proofOf(index);
+      expect(proof.error).toBeUndefined();
+      expect(proof.upload.status, JSON.stringify(proof.upload.body)).toBe(201);
+      // The detector names a source of the table that goes by the row's extension, of the row's family (a
+      // .jpeg is jpg, an .xml is word2003xml, docbook or excel2003xml, a .uof is uos or uop). The bytes decide:
+      // the StarOffice 6 template sample's manifest calls it a document (sxw).
+      const detected = proof.upload.body.source_format as SourceName;
+      expect(sourcesByExtension.get(row.extension === "stw" ? "sxw" : row.extension)).toContain(detected);
+      expect(tableFamilies(row)).toContain(sources[detected].family);
+      expect(proof.convert?.status, JSON.stringify(proof.convert?.body)).toBe(200);
+      if (detected === "pdf") {
+        expect(proof.images).toHaveLength(row.cliPdfPages!);
+        return; // its text is the fixture's own
+      }
+      expect(proof.pdf!.pages).toBe(row.cliPdfPages);
+      if (row.textProbe) {
+        const probe = flat(row.textProbe);
+        expect(
+          [flat(proof.pdf!.text), flat(proof.pdf!.layoutText)].some((text) => text.includes(probe)),
+          `"${probe}" in:\n${proof.pdf!.text.slice(0, 600)}`,
+        ).toBe(true);
+      }
+    },
+    180_000,
+  );
 });

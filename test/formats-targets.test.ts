@@ -4,8 +4,8 @@
 // pictures, a PDF. The converter-level version, with more sources, is container/test/families.test.ts.
 import { exports } from "cloudflare:workers";
 import { strFromU8, unzipSync } from "fflate";
-import { beforeAll, describe, expect, it, inject } from "vitest";
-import { familyTargets, sources, type Family, type TargetName } from "../container/src/formats";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { type Family, familyTargets, sources, type TargetName } from "../container/src/formats";
 import { fixture, form, seedAccount, type TestAccount } from "./harness";
 import type { PdfReading } from "./pdf-reader";
 import { decodePng } from "./png-decode";
@@ -21,7 +21,13 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { family: "writer", fixture: "formats/fodt-paragraphs-and-tables.fodt", source: "fodt", probe: "paragraph before the table", pages: 1 },
+  {
+    family: "writer",
+    fixture: "formats/fodt-paragraphs-and-tables.fodt",
+    source: "fodt",
+    probe: "paragraph before the table",
+    pages: 1,
+  },
   { family: "calc", fixture: "formats/fods-inventory-table.fods", source: "fods", probe: "Banana", pages: 1 },
   { family: "impress", fixture: "formats/fodp-raw-text.fodp", source: "fodp", probe: "I love PowerPoint", pages: 3 },
   { family: "draw", fixture: "formats/fodg-raw-text.fodg", source: "fodg", probe: "I love word documents", pages: 2 },
@@ -53,7 +59,8 @@ function jpegSize(bytes: Uint8Array): { width: number; height: number } {
   while (at + 9 < bytes.length) {
     const marker = bytes[at + 1]!;
     const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    if (marker >= 0xc0 && marker <= 0xc3) return { height: (bytes[at + 5]! << 8) | bytes[at + 6]!, width: (bytes[at + 7]! << 8) | bytes[at + 8]! };
+    if (marker >= 0xc0 && marker <= 0xc3)
+      return { height: (bytes[at + 5]! << 8) | bytes[at + 6]!, width: (bytes[at + 7]! << 8) | bytes[at + 8]! };
     at += 2 + length;
   }
   throw new Error("no SOF marker");
@@ -68,7 +75,12 @@ const filesOf = (bytes: Uint8Array): Uint8Array[] =>
     : [bytes];
 
 /** Checks `bytes` in `target` carry the case's content; returns nothing, fails the test otherwise. */
-async function check(c: Case, target: TargetName, bytes: Uint8Array, sourceSize: { width: number; height: number } | null) {
+async function check(
+  c: Case,
+  target: TargetName,
+  bytes: Uint8Array,
+  sourceSize: { width: number; height: number } | null,
+) {
   const has = (text: string) => (c.probe ? expect(flat(text)).toContain(c.probe) : undefined);
   switch (target) {
     case "pdf": {
@@ -102,8 +114,11 @@ async function check(c: Case, target: TargetName, bytes: Uint8Array, sourceSize:
     case "odt":
     case "ods":
     case "odg":
-      expect(strFromU8(unzipSync(bytes).mimetype!)).toBe(`application/vnd.oasis.opendocument.${{ odt: "text", ods: "spreadsheet", odg: "graphics" }[target]}`);
-      if (target === "odg") expect(strFromU8(unzipSync(bytes)["content.xml"]!).match(/<draw:page[\s>]/g)).toHaveLength(c.pages);
+      expect(strFromU8(unzipSync(bytes).mimetype!)).toBe(
+        `application/vnd.oasis.opendocument.${{ odt: "text", ods: "spreadsheet", odg: "graphics" }[target]}`,
+      );
+      if (target === "odg")
+        expect(strFromU8(unzipSync(bytes)["content.xml"]!).match(/<draw:page[\s>]/g)).toHaveLength(c.pages);
       return has(packageText(bytes, /^content\.xml$/));
     case "odp": {
       const content = strFromU8(unzipSync(bytes)["content.xml"]!);
@@ -125,8 +140,15 @@ async function check(c: Case, target: TargetName, bytes: Uint8Array, sourceSize:
     case "xls":
     case "ppt":
       // OLE2 files: the text is stored as 8-bit or UTF-16 runs.
-      expect(latin1(bytes.subarray(0, 8))).toBe(latin1(Uint8Array.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])));
-      if (c.probe) expect(flat(latin1(bytes)).includes(c.probe) || flat(utf16(bytes)).includes(c.probe) || flat(utf16(bytes.subarray(1))).includes(c.probe)).toBe(true);
+      expect(latin1(bytes.subarray(0, 8))).toBe(
+        latin1(Uint8Array.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])),
+      );
+      if (c.probe)
+        expect(
+          flat(latin1(bytes)).includes(c.probe) ||
+            flat(utf16(bytes)).includes(c.probe) ||
+            flat(utf16(bytes.subarray(1))).includes(c.probe),
+        ).toBe(true);
       return;
     case "rtf":
       expect(latin1(bytes.subarray(0, 5))).toBe("{\\rtf");
@@ -146,34 +168,48 @@ describe("each family converts to each of its targets through the API, with its 
     account = await seedAccount({ plan: "pro", credits: 1_000_000 });
   });
 
-  it.each(cases.map((c) => [`${c.source} (${c.family})`, c] as const))("%s", async (_name, c) => {
-    const bytes = fixture(c.fixture);
-    const upload = await account.json("/v1/files", { method: "POST", body: form({ file: { name: c.fixture.split("/").pop()!, bytes } }) });
-    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-    expect(upload.body.source_format).toBe(c.source);
-    const sourceSize = c.source === "png" ? await decodePng(bytes) : null;
-    // The family's targets, less the source's own format: exactly what the table offers it.
-    const targets = familyTargets[c.family].filter((t) => sources[c.source as keyof typeof sources].targets.includes(t));
-    expect(targets.length).toBeGreaterThanOrEqual(familyTargets[c.family].length - 1);
-    // Two at a time: the test converter has two LibreOffice instances.
-    const failures: string[] = [];
-    for (let i = 0; i < targets.length; i += 2) {
-      await Promise.all(
-        targets.slice(i, i + 2).map(async (target) => {
-          const fields: Record<string, string> = { format: target };
-          if (target === "png" || target === "jpg" || target === "svg") fields.pages = "all";
-          if (target === "png" || target === "jpg") fields.dpi = "50";
-          const res = await account.json(`/v1/files/${upload.body.file_id}/convert`, { method: "POST", body: form(fields) });
-          if (res.status !== 200) return void failures.push(`${target}: ${res.status} ${JSON.stringify(res.body)}`);
-          const out = new Uint8Array(await (await exports.default.fetch(new Request(res.body.download_url))).arrayBuffer());
-          try {
-            await check(c, target, out, sourceSize);
-          } catch (err) {
-            failures.push(`${target}: ${(err as Error).message}`);
-          }
-        }),
+  it.each(cases.map((c) => [`${c.source} (${c.family})`, c] as const))(
+    "%s",
+    async (_name, c) => {
+      const bytes = fixture(c.fixture);
+      const upload = await account.json("/v1/files", {
+        method: "POST",
+        body: form({ file: { name: c.fixture.split("/").pop()!, bytes } }),
+      });
+      expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+      expect(upload.body.source_format).toBe(c.source);
+      const sourceSize = c.source === "png" ? await decodePng(bytes) : null;
+      // The family's targets, less the source's own format: exactly what the table offers it.
+      const targets = familyTargets[c.family].filter((t) =>
+        sources[c.source as keyof typeof sources].targets.includes(t),
       );
-    }
-    expect(failures).toEqual([]);
-  }, 240_000);
+      expect(targets.length).toBeGreaterThanOrEqual(familyTargets[c.family].length - 1);
+      // Two at a time: the test converter has two LibreOffice instances.
+      const failures: string[] = [];
+      for (let i = 0; i < targets.length; i += 2) {
+        await Promise.all(
+          targets.slice(i, i + 2).map(async (target) => {
+            const fields: Record<string, string> = { format: target };
+            if (target === "png" || target === "jpg" || target === "svg") fields.pages = "all";
+            if (target === "png" || target === "jpg") fields.dpi = "50";
+            const res = await account.json(`/v1/files/${upload.body.file_id}/convert`, {
+              method: "POST",
+              body: form(fields),
+            });
+            if (res.status !== 200) return void failures.push(`${target}: ${res.status} ${JSON.stringify(res.body)}`);
+            const out = new Uint8Array(
+              await (await exports.default.fetch(new Request(res.body.download_url))).arrayBuffer(),
+            );
+            try {
+              await check(c, target, out, sourceSize);
+            } catch (err) {
+              failures.push(`${target}: ${(err as Error).message}`);
+            }
+          }),
+        );
+      }
+      expect(failures).toEqual([]);
+    },
+    240_000,
+  );
 });

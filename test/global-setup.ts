@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { crc32, deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { crc32, deflateSync } from "node:zlib";
 import type { TestProject } from "vitest/node";
 import { startConverter, TEST_CONVERTER_SECRET } from "./converter-process";
 import { startFakeConverter } from "./fake-converter";
@@ -29,8 +29,14 @@ export default async function setup(project: TestProject) {
   const external = Number(process.env.DOCCONV_TEST_CONVERTER_PORT) || 0;
   // (An external converter must require TEST_CONVERTER_SECRET, or none.)
   const [converter, capped] = await Promise.all([
-    external ? { port: external, stop: async () => {} } : startConverter({ CONVERTER_INSTANCES: "2", CONVERTER_SECRET: TEST_CONVERTER_SECRET }),
-    startConverter({ CONVERTER_INSTANCES: "1", CONVERTER_MEMORY_LIMIT_MB: "450", CONVERTER_SECRET: TEST_CONVERTER_SECRET }),
+    external
+      ? { port: external, stop: async () => {} }
+      : startConverter({ CONVERTER_INSTANCES: "2", CONVERTER_SECRET: TEST_CONVERTER_SECRET }),
+    startConverter({
+      CONVERTER_INSTANCES: "1",
+      CONVERTER_MEMORY_LIMIT_MB: "450",
+      CONVERTER_SECRET: TEST_CONVERTER_SECRET,
+    }),
   ]);
   project.provide("converterPort", converter.port);
   project.provide("cappedConverterPort", capped.port);
@@ -74,6 +80,13 @@ function randomPng(width: number, height: number): Buffer {
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8);
-  const rows = Buffer.concat(Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), randomBytes(width * 3)])));
-  return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+  const rows = Buffer.concat(
+    Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), randomBytes(width * 3)])),
+  );
+  return Buffer.concat([
+    Buffer.from("89504e470d0a1a0a", "hex"),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

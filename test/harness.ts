@@ -1,12 +1,12 @@
 // The test harness: accounts and keys in one call, API calls with a key, fixtures, waiting for jobs.
-import { inject } from "vitest";
+
 import { env, exports } from "cloudflare:workers";
-import { expect, vi } from "vitest";
-import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
-import { accountIdFor, provisionStatements } from "../src/db/provision";
 import { eq, sql } from "drizzle-orm";
+import { expect, inject, vi } from "vitest";
+import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
 import { openDb } from "../src/db/client";
 import type { NewJob } from "../src/db/jobs";
+import { accountIdFor, provisionStatements } from "../src/db/provision";
 import { accounts, creditLedger, jobs } from "../src/db/schema";
 import { randomToken, uuidv7 } from "../src/ids";
 
@@ -23,7 +23,9 @@ export interface TestAccount {
 let counter = 0;
 
 /** A fresh account (user, or a workspace of that user) with a key; names are unique per call unless given. */
-export async function seedAccount(opts: { user?: string; workspace?: string; plan?: "free" | "pro"; credits?: number } = {}): Promise<TestAccount> {
+export async function seedAccount(
+  opts: { user?: string; workspace?: string; plan?: "free" | "pro"; credits?: number } = {},
+): Promise<TestAccount> {
   const userName = opts.user ?? `user-${++counter}-${randomToken(6)}`;
   const { key, prefix } = generateApiKey("test");
   const userId = await accountIdFor("usr", userName);
@@ -80,11 +82,20 @@ export async function upload(account: TestAccount, name: string, bytes = fixture
   return res.body as { file_id: string; source_format: string; bytes: number };
 }
 
-export async function submit(account: TestAccount, fields: Record<string, string | { name: string; bytes: Uint8Array }>, headers: Record<string, string> = {}) {
+export async function submit(
+  account: TestAccount,
+  fields: Record<string, string | { name: string; bytes: Uint8Array }>,
+  headers: Record<string, string> = {},
+) {
   return account.json("/v1/convert", { method: "POST", body: form(fields), headers });
 }
 
-export async function waitForJob(account: TestAccount, id: string, until: (status: string) => boolean = (s) => ["Succeeded", "Failed", "Canceled"].includes(s), timeout = 60_000) {
+export async function waitForJob(
+  account: TestAccount,
+  id: string,
+  until: (status: string) => boolean = (s) => ["Succeeded", "Failed", "Canceled"].includes(s),
+  timeout = 60_000,
+) {
   let last: any;
   await vi.waitUntil(
     async () => {
@@ -97,7 +108,9 @@ export async function waitForJob(account: TestAccount, id: string, until: (statu
 }
 
 export async function balance(accountId: string): Promise<{ credits: number; ledgerSum: number }> {
-  const row = await env.DB.prepare(`SELECT credits, (SELECT COALESCE(SUM(delta),0) FROM credit_ledger WHERE account_id = ?1) AS ledger FROM accounts WHERE id = ?1`)
+  const row = await env.DB.prepare(
+    `SELECT credits, (SELECT COALESCE(SUM(delta),0) FROM credit_ledger WHERE account_id = ?1) AS ledger FROM accounts WHERE id = ?1`,
+  )
     .bind(accountId)
     .first<{ credits: number; ledger: number }>();
   return { credits: row!.credits, ledgerSum: row!.ledger };
@@ -136,8 +149,18 @@ export async function insertJobs(rows: TestJob[], opts: { charge?: boolean } = {
     db.insert(jobs).values(job),
     ...(opts.charge && job.creditCost > 0
       ? [
-          db.update(accounts).set({ credits: sql`${accounts.credits} - ${job.creditCost}` }).where(eq(accounts.id, job.accountId)),
-          db.insert(creditLedger).values({ id: `led_${job.id}_d`, accountId: job.accountId, delta: -job.creditCost, reason: "debit", jobId: job.id, createdAt: now }),
+          db
+            .update(accounts)
+            .set({ credits: sql`${accounts.credits} - ${job.creditCost}` })
+            .where(eq(accounts.id, job.accountId)),
+          db.insert(creditLedger).values({
+            id: `led_${job.id}_d`,
+            accountId: job.accountId,
+            delta: -job.creditCost,
+            reason: "debit",
+            jobId: job.id,
+            createdAt: now,
+          }),
         ]
       : []),
   ]);
@@ -149,7 +172,12 @@ export async function insertJobs(rows: TestJob[], opts: { charge?: boolean } = {
 }
 
 /** A job charged like the API charges it but never sent to the queue: it stays where the test puts it. */
-export async function parkedJob(account: TestAccount, status: "Queued" | "Running", cost = 3, opts: { attempts?: number; deadlineAt?: number; targetFormat?: string } = {}) {
+export async function parkedJob(
+  account: TestAccount,
+  status: "Queued" | "Running",
+  cost = 3,
+  opts: { attempts?: number; deadlineAt?: number; targetFormat?: string } = {},
+) {
   const { file_id, bytes } = await upload(account, "docx-header-footer.docx");
   const now = Date.now();
   const running = status === "Running";

@@ -1,7 +1,8 @@
 // GET /health (public, the Worker and D1 only) and GET /v1/converter (the converter's state, with a key),
 // locally: the converter is the process at CONVERTER_URL. The container path is in test/container-path/.
-import { env, exports } from "cloudflare:workers";
+
 import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { BASE, seedAccount } from "./harness";
@@ -16,7 +17,11 @@ describe("GET /health", () => {
   });
 
   it("does not depend on the converter: it answers the same while none is reachable", async () => {
-    const res = await worker.fetch!(new Request(`${BASE}/health`) as Request<unknown, IncomingRequestCfProperties>, unreachable, createExecutionContext());
+    const res = await worker.fetch!(
+      new Request(`${BASE}/health`) as Request<unknown, IncomingRequestCfProperties>,
+      unreachable,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok", api: "ok", database: "ok" });
   });
@@ -33,14 +38,29 @@ describe("GET /v1/converter", () => {
     const account = await seedAccount();
     const res = await account.json("/v1/converter");
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ transport: "url", running: 1, containers: [{ name: "local", status: "healthy", converter: { status: "ok", queued: 0 } }] });
+    expect(res.body).toMatchObject({
+      transport: "url",
+      running: 1,
+      containers: [{ name: "local", status: "healthy", converter: { status: "ok", queued: 0 } }],
+    });
     expect(res.body.containers[0].converter.instances.total).toBeGreaterThanOrEqual(1);
   });
 
   it("reports a local converter that does not answer as stopped", async () => {
     const account = await seedAccount();
-    const res = await worker.fetch!(new Request(`${BASE}/v1/converter`, { headers: { "x-api-key": account.key } }) as Request<unknown, IncomingRequestCfProperties>, unreachable, createExecutionContext());
+    const res = await worker.fetch!(
+      new Request(`${BASE}/v1/converter`, { headers: { "x-api-key": account.key } }) as Request<
+        unknown,
+        IncomingRequestCfProperties
+      >,
+      unreachable,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ transport: "url", running: 0, containers: [{ name: "local", status: "stopped", converter: { status: "unreachable" } }] });
+    expect(await res.json()).toMatchObject({
+      transport: "url",
+      running: 0,
+      containers: [{ name: "local", status: "stopped", converter: { status: "unreachable" } }],
+    });
   });
 });

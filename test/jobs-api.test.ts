@@ -1,8 +1,8 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { completeJob } from "../src/db/jobs";
+import worker from "../src/index";
 import { balance, fixture, form, parkedJob, seedAccount, submit, upload, waitForJob } from "./harness";
 
 describe("POST /v1/convert/job/{id}/cancel", () => {
@@ -12,7 +12,14 @@ describe("POST /v1/convert/job/{id}/cancel", () => {
     expect((await balance(account.accountId)).credits).toBe(17);
     const res = await account.json(`/v1/convert/job/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, status: "Canceled", progress: { percent: 0, phase: null }, metrics: { outputBytes: 0 }, output: null, error: null });
+    expect(res.body).toMatchObject({
+      id,
+      status: "Canceled",
+      progress: { percent: 0, phase: null },
+      metrics: { outputBytes: 0 },
+      output: null,
+      error: null,
+    });
     expect(await balance(account.accountId)).toEqual({ credits: 20, ledgerSum: 20 });
     await env.JOBS_QUEUE.send({ type: "convert", jobId: id });
     await new Promise((r) => setTimeout(r, 300));
@@ -25,7 +32,21 @@ describe("POST /v1/convert/job/{id}/cancel", () => {
     const res = await account.json(`/v1/convert/job/${id}/cancel`, { method: "POST" });
     expect(res.body.status).toBe("Canceled");
     // The consumer finishing late: the job is no longer Running, so the output is not attached.
-    const attached = await completeJob(env.DB, id, { outputKey: "k", outputBytes: 1, outputPages: 1, inputPages: 1, outputFileName: "x.pdf", outputContentType: "application/pdf", outputFileCount: 1, outputExpiresAt: null }, Date.now());
+    const attached = await completeJob(
+      env.DB,
+      id,
+      {
+        outputKey: "k",
+        outputBytes: 1,
+        outputPages: 1,
+        inputPages: 1,
+        outputFileName: "x.pdf",
+        outputContentType: "application/pdf",
+        outputFileCount: 1,
+        outputExpiresAt: null,
+      },
+      Date.now(),
+    );
     expect(attached).toBe(false);
     expect((await account.json(`/v1/convert/job/${id}`)).body).toMatchObject({ status: "Canceled", output: null });
     expect((await balance(account.accountId)).credits).toBe(20);
@@ -33,7 +54,10 @@ describe("POST /v1/convert/job/{id}/cancel", () => {
 
   it("answers 409 for a finished job and refunds nothing more", async () => {
     const account = await seedAccount({ credits: 20 });
-    const accepted = await submit(account, { file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    const accepted = await submit(account, {
+      file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "txt",
+    });
     await waitForJob(account, accepted.body.id);
     const res = await account.json(`/v1/convert/job/${accepted.body.id}/cancel`, { method: "POST" });
     expect(res.status).toBe(409);
@@ -61,7 +85,10 @@ describe("limits", () => {
     const account = await seedAccount({ plan: "free", credits: 100 });
     for (let i = 0; i < 10; i++) await parkedJob(account, "Queued", 1);
     const before = await balance(account.accountId);
-    const res = await submit(account, { file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "pdf" });
+    const res = await submit(account, {
+      file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "pdf",
+    });
     expect(res.status).toBe(429);
     expect(res.body).toMatchObject({ error: "limits.concurrent_jobs", type: "rate_limited", maxConcurrentJobs: 10 });
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -70,7 +97,11 @@ describe("limits", () => {
 
   it("refuses an option the target does not take", async () => {
     const account = await seedAccount();
-    const res = await submit(account, { file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "pdf", sheet: "2" });
+    const res = await submit(account, {
+      file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "pdf",
+      sheet: "2",
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: "convert.invalid_option", option: "sheet" });
   });
@@ -78,16 +109,36 @@ describe("limits", () => {
   it("takes ?sheet= as the sheet field, on single jobs and batches; a field that disagrees is 400", async () => {
     const account = await seedAccount({ credits: 50 });
     const book = () => ({ name: "book.ods", bytes: fixture("ods-many-sheets.ods") });
-    const optionsOf = async (id: string) => JSON.parse((await env.DB.prepare("SELECT options FROM jobs WHERE id = ?1").bind(id).first<{ options: string }>())!.options);
-    const single = await account.json("/v1/convert?sheet=2", { method: "POST", body: form({ file: book(), targetFormat: "csv" }) });
+    const optionsOf = async (id: string) =>
+      JSON.parse(
+        (await env.DB.prepare("SELECT options FROM jobs WHERE id = ?1").bind(id).first<{ options: string }>())!.options,
+      );
+    const single = await account.json("/v1/convert?sheet=2", {
+      method: "POST",
+      body: form({ file: book(), targetFormat: "csv" }),
+    });
     expect(single.status, JSON.stringify(single.body)).toBe(202);
     expect((await optionsOf(single.body.id)).sheet).toBe("2");
-    const batch = await account.json("/v1/convert/batch?sheet=all", { method: "POST", body: form({ files: book(), targetFormat: "csv" }) });
+    const batch = await account.json("/v1/convert/batch?sheet=all", {
+      method: "POST",
+      body: form({ files: book(), targetFormat: "csv" }),
+    });
     expect(batch.status, JSON.stringify(batch.body)).toBe(202);
     expect((await optionsOf(batch.body.jobs[0].id)).sheet).toBe("all");
-    const json = await account.json(`/v1/convert?sheet=2`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ fileId: (await upload(account, "book.ods", book().bytes)).file_id, targetFormat: "csv", sheet: "2" }) });
+    const json = await account.json(`/v1/convert?sheet=2`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        fileId: (await upload(account, "book.ods", book().bytes)).file_id,
+        targetFormat: "csv",
+        sheet: "2",
+      }),
+    });
     expect(json.status).toBe(202);
-    const clash = await account.json("/v1/convert?sheet=2", { method: "POST", body: form({ file: book(), targetFormat: "csv", sheet: "1" }) });
+    const clash = await account.json("/v1/convert?sheet=2", {
+      method: "POST",
+      body: form({ file: book(), targetFormat: "csv", sheet: "1" }),
+    });
     expect(clash.status).toBe(400);
     expect(clash.body).toMatchObject({ error: "request.invalid", type: "invalid_request", option: "sheet" });
     const done = await waitForJob(account, batch.body.jobs[0].id);
@@ -97,11 +148,22 @@ describe("limits", () => {
   it("converts every page of an image target by default, pages=all being the same request", async () => {
     const account = await seedAccount({ credits: 50 });
     const { file_id } = await upload(account, "paper.pdf", fixture("pdf-raw-text.pdf"));
-    const plain = await submit(account, { fileId: file_id, targetFormat: "png" }, { "idempotency-key": "pages-default" });
-    const all = await submit(account, { fileId: file_id, targetFormat: "png", pages: "all" }, { "idempotency-key": "pages-default" });
+    const plain = await submit(
+      account,
+      { fileId: file_id, targetFormat: "png" },
+      { "idempotency-key": "pages-default" },
+    );
+    const all = await submit(
+      account,
+      { fileId: file_id, targetFormat: "png", pages: "all" },
+      { "idempotency-key": "pages-default" },
+    );
     expect(all.status).toBe(202);
     expect(all.body.id).toBe(plain.body.id); // one request, spelled two ways
-    expect((await waitForJob(account, plain.body.id)).output).toMatchObject({ contentType: "application/zip", fileCount: 2 });
+    expect((await waitForJob(account, plain.body.id)).output).toMatchObject({
+      contentType: "application/zip",
+      fileCount: 2,
+    });
   });
 });
 
@@ -148,7 +210,11 @@ describe("outputs", () => {
   it("zips a multi-page image output under <job>-<basename>-<n>-outputs.zip", async () => {
     const account = await seedAccount({ credits: 100 });
     // Two pages, so two images.
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "png", dpi: "50" });
+    const accepted = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "png",
+      dpi: "50",
+    });
     expect(accepted.status).toBe(202);
     const job = await waitForJob(account, accepted.body.id);
     expect(job.status, JSON.stringify(job.error)).toBe("Succeeded");
@@ -163,11 +229,18 @@ describe("outputs", () => {
 
   it("expires outputs: the cron sweeper deletes them and the job reports output: null", async () => {
     const account = await seedAccount({ credits: 100 });
-    const accepted = await submit(account, { file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    const accepted = await submit(account, {
+      file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "txt",
+    });
     const job = await waitForJob(account, accepted.body.id);
     expect(job.output).not.toBeNull();
-    const { output_key } = (await env.DB.prepare("SELECT output_key FROM jobs WHERE id = ?1").bind(job.id).first<{ output_key: string }>())!;
-    await env.DB.prepare("UPDATE jobs SET output_expires_at = ?2 WHERE id = ?1").bind(job.id, Date.now() - 1).run();
+    const { output_key } = (await env.DB.prepare("SELECT output_key FROM jobs WHERE id = ?1")
+      .bind(job.id)
+      .first<{ output_key: string }>())!;
+    await env.DB.prepare("UPDATE jobs SET output_expires_at = ?2 WHERE id = ?1")
+      .bind(job.id, Date.now() - 1)
+      .run();
     const ctx = createExecutionContext();
     await worker.scheduled!(createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);

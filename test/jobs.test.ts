@@ -1,12 +1,15 @@
-import { zipSync, strToU8 } from "fflate";
 import { env } from "cloudflare:workers";
+import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { balance, fixture, pdfPageCount, seedAccount, submit, upload, waitForJob } from "./harness";
 
 describe("POST /v1/convert → queue → converter → R2", () => {
   it("converts a docx to a real PDF and serves it through the job and a signed URL", async () => {
     const account = await seedAccount({ credits: 50 });
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "pdf" });
+    const accepted = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "pdf",
+    });
     expect(accepted.status).toBe(202);
     expect(accepted.body).toMatchObject({ status: "Queued" });
     expect(accepted.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -56,8 +59,12 @@ describe("POST /v1/convert → queue → converter → R2", () => {
     const account = await seedAccount({ credits: 40 });
     // A well-formed zip that claims to be a docx but whose main part is not XML.
     const bogus = zipSync({
-      "[Content_Types].xml": strToU8('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'),
-      "_rels/.rels": strToU8('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>'),
+      "[Content_Types].xml": strToU8(
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+      ),
+      "_rels/.rels": strToU8(
+        '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+      ),
       "word/document.xml": new Uint8Array(4096).map((_, i) => (i * 7919) % 251),
     });
     const accepted = await submit(account, { file: { name: "corrupt.docx", bytes: bogus }, targetFormat: "pdf" });
@@ -76,7 +83,10 @@ describe("POST /v1/convert → queue → converter → R2", () => {
 
   it("fails a password-protected document with convert.password_protected and refunds", async () => {
     const account = await seedAccount({ credits: 30 });
-    const accepted = await submit(account, { file: { name: "secret.odt", bytes: fixture("hostile-password-protected.odt") }, targetFormat: "pdf" });
+    const accepted = await submit(account, {
+      file: { name: "secret.odt", bytes: fixture("hostile-password-protected.odt") },
+      targetFormat: "pdf",
+    });
     expect(accepted.status).toBe(202);
     const job = await waitForJob(account, accepted.body.id);
     expect(job.status).toBe("Failed");
@@ -86,25 +96,42 @@ describe("POST /v1/convert → queue → converter → R2", () => {
 
   it("refuses an unsupported pair with the valid targets, charging nothing", async () => {
     const account = await seedAccount({ credits: 10 });
-    const res = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "mp3" });
+    const res = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "mp3",
+    });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "convert.unsupported_format_pair", type: "invalid_request", sourceFormat: "docx", targetFormat: "mp3" });
+    expect(res.body).toMatchObject({
+      error: "convert.unsupported_format_pair",
+      type: "invalid_request",
+      sourceFormat: "docx",
+      targetFormat: "mp3",
+    });
     expect(res.body.supportedTargets).toContain("pdf");
     expect(res.body.detail).toContain("pdf");
     expect((await balance(account.accountId)).credits).toBe(10);
-    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1").bind(account.accountId).first<{ n: number }>();
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(jobs!.n).toBe(0);
   });
 
   it("does not convert or charge twice when the message is delivered again", async () => {
     const account = await seedAccount({ credits: 20 });
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    const accepted = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "txt",
+    });
     const job = await waitForJob(account, accepted.body.id);
     expect(job.status).toBe("Succeeded");
-    const before = await env.DB.prepare("SELECT attempts, finished_at FROM jobs WHERE id = ?1").bind(job.id).first<{ attempts: number; finished_at: number }>();
+    const before = await env.DB.prepare("SELECT attempts, finished_at FROM jobs WHERE id = ?1")
+      .bind(job.id)
+      .first<{ attempts: number; finished_at: number }>();
     await env.JOBS_QUEUE.send({ type: "convert", jobId: job.id });
     await new Promise((r) => setTimeout(r, 500));
-    const after = await env.DB.prepare("SELECT attempts, finished_at FROM jobs WHERE id = ?1").bind(job.id).first<{ attempts: number; finished_at: number }>();
+    const after = await env.DB.prepare("SELECT attempts, finished_at FROM jobs WHERE id = ?1")
+      .bind(job.id)
+      .first<{ attempts: number; finished_at: number }>();
     expect(after).toEqual(before);
     expect((await balance(account.accountId)).credits).toBe(20 - accepted.body.creditCost);
   });
@@ -112,7 +139,10 @@ describe("POST /v1/convert → queue → converter → R2", () => {
   it("hides another account's job behind 404", async () => {
     const owner = await seedAccount();
     const stranger = await seedAccount();
-    const accepted = await submit(owner, { file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+    const accepted = await submit(owner, {
+      file: { name: "a.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "txt",
+    });
     for (const path of [`/v1/convert/job/${accepted.body.id}`, `/v1/convert/job/${accepted.body.id}/download`]) {
       const res = await stranger.json(path);
       expect(res.status).toBe(404);

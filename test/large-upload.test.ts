@@ -27,7 +27,10 @@ function bigPdf(padding: number) {
   head += `5 0 obj\n<< /Length ${padding} >>\nstream\n`;
   let tail = "\nendstream\nendobj\n";
   const xrefAt = head.length + padding + tail.length;
-  tail += `xref\n0 6\n0000000000 65535 f \n${offsets.slice(1).map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n${xrefAt}\n%%EOF\n`;
+  tail += `xref\n0 6\n0000000000 65535 f \n${offsets
+    .slice(1)
+    .map((o) => `${String(o).padStart(10, "0")} 00000 n \n`)
+    .join("")}trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n${xrefAt}\n%%EOF\n`;
   return layered(latin1(head), padding, latin1(tail));
 }
 
@@ -38,11 +41,21 @@ describe("a file above 60 MB", () => {
     expect(pdf.size).toBeGreaterThan(60 * 1000 * 1000);
     const sent = await sha256Of(pdf.size, pdf.bytes);
 
-    const body = multipartStream([{ name: "targetFormat", value: "png" }, { name: "file", filename: "large.pdf", ...pdf }]);
-    const res = await account.json("/v1/convert", { method: "POST", body: body.body, headers: { "content-type": body.contentType }, duplex: "half" } as RequestInit);
+    const body = multipartStream([
+      { name: "targetFormat", value: "png" },
+      { name: "file", filename: "large.pdf", ...pdf },
+    ]);
+    const res = await account.json("/v1/convert", {
+      method: "POST",
+      body: body.body,
+      headers: { "content-type": body.contentType },
+      duplex: "half",
+    } as RequestInit);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
 
-    const file = await env.DB.prepare("SELECT id, bytes, pages, storage_key AS key FROM files WHERE account_id = ?").bind(account.accountId).first<{ id: string; bytes: number; pages: number; key: string }>();
+    const file = await env.DB.prepare("SELECT id, bytes, pages, storage_key AS key FROM files WHERE account_id = ?")
+      .bind(account.accountId)
+      .first<{ id: string; bytes: number; pages: number; key: string }>();
     expect(file).toMatchObject({ bytes: pdf.size, pages: 1 });
     const stored = await env.BUCKET.get(file!.key);
     expect(await sha256OfStream(stored!.body)).toEqual({ sha256: sent, bytes: pdf.size });
@@ -51,7 +64,9 @@ describe("a file above 60 MB", () => {
     expect(job.status, JSON.stringify(job.error)).toBe("Succeeded");
     expect(job.metrics).toMatchObject({ inputBytes: pdf.size, inputPages: 1 });
 
-    const output = await env.DB.prepare("SELECT output_key AS key FROM jobs WHERE id = ?").bind(job.id).first<{ key: string }>();
+    const output = await env.DB.prepare("SELECT output_key AS key FROM jobs WHERE id = ?")
+      .bind(job.id)
+      .first<{ key: string }>();
     const object = await env.BUCKET.get(output!.key);
     const expected = await sha256OfStream(object!.body);
     const download = await account.call(`/v1/convert/job/${job.id}/download`);

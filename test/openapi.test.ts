@@ -4,7 +4,7 @@ import { exports } from "cloudflare:workers";
 import { inspectRoutes } from "hono/dev";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { classOf, errorCatalog, errorFamilyOf, type ErrorCode } from "../src/errors";
+import { classOf, type ErrorCode, errorCatalog, errorFamilyOf } from "../src/errors";
 import { BASE } from "./harness";
 
 type Operation = {
@@ -97,8 +97,14 @@ describe("GET /v1/openapi.json", () => {
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(doc.info.description).toContain("X-API-Key");
     expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
-    expect(doc.tags.map((t) => t.name)).toEqual(expect.arrayContaining(["Jobs", "Files", "Catalog", "Downloads", "Health"]));
-    expect(doc.components.securitySchemes.ApiKeyHeader).toMatchObject({ type: "apiKey", in: "header", name: "X-API-Key" });
+    expect(doc.tags.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["Jobs", "Files", "Catalog", "Downloads", "Health"]),
+    );
+    expect(doc.components.securitySchemes.ApiKeyHeader).toMatchObject({
+      type: "apiKey",
+      in: "header",
+      name: "X-API-Key",
+    });
     expect(doc.components.securitySchemes.BearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
   });
 
@@ -128,11 +134,21 @@ describe("GET /v1/openapi.json", () => {
       expect(op.summary, key).toBeTruthy();
       expect(op.tags?.length, key).toBeGreaterThan(0);
       const statuses = Object.keys(op.responses);
-      expect(statuses.some((s) => /^[23]\d\d$/.test(s)), `${key} has a 2xx/3xx response`).toBe(true);
-      for (const [status, response] of Object.entries(op.responses)) expect(response.description, `${key} ${status}`).toBeTruthy();
-      const errors = statuses.filter((s) => op.responses[s]!.content?.["application/json"]?.schema?.$ref === errorRefOf(path));
+      expect(
+        statuses.some((s) => /^[23]\d\d$/.test(s)),
+        `${key} has a 2xx/3xx response`,
+      ).toBe(true);
+      for (const [status, response] of Object.entries(op.responses))
+        expect(response.description, `${key} ${status}`).toBeTruthy();
+      const errors = statuses.filter(
+        (s) => op.responses[s]!.content?.["application/json"]?.schema?.$ref === errorRefOf(path),
+      );
       expect(errors, `${key} documents the error envelope`).toContain("500");
-      const foreign = statuses.filter((s) => [ERROR_REF, FILES_ERROR_REF].includes(op.responses[s]!.content?.["application/json"]?.schema?.$ref ?? "") && !errors.includes(s));
+      const foreign = statuses.filter(
+        (s) =>
+          [ERROR_REF, FILES_ERROR_REF].includes(op.responses[s]!.content?.["application/json"]?.schema?.$ref ?? "") &&
+          !errors.includes(s),
+      );
       expect(foreign, `${key} documents only its own family's envelope`).toEqual([]);
     }
   });
@@ -141,7 +157,8 @@ describe("GET /v1/openapi.json", () => {
     const schemes = Object.keys(doc.components.securitySchemes);
     for (const { key, path, op } of operations()) {
       if (!op.security?.length) continue;
-      for (const requirement of op.security) for (const name of Object.keys(requirement)) expect(schemes, key).toContain(name);
+      for (const requirement of op.security)
+        for (const name of Object.keys(requirement)) expect(schemes, key).toContain(name);
       expect(op.responses["401"]?.content?.["application/json"]?.schema?.$ref, `${key} 401`).toBe(errorRefOf(path));
     }
   });
@@ -150,7 +167,10 @@ describe("GET /v1/openapi.json", () => {
     for (const { key, path, op } of operations()) {
       const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       for (const name of names) {
-        expect(op.parameters?.find((p) => p.in === "path" && p.name === name), `${key} {${name}}`).toMatchObject({ required: true });
+        expect(
+          op.parameters?.find((p) => p.in === "path" && p.name === name),
+          `${key} {${name}}`,
+        ).toMatchObject({ required: true });
       }
     }
   });
@@ -161,7 +181,9 @@ describe("GET /v1/openapi.json", () => {
     for (const { key, path, op } of operations()) {
       for (const [status, response] of Object.entries(op.responses)) {
         type Example = { error: string; type?: string; code?: string; detail: string; message?: string };
-        const media = response.content?.["application/json"] as { schema?: { $ref?: string }; example?: Example } | undefined;
+        const media = response.content?.["application/json"] as
+          | { schema?: { $ref?: string }; example?: Example }
+          | undefined;
         if (media?.schema?.$ref !== errorRefOf(path)) continue;
         const example = media.example!;
         expect(example, `${key} ${status}`).toBeDefined();
@@ -190,7 +212,9 @@ describe("GET /v1/openapi.json", () => {
     const files = doc.components.schemas.FilesError;
     expect(files.required).toEqual(expect.arrayContaining(["error", "code", "detail", "message"]));
     expect(files.properties.code.enum).toEqual(errorCatalog().map((e) => e.code));
-    expect(files.properties.error.enum).toEqual(expect.arrayContaining(["invalid_request", "not_found", "conflict", "upstream_error"]));
+    expect(files.properties.error.enum).toEqual(
+      expect.arrayContaining(["invalid_request", "not_found", "conflict", "upstream_error"]),
+    );
     expect(files.example).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair" });
     expect(doc.components.schemas.Error.properties.type.enum).toEqual(files.properties.error.enum);
   });

@@ -1,19 +1,19 @@
 // The webhook outbox: a job's end and its deliveries are one D1 batch, and the sweeper sends deliveries whose
 // queue message never went out. Events arrive at the real receiver (test/webhook-receiver.ts).
 import { env } from "cloudflare:workers";
-import { openServices } from "../src/domain/services";
 import { describe, expect, inject, it, vi } from "vitest";
 import { openDb } from "../src/db/client";
 import { findJob } from "../src/db/jobs";
 import { outboxStatements } from "../src/db/webhooks";
 import { cancelJob, failJob } from "../src/domain/jobs";
 import type { Services } from "../src/domain/services";
+import { openServices } from "../src/domain/services";
 import { randomToken } from "../src/ids";
 import { processJob } from "../src/queue/consumer";
 import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
 import { sweep } from "../src/queue/sweeper";
 import { attemptDelivery } from "../src/queue/webhooks";
-import { form, parkedJob, seedAccount, upload, type TestAccount } from "./harness";
+import { form, parkedJob, seedAccount, type TestAccount, upload } from "./harness";
 import type { Received } from "./webhook-receiver";
 
 const RECEIVER = `http://127.0.0.1:${inject("webhookReceiverPort")}`;
@@ -24,7 +24,9 @@ async function received(path: string): Promise<Received[]> {
 }
 
 async function deliveryRows(jobId: string) {
-  const { results } = await env.DB.prepare("SELECT id, event_id, event_type, url, status, attempts FROM webhook_deliveries WHERE job_id = ?1 ORDER BY created_at, id")
+  const { results } = await env.DB.prepare(
+    "SELECT id, event_id, event_type, url, status, attempts FROM webhook_deliveries WHERE job_id = ?1 ORDER BY created_at, id",
+  )
     .bind(jobId)
     .all<{ id: string; event_id: string; event_type: string; url: string; status: string; attempts: number }>();
   return results;
@@ -38,7 +40,10 @@ async function jobWithHook(account: TestAccount, name: string) {
   return { id, path };
 }
 
-const queueDown = { send: async () => Promise.reject(new Error("queue unavailable (injected)")), sendBatch: async () => Promise.reject(new Error("queue unavailable (injected)")) } as unknown as Queue;
+const queueDown = {
+  send: async () => Promise.reject(new Error("queue unavailable (injected)")),
+  sendBatch: async () => Promise.reject(new Error("queue unavailable (injected)")),
+} as unknown as Queue;
 
 describe("the webhook outbox", () => {
   it("delivers the event once even when the queue send fails right after the job's end was written", async () => {
@@ -53,10 +58,17 @@ describe("the webhook outbox", () => {
     // The sweeper finds the delivery whose message never went out and sends it.
     const later = Date.now() + LOST_MESSAGE_AFTER_MS + 1000;
     expect((await sweep(openServices(env), later)).webhooksResent).toBe(1);
-    await vi.waitUntil(async () => (await deliveryRows(id))[0]!.status === "delivered", { timeout: 20_000, interval: 100 });
+    await vi.waitUntil(async () => (await deliveryRows(id))[0]!.status === "delivered", {
+      timeout: 20_000,
+      interval: 100,
+    });
     const hits = await received(path);
     expect(hits).toHaveLength(1);
-    expect(JSON.parse(hits[0]!.body)).toMatchObject({ id: pending!.event_id, type: "job.succeeded", data: { id, status: "Succeeded" } });
+    expect(JSON.parse(hits[0]!.body)).toMatchObject({
+      id: pending!.event_id,
+      type: "job.succeeded",
+      data: { id, status: "Succeeded" },
+    });
     expect(hits[0]!.headers["docconv-delivery-id"]).toBe(pending!.id);
     // Delivered: a later sweep leaves it alone.
     expect((await sweep(openServices(env), later + LOST_MESSAGE_AFTER_MS + 1000)).webhooksResent).toBe(0);
@@ -73,9 +85,25 @@ describe("the webhook outbox", () => {
     expect(await failJob(svc(), job, "upstream_error", "late")).toBe(false);
     expect(await cancelJob(svc(), job)).toBe(false);
     // Replaying the outbox for the same end under a new event id adds nothing either.
-    await env.DB.batch(outboxStatements(env.DB, { jobId: id, status: "Succeeded", eventId: "evt_replayed", eventType: "job.succeeded", now: Date.now() }));
+    await env.DB.batch(
+      outboxStatements(env.DB, {
+        jobId: id,
+        status: "Succeeded",
+        eventId: "evt_replayed",
+        eventType: "job.succeeded",
+        now: Date.now(),
+      }),
+    );
     // A status the job is not in writes nothing.
-    await env.DB.batch(outboxStatements(env.DB, { jobId: id, status: "Failed", eventId: "evt_wrong", eventType: "job.failed", now: Date.now() }));
+    await env.DB.batch(
+      outboxStatements(env.DB, {
+        jobId: id,
+        status: "Failed",
+        eventId: "evt_wrong",
+        eventType: "job.failed",
+        now: Date.now(),
+      }),
+    );
     expect(await deliveryRows(id)).toHaveLength(1);
   });
 
@@ -83,18 +111,26 @@ describe("the webhook outbox", () => {
     const account = await seedAccount({ credits: 10 });
     const { id, path } = await jobWithHook(account, "fan-out");
     const register = (url: string, events: string[]) =>
-      account.json("/v1/webhooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url, events }) });
+      account.json("/v1/webhooks", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url, events }),
+      });
     const other = `${RECEIVER}/outbox/endpoint-${randomToken(8)}`;
     expect((await register(other, ["job.failed"])).status).toBe(201);
     expect((await register(`${RECEIVER}${path}`, ["job.failed"])).status).toBe(201); // the job's own URL again
     expect((await register(`${RECEIVER}/outbox/never-${randomToken(8)}`, ["job.succeeded"])).status).toBe(201);
     const job = (await findJob(openDb(env.DB), id))!;
-    expect(await failJob(svc({ ...env, WEBHOOKS_QUEUE: queueDown }), job, "convert.corrupt_input", "unreadable")).toBe(true);
+    expect(await failJob(svc({ ...env, WEBHOOKS_QUEUE: queueDown }), job, "convert.corrupt_input", "unreadable")).toBe(
+      true,
+    );
     const rows = await deliveryRows(id);
-    expect(rows.map((r) => [r.event_type, r.url]).sort()).toEqual([
-      ["job.failed", `${RECEIVER}${path}`],
-      ["job.failed", other],
-    ].sort());
+    expect(rows.map((r) => [r.event_type, r.url]).sort()).toEqual(
+      [
+        ["job.failed", `${RECEIVER}${path}`],
+        ["job.failed", other],
+      ].sort(),
+    );
     expect(new Set(rows.map((r) => r.event_id)).size).toBe(1);
   });
 });
@@ -106,7 +142,10 @@ describe("download links in events", () => {
     const withOrigin = await jobWithHook(account, "origin");
     await env.DB.prepare("UPDATE jobs SET origin = 'https://api.example.test' WHERE id = ?1").bind(withOrigin.id).run();
     const without = await jobWithHook(account, "no-origin");
-    for (const job of [withOrigin, without]) expect(await processJob(openServices({ ...noBase, WEBHOOKS_QUEUE: queueDown }), job.id)).toEqual({ kind: "done" });
+    for (const job of [withOrigin, without])
+      expect(await processJob(openServices({ ...noBase, WEBHOOKS_QUEUE: queueDown }), job.id)).toEqual({
+        kind: "done",
+      });
     for (const job of [withOrigin, without]) {
       const [delivery] = await deliveryRows(job.id);
       expect(await attemptDelivery(openServices(noBase), delivery!.id, 1)).toEqual({ kind: "done" });
@@ -121,7 +160,11 @@ describe("download links in events", () => {
     const account = await seedAccount({ credits: 10 });
     const { exports } = await import("cloudflare:workers");
     const { file_id } = await upload(account, "docx-header-footer.docx");
-    const request = new Request("https://api.example.test/v1/convert", { method: "POST", body: form({ fileId: file_id, targetFormat: "txt" }), headers: { "x-api-key": account.key } });
+    const request = new Request("https://api.example.test/v1/convert", {
+      method: "POST",
+      body: form({ fileId: file_id, targetFormat: "txt" }),
+      headers: { "x-api-key": account.key },
+    });
     const res = await exports.default.fetch(request);
     expect(res.status).toBe(202);
     const { id } = await res.json<{ id: string }>();

@@ -19,7 +19,9 @@ export interface PdfReading {
 
 const run = (cmd: string, args: string[]) =>
   new Promise<string>((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(stdout))),
+    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
   );
 
 const readBody = (req: IncomingMessage) =>

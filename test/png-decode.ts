@@ -35,7 +35,8 @@ export async function decodePng(bytes: Uint8Array): Promise<DecodedPng> {
       height = view.getUint32(offset + 12);
       const depth = data[8]!;
       colorType = data[9]!;
-      if (depth !== 8 || !(colorType in CHANNELS) || data[12] !== 0) throw new Error(`unsupported PNG: depth ${depth}, colour type ${colorType}, interlace ${data[12]}`);
+      if (depth !== 8 || !(colorType in CHANNELS) || data[12] !== 0)
+        throw new Error(`unsupported PNG: depth ${depth}, colour type ${colorType}, interlace ${data[12]}`);
     } else if (type === "IDAT") {
       idat.push(data);
     } else if (type === "IEND") {
@@ -46,7 +47,8 @@ export async function decodePng(bytes: Uint8Array): Promise<DecodedPng> {
   const channels = CHANNELS[colorType]!;
   const stride = width * channels;
   const raw = await inflate(concat(idat));
-  if (raw.length !== height * (stride + 1)) throw new Error(`PNG data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  if (raw.length !== height * (stride + 1))
+    throw new Error(`PNG data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
   const pixels = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)]!;
@@ -96,8 +98,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** How two same-sized images differ: the share of pixels off by more than `threshold` in a channel, the mean |Δ|. */
-export function difference(a: DecodedPng, b: DecodedPng, threshold = 32): { differingShare: number; meanAbsDelta: number } {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
+export function difference(
+  a: DecodedPng,
+  b: DecodedPng,
+  threshold = 32,
+): { differingShare: number; meanAbsDelta: number } {
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
   let differing = 0;
   let total = 0;
   for (let i = 0; i < a.width * a.height; i++) {

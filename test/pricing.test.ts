@@ -1,10 +1,11 @@
 // Prices rest on what the server measures exactly at submission, and limits on what is real: per page only
 // where the count comes from the file's structure, per megabyte elsewhere; the converter is told how many
 // pages were paid for (maxPages) and its convert.too_many_pages fails the job for good, refunded.
-import { strToU8, unzipSync, zipSync } from "fflate";
-import { openServices } from "../src/domain/services";
+
 import { env } from "cloudflare:workers";
+import { strToU8, unzipSync, zipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
+import { openServices } from "../src/domain/services";
 import { MAX_CONVERSION_ATTEMPTS, processJob } from "../src/queue/consumer";
 import { balance, fixture, form, parkedJob, seedAccount, submit, upload, waitForJob } from "./harness";
 
@@ -35,10 +36,16 @@ function pdfWithPages(pages: number): Uint8Array {
 describe("prices from exact counts", () => {
   it("charges a deck by its slides and a PDF by its pages, and tells the converter that many at most", async () => {
     const account = await seedAccount({ credits: 100 });
-    const deck = await submit(account, { file: { name: "deck.pptx", bytes: fixture("pptx-raw-text.pptx") }, targetFormat: "png" });
+    const deck = await submit(account, {
+      file: { name: "deck.pptx", bytes: fixture("pptx-raw-text.pptx") },
+      targetFormat: "png",
+    });
     expect(deck.body.creditCost).toBe(1); // 3 slides, 1 credit per 10 slides
     expect((await storedOptions(deck.body.id)).maxPages).toBe(3);
-    const pdf = await submit(account, { file: { name: "paper.pdf", bytes: fixture("pdf-raw-text.pdf") }, targetFormat: "jpg" });
+    const pdf = await submit(account, {
+      file: { name: "paper.pdf", bytes: fixture("pdf-raw-text.pdf") },
+      targetFormat: "jpg",
+    });
     expect((await storedOptions(pdf.body.id)).maxPages).toBe(2);
     // The real converter converts them within those limits.
     expect((await waitForJob(account, deck.body.id)).status).toBe("Succeeded");
@@ -50,13 +57,19 @@ describe("prices from exact counts", () => {
     // docProps/app.xml is the uploader's word: this 2-page document claims 95.
     const entries = unzipSync(fixture("docx-header-footer.docx"));
     const app = new TextDecoder().decode(entries["docProps/app.xml"]!);
-    entries["docProps/app.xml"] = strToU8(app.includes("<Pages>") ? app.replace(/<Pages>\d+<\/Pages>/, "<Pages>95</Pages>") : app.replace("</Properties>", "<Pages>95</Pages></Properties>"));
+    entries["docProps/app.xml"] = strToU8(
+      app.includes("<Pages>")
+        ? app.replace(/<Pages>\d+<\/Pages>/, "<Pages>95</Pages>")
+        : app.replace("</Properties>", "<Pages>95</Pages></Properties>"),
+    );
     const liar = zipSync(entries);
     const res = await submit(account, { file: { name: "liar.docx", bytes: liar }, targetFormat: "pdf" });
     expect(res.status).toBe(202);
     expect(res.body.creditCost).toBe(1); // 18 KB at 1 credit per 5 MB
     expect((await storedOptions(res.body.id)).maxPages).toBe(2000);
-    const row = await env.DB.prepare("SELECT input_pages FROM jobs WHERE id = ?1").bind(res.body.id).first<{ input_pages: number | null }>();
+    const row = await env.DB.prepare("SELECT input_pages FROM jobs WHERE id = ?1")
+      .bind(res.body.id)
+      .first<{ input_pages: number | null }>();
     expect(row!.input_pages).toBeNull();
     await waitForJob(account, res.body.id);
   });
@@ -66,14 +79,26 @@ describe("prices from exact counts", () => {
     const big = pdfWithPages(2001);
     const res = await submit(account, { file: { name: "long.pdf", bytes: big }, targetFormat: "png" });
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ error: "convert.too_many_pages", type: "unprocessable", pages: 2001, maxPages: 2000 });
+    expect(res.body).toMatchObject({
+      error: "convert.too_many_pages",
+      type: "unprocessable",
+      pages: 2001,
+      maxPages: 2000,
+    });
     const file = await upload(account, "long.pdf", big);
-    const rendition = await account.json(`/v1/files/${file.file_id}/convert`, { method: "POST", body: form({ format: "png" }) });
+    const rendition = await account.json(`/v1/files/${file.file_id}/convert`, {
+      method: "POST",
+      body: form({ format: "png" }),
+    });
     expect(rendition.status).toBe(422);
     expect(rendition.body).toMatchObject({ error: "unprocessable", code: "convert.too_many_pages", pages: 2001 });
     expect(await balance(account.accountId)).toEqual({ credits: 300, ledgerSum: 300 });
     // One page fewer is admitted and priced by its pages: 2000 pages at 1 per 10.
-    const fits = await submit(account, { file: { name: "long.pdf", bytes: pdfWithPages(2000) }, targetFormat: "png", pages: "1" });
+    const fits = await submit(account, {
+      file: { name: "long.pdf", bytes: pdfWithPages(2000) },
+      targetFormat: "png",
+      pages: "1",
+    });
     expect(fits.status).toBe(202);
     expect(fits.body.creditCost).toBe(200);
     expect((await storedOptions(fits.body.id)).maxPages).toBe(2000);
@@ -85,15 +110,23 @@ describe("convert.too_many_pages from the converter", () => {
   it("fails the job at once with that code, refunded, without retrying; the maxPages sent is the one paid for", async () => {
     const account = await seedAccount({ credits: 10 });
     const id = await parkedJob(account, "Queued", 2);
-    await env.DB.prepare("UPDATE jobs SET options = ?2 WHERE id = ?1").bind(id, JSON.stringify({ maxPages: 12 })).run();
+    await env.DB.prepare("UPDATE jobs SET options = ?2 WHERE id = ?1")
+      .bind(id, JSON.stringify({ maxPages: 12 }))
+      .run();
     const faulty = { ...env, CONVERTER_URL: `http://127.0.0.1:${inject("fakeConverterPort")}/pages` } as Env;
     expect(await processJob(openServices(faulty), id)).toEqual({ kind: "done" });
-    const row = await env.DB.prepare("SELECT status, attempts, error_code, error_detail FROM jobs WHERE id = ?1").bind(id).first<{ status: string; attempts: number; error_code: string; error_detail: string }>();
+    const row = await env.DB.prepare("SELECT status, attempts, error_code, error_detail FROM jobs WHERE id = ?1")
+      .bind(id)
+      .first<{ status: string; attempts: number; error_code: string; error_detail: string }>();
     expect(row).toMatchObject({ status: "Failed", attempts: 1, error_code: "convert.too_many_pages" });
     expect(row!.attempts).toBeLessThan(MAX_CONVERSION_ATTEMPTS);
     expect(row!.error_detail).toContain("maxPages=12");
     expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
     const job = (await account.json(`/v1/convert/job/${id}`)).body;
-    expect(job).toMatchObject({ status: "Failed", error: { code: "convert.too_many_pages" }, metrics: { outputBytes: 0 } });
+    expect(job).toMatchObject({
+      status: "Failed",
+      error: { code: "convert.too_many_pages" },
+      metrics: { outputBytes: 0 },
+    });
   });
 });

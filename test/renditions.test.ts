@@ -2,17 +2,42 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobStatus } from "../src/db/schema";
 import { signDownloadUrl } from "../src/storage/signed-urls";
-import { balance, BASE, fixture, form, insertJobs, pdfPageCount, seedAccount, type TestAccount, upload, waitForJob } from "./harness";
+import {
+  BASE,
+  balance,
+  fixture,
+  form,
+  insertJobs,
+  pdfPageCount,
+  seedAccount,
+  type TestAccount,
+  upload,
+  waitForJob,
+} from "./harness";
 
-const convert = (account: TestAccount, fileId: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
-  account.json(`/v1/files/${fileId}/convert`, { method: "POST", body: form(fields), headers });
+const convert = (
+  account: TestAccount,
+  fileId: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+) => account.json(`/v1/files/${fileId}/convert`, { method: "POST", body: form(fields), headers });
 
-const download = (url: string, headers: Record<string, string> = {}) => exports.default.fetch(new Request(url, { headers }));
+const download = (url: string, headers: Record<string, string> = {}) =>
+  exports.default.fetch(new Request(url, { headers }));
 
 async function jobsOf(accountId: string) {
-  const rows = await env.DB.prepare("SELECT id, kind, status, file_id, credit_cost, finished_at FROM jobs WHERE account_id = ?1 ORDER BY id")
+  const rows = await env.DB.prepare(
+    "SELECT id, kind, status, file_id, credit_cost, finished_at FROM jobs WHERE account_id = ?1 ORDER BY id",
+  )
     .bind(accountId)
-    .all<{ id: string; kind: string; status: string; file_id: string; credit_cost: number; finished_at: number | null }>();
+    .all<{
+      id: string;
+      kind: string;
+      status: string;
+      file_id: string;
+      credit_cost: number;
+      finished_at: number | null;
+    }>();
   return rows.results;
 }
 
@@ -33,7 +58,9 @@ describe("POST /v1/files/{file_id}/convert", () => {
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ kind: "rendition", status: "Succeeded", file_id: file.file_id });
     expect((await balance(account.accountId)).credits).toBe(100 - jobs[0]!.credit_cost);
-    const stored = await env.DB.prepare("SELECT output_expires_at FROM jobs WHERE id = ?1").bind(jobs[0]!.id).first<{ output_expires_at: number | null }>();
+    const stored = await env.DB.prepare("SELECT output_expires_at FROM jobs WHERE id = ?1")
+      .bind(jobs[0]!.id)
+      .first<{ output_expires_at: number | null }>();
     expect(stored!.output_expires_at).toBeNull();
 
     const pdf = await download(res.body.download_url);
@@ -99,7 +126,11 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const jobs = await jobsOf(account.accountId);
     expect(jobs).toHaveLength(1);
     expect((await balance(account.accountId)).credits).toBe(100 - jobs[0]!.credit_cost);
-    const ledger = await env.DB.prepare("SELECT COUNT(*) AS n FROM credit_ledger WHERE account_id = ?1 AND reason = 'debit'").bind(account.accountId).first<{ n: number }>();
+    const ledger = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM credit_ledger WHERE account_id = ?1 AND reason = 'debit'",
+    )
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(ledger!.n).toBe(1);
   });
 
@@ -108,7 +139,11 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
     const res = await convert(account, file.file_id, { format: "pdf", wait: "0" });
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ job_id: expect.any(String), status: "Queued", status_url: `/v1/convert/job/${res.body.job_id}` });
+    expect(res.body).toEqual({
+      job_id: expect.any(String),
+      status: "Queued",
+      status_url: `/v1/convert/job/${res.body.job_id}`,
+    });
     expect(res.headers.get("location")).toBe(res.body.status_url);
     const job = await waitForJob(account, res.body.job_id);
     expect(job.status).toBe("Succeeded");
@@ -137,7 +172,12 @@ describe("POST /v1/files/{file_id}/convert", () => {
     await env.BUCKET.delete(`uploads/${account.accountId}/${file.file_id}`);
     const res = await convert(account, file.file_id, { format: "pdf" });
     expect(res.status).toBe(502);
-    expect(res.body).toMatchObject({ error: "upstream_error", code: "convert.failed", status: "Failed", cause: "upstream_error" });
+    expect(res.body).toMatchObject({
+      error: "upstream_error",
+      code: "convert.failed",
+      status: "Failed",
+      cause: "upstream_error",
+    });
     expect(res.body.job_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await balance(account.accountId)).toEqual({ credits: 50, ledgerSum: 50 });
 
@@ -169,7 +209,9 @@ describe("POST /v1/files/{file_id}/convert", () => {
     expect(again.headers.get("x-rendition-cache")).toBe("miss");
     const jobs = await jobsOf(account.accountId);
     expect(jobs).toHaveLength(2);
-    const row = await env.DB.prepare("SELECT job_id FROM renditions WHERE source_id = ?1").bind(file.file_id).all<{ job_id: string }>();
+    const row = await env.DB.prepare("SELECT job_id FROM renditions WHERE source_id = ?1")
+      .bind(file.file_id)
+      .all<{ job_id: string }>();
     expect(row.results).toEqual([{ job_id: jobs[1]!.id }]);
     const text = await (await download(again.body.download_url)).text();
     expect(text.length).toBeGreaterThan(0);
@@ -180,7 +222,12 @@ describe("POST /v1/files/{file_id}/convert", () => {
     const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
     const res = await convert(account, file.file_id, { format: "mp3" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "docx", targetFormat: "mp3" });
+    expect(res.body).toMatchObject({
+      error: "invalid_request",
+      code: "convert.unsupported_format_pair",
+      sourceFormat: "docx",
+      targetFormat: "mp3",
+    });
     expect(res.body.supportedTargets).toContain("pdf");
     expect(res.body.detail).toContain("pdf");
     expect(await jobsOf(account.accountId)).toHaveLength(0);
@@ -245,7 +292,9 @@ describe("rendition downloads", () => {
   it("names the attachment after the original file with the new extension", async () => {
     const { download_url } = await rendition();
     const res = await download(download_url);
-    expect(res.headers.get("content-disposition")).toBe(`attachment; filename="quarterly report.pdf"; filename*=UTF-8''quarterly%20report.pdf`);
+    expect(res.headers.get("content-disposition")).toBe(
+      `attachment; filename="quarterly report.pdf"; filename*=UTF-8''quarterly%20report.pdf`,
+    );
     expect(res.headers.get("content-type")).toBe("application/pdf");
   });
 
@@ -273,8 +322,17 @@ describe("rendition downloads", () => {
   it("refuses an expired signed URL with 403 download.expired", async () => {
     const { download_url } = await rendition();
     const token = download_url.split("/v1/downloads/")[1]!;
-    const claims = JSON.parse(atob(token.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/"))) as { k: string; n: string; t: string };
-    const expired = await signDownloadUrl(BASE, env.DOWNLOAD_SIGNING_KEY, { key: claims.k, fileName: claims.n, contentType: claims.t, expiresAt: Date.now() - 1000 });
+    const claims = JSON.parse(atob(token.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      k: string;
+      n: string;
+      t: string;
+    };
+    const expired = await signDownloadUrl(BASE, env.DOWNLOAD_SIGNING_KEY, {
+      key: claims.k,
+      fileName: claims.n,
+      contentType: claims.t,
+      expiresAt: Date.now() - 1000,
+    });
     const res = await download(expired);
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: "download.expired", type: "forbidden" });
@@ -284,8 +342,14 @@ describe("rendition downloads", () => {
     const { download_url } = await rendition();
     const [payload, signature] = download_url.split("/v1/downloads/")[1]!.split(".");
     const claims = JSON.parse(atob(payload!.replace(/-/g, "+").replace(/_/g, "/")));
-    const forged = btoa(JSON.stringify({ ...claims, e: claims.e + 86400 })).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    for (const url of [`${BASE}/v1/downloads/${forged}.${signature}`, `${download_url.slice(0, -2)}${download_url.endsWith("AA") ? "BB" : "AA"}`]) {
+    const forged = btoa(JSON.stringify({ ...claims, e: claims.e + 86400 }))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+    for (const url of [
+      `${BASE}/v1/downloads/${forged}.${signature}`,
+      `${download_url.slice(0, -2)}${download_url.endsWith("AA") ? "BB" : "AA"}`,
+    ]) {
       const res = await download(url);
       expect(res.status).toBe(403);
       expect((await res.json<{ error: string }>()).error).toBe("download.invalid_signature");
@@ -297,10 +361,22 @@ describe("JobWaiter", () => {
   async function queuedJob(status: string) {
     const account = await seedAccount();
     const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
-    const [id] = await insertJobs([{ accountId: account.accountId, fileId: file.file_id, kind: "rendition", status: status as JobStatus, creditCost: 1 }]);
+    const [id] = await insertJobs([
+      {
+        accountId: account.accountId,
+        fileId: file.file_id,
+        kind: "rendition",
+        status: status as JobStatus,
+        creditCost: 1,
+      },
+    ]);
     return id!;
   }
-  const waiter = (id: string) => env.JOB_WAITER.getByName(id) as unknown as { waitForEnd(id: string, ms: number): Promise<boolean>; notify(): Promise<void> };
+  const waiter = (id: string) =>
+    env.JOB_WAITER.getByName(id) as unknown as {
+      waitForEnd(id: string, ms: number): Promise<boolean>;
+      notify(): Promise<void>;
+    };
 
   it("returns at once for a job that ended before the waiter registered", async () => {
     const id = await queuedJob("Succeeded");

@@ -1,17 +1,23 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { runOutputFileId } from "../src/db/renditions";
 import type { JobStatus } from "../src/db/schema";
 import { uuidv7 } from "../src/ids";
-import { runOutputFileId } from "../src/db/renditions";
 import { balance, fixture, insertJobs, seedAccount, submit, type TestAccount, upload, waitForJob } from "./harness";
 
 const exportRun = (account: TestAccount, runId: string, body: Record<string, unknown>) =>
-  account.json(`/v1/runs/${runId}/export`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  account.json(`/v1/runs/${runId}/export`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
 
 const download = (url: string) => exports.default.fetch(new Request(url));
 
 async function jobsOf(accountId: string) {
-  const rows = await env.DB.prepare("SELECT id, kind, status, file_id, credit_cost FROM jobs WHERE account_id = ?1 ORDER BY id")
+  const rows = await env.DB.prepare(
+    "SELECT id, kind, status, file_id, credit_cost FROM jobs WHERE account_id = ?1 ORDER BY id",
+  )
     .bind(accountId)
     .all<{ id: string; kind: string; status: string; file_id: string; credit_cost: number }>();
   return rows.results;
@@ -19,7 +25,10 @@ async function jobsOf(accountId: string) {
 
 /** A finished docx → odt job: the run the tests export. */
 async function odtRun(account: TestAccount) {
-  const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "odt" });
+  const accepted = await submit(account, {
+    file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+    targetFormat: "odt",
+  });
   expect(accepted.status).toBe(202);
   const job = await waitForJob(account, accepted.body.id);
   expect(job.status, JSON.stringify(job.error)).toBe("Succeeded");
@@ -60,9 +69,13 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const jobs = await jobsOf(account.accountId);
     expect(jobs).toHaveLength(2);
     const exportJob = jobs.find((j) => j.kind === "rendition")!;
-    const source = await env.DB.prepare("SELECT source_format, purpose, storage_key FROM files WHERE id = ?1").bind(exportJob.file_id).first();
+    const source = await env.DB.prepare("SELECT source_format, purpose, storage_key FROM files WHERE id = ?1")
+      .bind(exportJob.file_id)
+      .first();
     expect(source).toMatchObject({ source_format: "odt", purpose: "run-output" });
-    const runRow = await env.DB.prepare("SELECT output_key FROM jobs WHERE id = ?1").bind(run.id).first<{ output_key: string }>();
+    const runRow = await env.DB.prepare("SELECT output_key FROM jobs WHERE id = ?1")
+      .bind(run.id)
+      .first<{ output_key: string }>();
     expect(source!.storage_key).toBe(runRow!.output_key);
     const afterMiss = await balance(account.accountId);
     expect(afterMiss.credits).toBe(before.credits - exportJob.credit_cost);
@@ -82,10 +95,17 @@ describe("POST /v1/runs/{run_id}/export", () => {
   it("registers the run's output as a file once, however many formats it is exported to", async () => {
     const account = await seedAccount();
     const run = await odtRun(account);
-    const [pdf, txt] = await Promise.all([exportRun(account, run.id, { format: "pdf" }), exportRun(account, run.id, { format: "txt" })]);
+    const [pdf, txt] = await Promise.all([
+      exportRun(account, run.id, { format: "pdf" }),
+      exportRun(account, run.id, { format: "txt" }),
+    ]);
     expect(pdf.status).toBe(200);
     expect(txt.status).toBe(200);
-    const files = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1 AND purpose = 'run-output'").bind(account.accountId).first<{ n: number }>();
+    const files = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM files WHERE account_id = ?1 AND purpose = 'run-output'",
+    )
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(files!.n).toBe(1);
   });
 
@@ -98,14 +118,21 @@ describe("POST /v1/runs/{run_id}/export", () => {
       return job.id as string;
     };
     const registered = async (runId: string) =>
-      env.DB.prepare("SELECT source_format AS format, pages FROM files WHERE id = ?1 AND purpose = 'run-output'").bind(runOutputFileId(runId)).first<{ format: string; pages: number | null }>();
+      env.DB.prepare("SELECT source_format AS format, pages FROM files WHERE id = ?1 AND purpose = 'run-output'")
+        .bind(runOutputFileId(runId))
+        .first<{ format: string; pages: number | null }>();
     // docx → pdf: the PDF's pages (X-Output-Pages, counted by the converter) — 2 for this document.
     const pdfRun = await runOf("docx-header-footer.docx", "pdf");
     const png = await exportRun(account, pdfRun, { format: "png", pages: "all" });
     expect(png.status, JSON.stringify(png.body)).toBe(200);
     expect(await registered(pdfRun)).toEqual({ format: "pdf", pages: 2 });
     const pngJob = (await jobsOf(account.accountId)).at(-1)!;
-    expect(JSON.parse((await env.DB.prepare("SELECT options FROM jobs WHERE id = ?1").bind(pngJob.id).first<{ options: string }>())!.options).maxPages).toBe(2);
+    expect(
+      JSON.parse(
+        (await env.DB.prepare("SELECT options FROM jobs WHERE id = ?1").bind(pngJob.id).first<{ options: string }>())!
+          .options,
+      ).maxPages,
+    ).toBe(2);
     // odp → pptx: the saved deck's slides (9), as its sldIdLst holds them.
     const deckRun = await runOf("odp-placeholders.odp", "pptx");
     expect((await exportRun(account, deckRun, { format: "pdf" })).status).toBe(200);
@@ -174,11 +201,19 @@ describe("POST /v1/runs/{run_id}/export", () => {
   it("refuses an output the matrix does not take as a source with 400 convert.unsupported_format_pair", async () => {
     const account = await seedAccount();
     // EPUB: LibreOffice writes it, and cannot read it back.
-    const accepted = await submit(account, { file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "epub" });
+    const accepted = await submit(account, {
+      file: { name: "report.docx", bytes: fixture("docx-header-footer.docx") },
+      targetFormat: "epub",
+    });
     expect((await waitForJob(account, accepted.body.id)).status).toBe("Succeeded");
     const res = await exportRun(account, accepted.body.id, { format: "pdf" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "epub", supportedTargets: [] });
+    expect(res.body).toMatchObject({
+      error: "invalid_request",
+      code: "convert.unsupported_format_pair",
+      sourceFormat: "epub",
+      supportedTargets: [],
+    });
   });
 
   it("refuses a target the run's output cannot become, listing the valid ones", async () => {
@@ -186,7 +221,12 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const run = await odtRun(account);
     const res = await exportRun(account, run.id, { format: "xlsx" });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: "invalid_request", code: "convert.unsupported_format_pair", sourceFormat: "odt", targetFormat: "xlsx" });
+    expect(res.body).toMatchObject({
+      error: "invalid_request",
+      code: "convert.unsupported_format_pair",
+      sourceFormat: "odt",
+      targetFormat: "xlsx",
+    });
     expect(res.body.supportedTargets).toContain("pdf");
   });
 

@@ -114,7 +114,8 @@ function matchesOne(value: unknown, type: string, where: string, problems: strin
     if (!Array.isArray(value)) return false;
     const item = type.slice(0, -2);
     value.forEach((v, i) => {
-      if (!matches(v, item, `${where}[${i}]`, problems)) problems.push(`${where}[${i}]: expected ${item}, got ${describe(v)}`);
+      if (!matches(v, item, `${where}[${i}]`, problems))
+        problems.push(`${where}[${i}]: expected ${item}, got ${describe(v)}`);
     });
     return true;
   }
@@ -147,7 +148,8 @@ export function checkModel(name: string, value: unknown, where = name): string[]
       if (required) problems.push(`${where}.${field}: required, missing`);
       continue;
     }
-    if (!matches(v, type, `${where}.${field}`, problems)) problems.push(`${where}.${field}: expected ${type}, got ${describe(v)}`);
+    if (!matches(v, type, `${where}.${field}`, problems))
+      problems.push(`${where}.${field}: expected ${type}, got ${describe(v)}`);
   }
   return problems;
 }

@@ -2,11 +2,11 @@
 // successive sweeps, each row picked once, through scans served by their indexes. The queues it sends to are
 // recorded rather than consumed here (what matters is what the sweeper sends); the R2 objects are real.
 import { env } from "cloudflare:workers";
-import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { EXPIRED_OUTPUTS_SQL, STALE_QUEUED_SQL } from "../src/db/jobs";
-import { LOST_DELIVERIES_SQL } from "../src/db/webhooks";
 import type { JobStatus } from "../src/db/schema";
+import { LOST_DELIVERIES_SQL } from "../src/db/webhooks";
+import { openServices } from "../src/domain/services";
 import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
 import { sweep } from "../src/queue/sweeper";
 import { insertJobs, seedAccount, upload } from "./harness";
@@ -21,22 +21,43 @@ function recordingEnv() {
   const queue = (into: string[], key: "jobId" | "deliveryId") =>
     ({
       send: async (body: Record<string, string>) => void into.push(body[key]!),
-      sendBatch: async (messages: { body: Record<string, string> }[]) => void into.push(...messages.map((m) => m.body[key]!)),
+      sendBatch: async (messages: { body: Record<string, string> }[]) =>
+        void into.push(...messages.map((m) => m.body[key]!)),
     }) as unknown as Queue;
-  return { env: { ...env, JOBS_QUEUE: queue(jobs, "jobId"), WEBHOOKS_QUEUE: queue(deliveries, "deliveryId") } as Env, jobs, deliveries };
+  return {
+    env: { ...env, JOBS_QUEUE: queue(jobs, "jobId"), WEBHOOKS_QUEUE: queue(deliveries, "deliveryId") } as Env,
+    jobs,
+    deliveries,
+  };
 }
 
-async function insertRows(accountId: string, fileId: string, count: number, row: (i: number) => { status: string; enqueuedAt: number; outputKey?: string; outputExpiresAt?: number }) {
+async function insertRows(
+  accountId: string,
+  fileId: string,
+  count: number,
+  row: (i: number) => { status: string; enqueuedAt: number; outputKey?: string; outputExpiresAt?: number },
+) {
   return insertJobs(
     Array.from({ length: count }, (_, i) => {
       const r = row(i);
-      return { accountId, fileId, targetFormat: "txt", status: r.status as JobStatus, createdAt: r.enqueuedAt, enqueuedAt: r.enqueuedAt, outputKey: r.outputKey ?? null, outputExpiresAt: r.outputExpiresAt ?? null };
+      return {
+        accountId,
+        fileId,
+        targetFormat: "txt",
+        status: r.status as JobStatus,
+        createdAt: r.enqueuedAt,
+        enqueuedAt: r.enqueuedAt,
+        outputKey: r.outputKey ?? null,
+        outputExpiresAt: r.outputExpiresAt ?? null,
+      };
     }),
   );
 }
 
 async function planOf(sql: string, ...binds: unknown[]): Promise<string> {
-  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...binds).all<{ detail: string }>();
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...binds)
+    .all<{ detail: string }>();
   return results.map((r) => r.detail).join(" | ");
 }
 
@@ -48,8 +69,13 @@ describe("the sweeper at size", () => {
     const old = now - LOST_MESSAGE_AFTER_MS - 60_000;
     const lost = await insertRows(account.accountId, file_id, ROWS, () => ({ status: "Queued", enqueuedAt: old }));
     // Created long ago but sent again a minute ago (a back-pressure re-send): not lost.
-    const recent = await insertRows(account.accountId, file_id, 30, () => ({ status: "Queued", enqueuedAt: now - 60_000 }));
-    await env.DB.prepare(`UPDATE jobs SET created_at = ?2 WHERE id IN (${recent.map((_, i) => `?${i + 3}`).join(",")}) AND account_id = ?1`)
+    const recent = await insertRows(account.accountId, file_id, 30, () => ({
+      status: "Queued",
+      enqueuedAt: now - 60_000,
+    }));
+    await env.DB.prepare(
+      `UPDATE jobs SET created_at = ?2 WHERE id IN (${recent.map((_, i) => `?${i + 3}`).join(",")}) AND account_id = ?1`,
+    )
       .bind(account.accountId, old, ...recent)
       .run();
 
@@ -59,12 +85,15 @@ describe("the sweeper at size", () => {
     expect(counts).toEqual([100, 100, ROWS - 200, 0]);
     expect(new Set(rec.jobs).size).toBe(ROWS);
     expect(rec.jobs.sort()).toEqual([...lost].sort());
-    const marked = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1 AND enqueued_at = ?2").bind(account.accountId, now).first<{ n: number }>();
+    const marked = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1 AND enqueued_at = ?2")
+      .bind(account.accountId, now)
+      .first<{ n: number }>();
     expect(marked!.n).toBe(ROWS);
     // Still Queued a window later (the recent ones too, by then): each is sent once more.
     const later = recordingEnv();
     let resent = 0;
-    for (let i = 0; i < 4; i++) resent += (await sweep(openServices(later.env), now + LOST_MESSAGE_AFTER_MS + 1, LIMITS)).resent;
+    for (let i = 0; i < 4; i++)
+      resent += (await sweep(openServices(later.env), now + LOST_MESSAGE_AFTER_MS + 1, LIMITS)).resent;
     expect(resent).toBe(ROWS + recent.length);
     expect(new Set(later.jobs).size).toBe(ROWS + recent.length);
   });
@@ -75,15 +104,27 @@ describe("the sweeper at size", () => {
     const now = Date.now();
     const key = (i: number) => `outputs/${account.accountId}/sweep-${i}/out.txt`;
     await Promise.all(Array.from({ length: ROWS + 20 }, (_, i) => env.BUCKET.put(key(i), `output ${i}`)));
-    const expired = await insertRows(account.accountId, file_id, ROWS, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(i), outputExpiresAt: now - 1000 - i }));
-    const kept = await insertRows(account.accountId, file_id, 20, (i) => ({ status: "Succeeded", enqueuedAt: now, outputKey: key(ROWS + i), outputExpiresAt: now + 3_600_000 }));
+    const expired = await insertRows(account.accountId, file_id, ROWS, (i) => ({
+      status: "Succeeded",
+      enqueuedAt: now,
+      outputKey: key(i),
+      outputExpiresAt: now - 1000 - i,
+    }));
+    const kept = await insertRows(account.accountId, file_id, 20, (i) => ({
+      status: "Succeeded",
+      enqueuedAt: now,
+      outputKey: key(ROWS + i),
+      outputExpiresAt: now + 3_600_000,
+    }));
 
     const counts: number[] = [];
     for (let i = 0; i < 4; i++) counts.push((await sweep(openServices(recordingEnv().env), now, LIMITS)).expired);
     expect(counts).toEqual([100, 100, ROWS - 200, 0]);
     const stored = await env.BUCKET.list({ prefix: `outputs/${account.accountId}/sweep-`, limit: 1000 });
     expect(stored.objects.map((o) => o.key).sort()).toEqual(Array.from({ length: 20 }, (_, i) => key(ROWS + i)).sort());
-    const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1 AND output_key IS NULL`).bind(account.accountId).first<{ n: number }>();
+    const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1 AND output_key IS NULL`)
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(rows!.n).toBe(expired.length);
     expect(kept.length).toBe(20);
   });
@@ -92,7 +133,10 @@ describe("the sweeper at size", () => {
     const account = await seedAccount();
     const now = Date.now();
     const old = now - LOST_MESSAGE_AFTER_MS - 60_000;
-    const ids = Array.from({ length: ROWS + 30 }, (_, i) => `dlv_sweep${String(i).padStart(4, "0")}${account.accountId.slice(-6)}`);
+    const ids = Array.from(
+      { length: ROWS + 30 },
+      (_, i) => `dlv_sweep${String(i).padStart(4, "0")}${account.accountId.slice(-6)}`,
+    );
     const statements = ids.map((id, i) =>
       env.DB.prepare(
         `INSERT INTO webhook_deliveries (id, account_id, event_id, event_type, job_id, url, status, attempts, next_attempt_at, created_at)
@@ -110,9 +154,15 @@ describe("the sweeper at size", () => {
 
   it("reads each scan through an index of the rows it can act on, never the whole table", async () => {
     const plans = [
-      [await planOf(STALE_QUEUED_SQL, 0, 100), "SEARCH jobs USING INDEX jobs_status_enqueued (status=? AND enqueued_at<?)"],
+      [
+        await planOf(STALE_QUEUED_SQL, 0, 100),
+        "SEARCH jobs USING INDEX jobs_status_enqueued (status=? AND enqueued_at<?)",
+      ],
       [await planOf(EXPIRED_OUTPUTS_SQL, 0, 100), "SEARCH jobs USING INDEX jobs_output_expiry (output_expires_at<?)"],
-      [await planOf(LOST_DELIVERIES_SQL, 0, null, 100), "SEARCH webhook_deliveries USING INDEX webhook_deliveries_pending (next_attempt_at<?)"],
+      [
+        await planOf(LOST_DELIVERIES_SQL, 0, null, 100),
+        "SEARCH webhook_deliveries USING INDEX webhook_deliveries_pending (next_attempt_at<?)",
+      ],
     ];
     // The index order is the ORDER BY: no temporary sort either.
     for (const [plan, expected] of plans) expect(plan).toBe(expected);

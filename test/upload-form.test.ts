@@ -4,7 +4,7 @@
 // any script and with control characters arrive as sent, for the file-name rules to judge.
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors";
-import { contentDisposition, readUploadForm, type FileSink } from "../src/routes/upload-form";
+import { contentDisposition, type FileSink, readUploadForm } from "../src/routes/upload-form";
 
 const boundary = "----b-o-u-n-d-a-r-y--";
 const encoder = new TextEncoder();
@@ -13,7 +13,9 @@ const body = encoder.encode(
   `--${boundary}\r\nContent-Disposition: form-data; name="targetFormat"\r\n\r\npdf\r\n` +
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a-b.csv"\r\nContent-Type: text/csv\r\n\r\n`,
 );
-const tail = encoder.encode(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="pages"\r\n\r\n1-2\r\n--${boundary}--\r\n`);
+const tail = encoder.encode(
+  `\r\n--${boundary}\r\nContent-Disposition: form-data; name="pages"\r\n\r\n1-2\r\n--${boundary}--\r\n`,
+);
 const whole = new Uint8Array([...body, ...fileBytes, ...tail]);
 
 function collect(): { sink: (name: string) => FileSink<{ name: string; bytes: number[] }> } {
@@ -36,7 +38,12 @@ async function read(chunks: Uint8Array[]) {
       controller.close();
     },
   });
-  const request = new Request("http://x/", { method: "POST", body: stream, headers: { "content-type": `multipart/form-data; boundary=${boundary}` }, duplex: "half" } as RequestInit);
+  const request = new Request("http://x/", {
+    method: "POST",
+    body: stream,
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    duplex: "half",
+  } as RequestInit);
   const { sink } = collect();
   const form = await readUploadForm(request, {
     fields: ["targetFormat", "pages"],
@@ -48,15 +55,27 @@ async function read(chunks: Uint8Array[]) {
     openFile: (name) => sink(name),
     discard: async () => undefined,
   });
-  return { fields: form.fields, files: form.files.map((f) => ({ name: f.name, text: new TextDecoder().decode(new Uint8Array(f.bytes)) })) };
+  return {
+    fields: form.fields,
+    files: form.files.map((f) => ({ name: f.name, text: new TextDecoder().decode(new Uint8Array(f.bytes)) })),
+  };
 }
 
 describe("readUploadForm at every split point", () => {
   it("reads the same form however the body is cut into chunks", async () => {
-    const expected = { fields: { targetFormat: "pdf", pages: "1-2" }, files: [{ name: "a-b.csv", text: new TextDecoder().decode(fileBytes) }] };
+    const expected = {
+      fields: { targetFormat: "pdf", pages: "1-2" },
+      files: [{ name: "a-b.csv", text: new TextDecoder().decode(fileBytes) }],
+    };
     expect(await read([whole])).toEqual(expected);
-    for (let i = 1; i < whole.length; i++) expect(await read([whole.subarray(0, i), whole.subarray(i)]), `split at ${i}`).toEqual(expected);
-    for (let i = 1; i < whole.length; i += 7) for (let j = i + 1; j < whole.length; j += 5) expect(await read([whole.subarray(0, i), whole.subarray(i, j), whole.subarray(j)]), `split at ${i}, ${j}`).toEqual(expected);
+    for (let i = 1; i < whole.length; i++)
+      expect(await read([whole.subarray(0, i), whole.subarray(i)]), `split at ${i}`).toEqual(expected);
+    for (let i = 1; i < whole.length; i += 7)
+      for (let j = i + 1; j < whole.length; j += 5)
+        expect(
+          await read([whole.subarray(0, i), whole.subarray(i, j), whole.subarray(j)]),
+          `split at ${i}, ${j}`,
+        ).toEqual(expected);
     const bytewise = Array.from(whole, (b) => Uint8Array.of(b));
     expect(await read(bytewise)).toEqual(expected);
   });
@@ -64,10 +83,19 @@ describe("readUploadForm at every split point", () => {
 
 describe("part headers", () => {
   it.each([
-    ['form-data; name="file"; filename="отчёт 2026.docx"', { type: "form-data", name: "file", filename: "отчёт 2026.docx" }],
-    ['form-data; name="file"; filename="report\u0007.docx"', { type: "form-data", name: "file", filename: "report\u0007.docx" }],
+    [
+      'form-data; name="file"; filename="отчёт 2026.docx"',
+      { type: "form-data", name: "file", filename: "отчёт 2026.docx" },
+    ],
+    [
+      'form-data; name="file"; filename="report\u0007.docx"',
+      { type: "form-data", name: "file", filename: "report\u0007.docx" },
+    ],
     ['form-data; name="file"; filename="a \\"b\\".docx"', { type: "form-data", name: "file", filename: 'a "b".docx' }],
-    ["form-data; name=file; filename*=UTF-8''%E6%8A%A5%E5%91%8A.docx; filename=\"x.docx\"", { type: "form-data", name: "file", filename: "报告.docx" }],
+    [
+      "form-data; name=file; filename*=UTF-8''%E6%8A%A5%E5%91%8A.docx; filename=\"x.docx\"",
+      { type: "form-data", name: "file", filename: "报告.docx" },
+    ],
     ['Form-Data; name="targetFormat"', { type: "form-data", name: "targetFormat" }],
   ])("Content-Disposition: %s", (header, expected) => {
     expect(contentDisposition(`Content-Disposition: ${header}\r\nContent-Type: text/plain`)).toEqual(expected);
@@ -80,7 +108,10 @@ describe("readUploadForm with the BYOB reader (the runtime's own request bodies)
     const fieldA = letters(16 * 1024 - 1, "a");
     const fieldB = letters(16 * 1024 - 1, "b");
     const file = Uint8Array.from({ length: 315 * 1024 }, (_, i) => (i % 97 === 0 ? 0x2d : (i * 7) & 0xff));
-    const filler = (name: string) => encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${letters(16 * 1024 - 1, name)}\r\n`);
+    const filler = (name: string) =>
+      encoder.encode(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${letters(16 * 1024 - 1, name)}\r\n`,
+      );
     const parts: Uint8Array[] = [
       filler("x"),
       filler("y"),
@@ -88,11 +119,13 @@ describe("readUploadForm with the BYOB reader (the runtime's own request bodies)
       encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="targetFormat"\r\n\r\n${fieldA}\r\n`),
       encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n`),
       file,
-      encoder.encode(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="pages"\r\n\r\n${fieldB}\r\n--${boundary}--\r\n`),
+      encoder.encode(
+        `\r\n--${boundary}\r\nContent-Disposition: form-data; name="pages"\r\n\r\n${fieldB}\r\n--${boundary}--\r\n`,
+      ),
     ];
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
-    for (const p of parts) (all.set(p, at), (at += p.length));
+    for (const p of parts) all.set(p, at), (at += p.length);
     // Both long fields cross a 64 KiB read boundary (the reader's buffer size).
     const text = new TextDecoder("latin1").decode(all);
     for (const value of [fieldA, fieldB]) {
@@ -110,7 +143,12 @@ describe("readUploadForm with the BYOB reader (the runtime's own request bodies)
         sent += n;
       },
     });
-    const request = new Request("http://x/", { method: "POST", body: stream, headers: { "content-type": `multipart/form-data; boundary=${boundary}` }, duplex: "half" } as RequestInit);
+    const request = new Request("http://x/", {
+      method: "POST",
+      body: stream,
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+      duplex: "half",
+    } as RequestInit);
     const { sink } = collect();
     const form = await readUploadForm(request, {
       fields: ["x", "y", "z", "targetFormat", "pages"],
@@ -122,7 +160,13 @@ describe("readUploadForm with the BYOB reader (the runtime's own request bodies)
       openFile: (name) => sink(name),
       discard: async () => undefined,
     });
-    expect(form.fields).toEqual({ x: letters(16 * 1024 - 1, "x"), y: letters(16 * 1024 - 1, "y"), z: letters(16 * 1024 - 1, "z"), targetFormat: fieldA, pages: fieldB });
+    expect(form.fields).toEqual({
+      x: letters(16 * 1024 - 1, "x"),
+      y: letters(16 * 1024 - 1, "y"),
+      z: letters(16 * 1024 - 1, "z"),
+      targetFormat: fieldA,
+      pages: fieldB,
+    });
     expect(form.files).toHaveLength(1);
     expect(form.files[0]!.bytes).toEqual([...file]);
   });

@@ -1,11 +1,18 @@
 // The webhook address guard (src/domain/webhook-addresses.ts): which URLs may receive webhooks, in every
 // spelling of an address, at registration, at job submission and again at each delivery attempt.
 import { env } from "cloudflare:workers";
-import { openServices } from "../src/domain/services";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../src/db/client";
 import { webhookDeliveries } from "../src/db/schema";
-import { carriedIPv4, checkWebhookUrl, classifyIPv6, dottedQuad, parseIPv4, parseIPv6 } from "../src/domain/webhook-addresses";
+import { openServices } from "../src/domain/services";
+import {
+  carriedIPv4,
+  checkWebhookUrl,
+  classifyIPv6,
+  dottedQuad,
+  parseIPv4,
+  parseIPv6,
+} from "../src/domain/webhook-addresses";
 import { prefixedId } from "../src/ids";
 import { attemptDelivery } from "../src/queue/webhooks";
 import { balance, fixture, parkedJob, seedAccount, submit } from "./harness";
@@ -80,17 +87,31 @@ describe("webhook URL safety", () => {
   });
 
   it("lets local development use http and loopback, and nothing more private", () => {
-    for (const url of ["http://127.0.0.1:9999/hook", "http://localhost:3000/hook", "http://[::1]:8080/hook", "https://[::ffff:127.0.0.1]/hook", "http://example.com/hook"]) {
+    for (const url of [
+      "http://127.0.0.1:9999/hook",
+      "http://localhost:3000/hook",
+      "http://[::1]:8080/hook",
+      "https://[::ffff:127.0.0.1]/hook",
+      "http://example.com/hook",
+    ]) {
       expect(checkWebhookUrl(url, dev), url).toMatchObject({ ok: true });
     }
-    for (const url of ["http://10.0.0.1/hook", "http://192.168.0.10/hook", "http://169.254.169.254/", "http://metadata.google.internal/", "http://[fe80::1]/", "http://0.0.0.0/"]) {
+    for (const url of [
+      "http://10.0.0.1/hook",
+      "http://192.168.0.10/hook",
+      "http://169.254.169.254/",
+      "http://metadata.google.internal/",
+      "http://[fe80::1]/",
+      "http://0.0.0.0/",
+    ]) {
       expect(checkWebhookUrl(url, dev), url).toMatchObject({ ok: false, code: "webhooks.blocked_address" });
     }
     expect(checkWebhookUrl("ftp://127.0.0.1/hook", dev)).toMatchObject({ ok: false, code: "webhooks.invalid_url" });
   });
 
   it("reads every IPv4 and IPv6 literal form itself, not only what URL parsing normalizes", () => {
-    const dotted = (n: number | "invalid" | null) => (typeof n === "number" ? [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".") : n);
+    const dotted = (n: number | "invalid" | null) =>
+      typeof n === "number" ? [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".") : n;
     expect(dotted(parseIPv4("0x7f.1"))).toBe("127.0.0.1");
     expect(dotted(parseIPv4("0177.0.0.01"))).toBe("127.0.0.1");
     expect(dotted(parseIPv4("2130706433"))).toBe("127.0.0.1");
@@ -215,7 +236,10 @@ describe("webhook URL safety", () => {
     expect(carried("64:ff9b:1::1.2.3.4")).toEqual({ form: "local-use NAT64", addresses: ["1.2.3.4"] });
     expect(carried("2002:102:304::")).toEqual({ form: "6to4", addresses: ["1.2.3.4"] });
     // RFC 4380's example: server 65.54.227.120, client 192.0.2.45 (stored as 3fff:fdd2).
-    expect(carried("2001:0:4136:e378:8000:63bf:3fff:fdd2")).toEqual({ form: "Teredo", addresses: ["65.54.227.120", "192.0.2.45"] });
+    expect(carried("2001:0:4136:e378:8000:63bf:3fff:fdd2")).toEqual({
+      form: "Teredo",
+      addresses: ["65.54.227.120", "192.0.2.45"],
+    });
     expect(carried("2606:4700::1111")).toBeNull();
   });
 });
@@ -231,7 +255,11 @@ describe("where the guard applies", () => {
     ["hooks.example.com/docconv", "webhooks.invalid_url"],
   ])("refuses to register %s (%s)", async (url, code) => {
     const account = await seedAccount();
-    const res = await account.json("/v1/webhooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
+    const res = await account.json("/v1/webhooks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url }),
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: code, type: "invalid_request", url });
     expect((await account.json("/v1/webhooks")).body.data).toEqual([]);
@@ -240,7 +268,11 @@ describe("where the guard applies", () => {
   it("refuses a job whose webhookUrl is blocked or invalid before charging, for single and batch submissions", async () => {
     const account = await seedAccount({ credits: 100 });
     const docx = { name: "letter.docx", bytes: fixture("docx-header-footer.docx") };
-    const blocked = await submit(account, { file: docx, targetFormat: "txt", webhookUrl: "https://169.254.169.254/latest/meta-data/" });
+    const blocked = await submit(account, {
+      file: docx,
+      targetFormat: "txt",
+      webhookUrl: "https://169.254.169.254/latest/meta-data/",
+    });
     expect(blocked.status).toBe(400);
     expect(blocked.body).toMatchObject({ error: "webhooks.blocked_address", type: "invalid_request" });
     const invalid = await submit(account, { file: docx, targetFormat: "txt", webhookUrl: "not a url" });
@@ -273,7 +305,11 @@ describe("where the guard applies", () => {
     "https://[fd00:ec2::254]/",
   ])("refuses to register and to submit a job for %s", async (url) => {
     const account = await seedAccount({ credits: 100 });
-    const registered = await account.json("/v1/webhooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
+    const registered = await account.json("/v1/webhooks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url }),
+    });
     expect(registered.status).toBe(400);
     expect(registered.body).toMatchObject({ error: "webhooks.blocked_address", url });
     const docx = { name: "letter.docx", bytes: fixture("docx-header-footer.docx") };
@@ -291,7 +327,19 @@ describe("where the guard applies", () => {
     const url = "https://[::ffff:0:a9fe:a9fe]/latest/meta-data/";
     await openDb(env.DB)
       .insert(webhookDeliveries)
-      .values({ id, accountId: account.accountId, eventId: prefixedId("evt"), eventType: "job.succeeded", jobId, endpointId: null, url, status: "pending", attempts: 0, nextAttemptAt: Date.now(), createdAt: Date.now() });
+      .values({
+        id,
+        accountId: account.accountId,
+        eventId: prefixedId("evt"),
+        eventType: "job.succeeded",
+        jobId,
+        endpointId: null,
+        url,
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: Date.now(),
+        createdAt: Date.now(),
+      });
     expect(await attemptDelivery(openServices(env), id, 1)).toEqual({ kind: "done" });
     const delivery = (await account.json(`/v1/webhooks/deliveries/${id}`)).body;
     expect(delivery).toMatchObject({ status: "failed", url });

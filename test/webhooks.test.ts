@@ -4,11 +4,10 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { randomToken } from "../src/ids";
-import { fixture, seedAccount, submit, waitForJob, type TestAccount } from "./harness";
+import { fixture, seedAccount, submit, type TestAccount, waitForJob } from "./harness";
 import type { Programmed, Received } from "./webhook-receiver";
 
 const RECEIVER = `http://127.0.0.1:${inject("webhookReceiverPort")}`;
-
 
 function hookPath(name: string): string {
   return `/hooks/${name}-${randomToken(10)}`;
@@ -49,24 +48,47 @@ async function waitForDelivery(account: TestAccount, jobId: string, until: (d: a
 
 /** A quick real job: docx → txt. */
 async function convertDocx(account: TestAccount, fields: Record<string, string> = {}) {
-  const accepted = await submit(account, { file: { name: "letter.docx", bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt", ...fields });
+  const accepted = await submit(account, {
+    file: { name: "letter.docx", bytes: fixture("docx-header-footer.docx") },
+    targetFormat: "txt",
+    ...fields,
+  });
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
   return accepted.body.id as string;
 }
 
 async function register(account: TestAccount, url: string, events?: string[]) {
-  const res = await account.json("/v1/webhooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url, events }) });
+  const res = await account.json("/v1/webhooks", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ url, events }),
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body as { id: string; secret: string; url: string; events: string[]; disabledAt: string | null };
 }
 
 /** Verification as a receiver does it (README "Webhooks"), written independently of src/. */
-async function verify(secret: string, signatureHeader: string, rawBody: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<boolean> {
-  const fields = new Map(signatureHeader.split(",").map((part) => [part.slice(0, part.indexOf("=")), part.slice(part.indexOf("=") + 1)] as const));
+async function verify(
+  secret: string,
+  signatureHeader: string,
+  rawBody: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<boolean> {
+  const fields = new Map(
+    signatureHeader
+      .split(",")
+      .map((part) => [part.slice(0, part.indexOf("=")), part.slice(part.indexOf("=") + 1)] as const),
+  );
   const t = Number(fields.get("t"));
   const v1 = fields.get("v1") ?? "";
   if (!Number.isInteger(t) || Math.abs(nowSeconds - t) > 300) return false;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
   const mac = Uint8Array.from(v1.match(/../g) ?? [], (h) => parseInt(h, 16));
   return crypto.subtle.verify("HMAC", key, mac, new TextEncoder().encode(`${t}.${rawBody}`));
 }
@@ -110,7 +132,11 @@ describe("registered endpoints", () => {
   it("caps the endpoints of an account", async () => {
     const account = await seedAccount();
     for (let i = 0; i < 20; i++) await register(account, `https://hooks.example.com/${i}`);
-    const res = await account.json("/v1/webhooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: "https://hooks.example.com/21" }) });
+    const res = await account.json("/v1/webhooks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: "https://hooks.example.com/21" }),
+    });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ error: "webhooks.limit_reached", maxEndpoints: 20 });
   });
@@ -135,7 +161,9 @@ describe("registered endpoints", () => {
     expect(redeliver.body.error).toBe("deliveries.not_found");
     expect(await deliveriesOf(other, jobId)).toEqual([]);
     const post = { method: "POST" };
-    expect((await other.json("/v1/webhooks/signing-secret", post)).body.secret).not.toBe((await owner.json("/v1/webhooks/signing-secret", post)).body.secret);
+    expect((await other.json("/v1/webhooks/signing-secret", post)).body.secret).not.toBe(
+      (await owner.json("/v1/webhooks/signing-secret", post)).body.secret,
+    );
     // Still the owner's, untouched.
     expect((await owner.json("/v1/webhooks")).body.data.map((e: any) => e.id)).toEqual([endpoint.id]);
     expect((await owner.json(`/v1/webhooks/deliveries/${delivery.id}`)).status).toBe(200);
@@ -171,14 +199,27 @@ describe("delivery", () => {
     expect(event.id).toBe(hit!.headers["docconv-event-id"]);
     expect(event.id).toMatch(/^evt_/);
     expect(Date.parse(event.createdAt)).toBeGreaterThan(Date.now() - 120_000);
-    expect(event.data).toMatchObject({ id: jobId, status: "Succeeded", error: null, output: { fileName: "letter.txt", fileCount: 1 } });
+    expect(event.data).toMatchObject({
+      id: jobId,
+      status: "Succeeded",
+      error: null,
+      output: { fileName: "letter.txt", fileCount: 1 },
+    });
     expect(event.data.download_url).toMatch(/^http:\/\/docconv\.test\/v1\/downloads\//);
     const download = await exports.default.fetch(new Request(event.data.download_url));
     expect(download.status).toBe(200);
     expect((await download.text()).length).toBeGreaterThan(0);
 
     const [delivery] = await deliveriesOf(account, jobId);
-    expect(delivery).toMatchObject({ eventId: event.id, eventType: "job.succeeded", jobId, endpointId: null, url: `${RECEIVER}${path}`, status: "delivered", attemptCount: 1 });
+    expect(delivery).toMatchObject({
+      eventId: event.id,
+      eventType: "job.succeeded",
+      jobId,
+      endpointId: null,
+      url: `${RECEIVER}${path}`,
+      status: "delivered",
+      attemptCount: 1,
+    });
     expect(hit!.headers["docconv-delivery-id"]).toBe(delivery.id);
     expect(delivery.attempts).toHaveLength(1);
     expect(delivery.attempts[0]).toMatchObject({ attempt: 1, statusCode: 200, error: null });
@@ -192,12 +233,24 @@ describe("delivery", () => {
     const onFailed = await register(account, `${RECEIVER}${failedPath}`, ["job.failed"]);
     const onSucceeded = await register(account, `${RECEIVER}${succeededPath}`, ["job.succeeded", "job.canceled"]);
 
-    const failing = await submit(account, { file: { name: "secret.odt", bytes: fixture("hostile-password-protected.odt") }, targetFormat: "pdf" });
+    const failing = await submit(account, {
+      file: { name: "secret.odt", bytes: fixture("hostile-password-protected.odt") },
+      targetFormat: "pdf",
+    });
     expect(failing.status).toBe(202);
     expect((await waitForJob(account, failing.body.id)).status).toBe("Failed");
     const [failedHit] = await waitForReceived(failedPath, 1);
     const failedEvent = JSON.parse(failedHit!.body);
-    expect(failedEvent).toMatchObject({ type: "job.failed", metadata: null, data: { id: failing.body.id, status: "Failed", error: { code: "convert.password_protected" }, download_url: null } });
+    expect(failedEvent).toMatchObject({
+      type: "job.failed",
+      metadata: null,
+      data: {
+        id: failing.body.id,
+        status: "Failed",
+        error: { code: "convert.password_protected" },
+        download_url: null,
+      },
+    });
     expect(await verify(onFailed.secret, failedHit!.headers["docconv-signature"]!, failedHit!.body)).toBe(true);
     expect(await verify(onSucceeded.secret, failedHit!.headers["docconv-signature"]!, failedHit!.body)).toBe(false);
 
@@ -225,7 +278,9 @@ describe("delivery", () => {
     const deliveries = await deliveriesOf(account, jobId);
     expect(deliveries).toHaveLength(13);
     expect(new Set(deliveries.map((d) => d.eventId)).size).toBe(1);
-    await vi.waitUntil(async () => (await deliveriesOf(account, jobId)).every((d) => d.status === "delivered"), { timeout: 10_000 });
+    await vi.waitUntil(async () => (await deliveriesOf(account, jobId)).every((d) => d.status === "delivered"), {
+      timeout: 10_000,
+    });
     for (const path of [own, ...paths]) expect(await received(path), path).toHaveLength(1);
   });
 
@@ -236,7 +291,10 @@ describe("delivery", () => {
     const cancel = await account.json(`/v1/convert/job/${jobId}/cancel`, { method: "POST" });
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
     const [hit] = await waitForReceived(path, 1);
-    expect(JSON.parse(hit!.body)).toMatchObject({ type: "job.canceled", data: { id: jobId, status: "Canceled", output: null } });
+    expect(JSON.parse(hit!.body)).toMatchObject({
+      type: "job.canceled",
+      data: { id: jobId, status: "Canceled", output: null },
+    });
   });
 
   it("retries a receiver that fails twice, and delivers on the third attempt with every attempt recorded", async () => {
@@ -283,7 +341,10 @@ describe("delivery", () => {
     await program(path, [{ status: 302, location: `${RECEIVER}${elsewhere}` }, 200]);
     const jobId = await convertDocx(account, { webhookUrl: `${RECEIVER}${path}` });
     const delivery = await waitForDelivery(account, jobId, (d) => d.status === "delivered");
-    expect(delivery.attempts[0]).toMatchObject({ statusCode: 302, error: `redirect to ${RECEIVER}${elsewhere} not followed` });
+    expect(delivery.attempts[0]).toMatchObject({
+      statusCode: 302,
+      error: `redirect to ${RECEIVER}${elsewhere} not followed`,
+    });
     expect(delivery.attempts[1]).toMatchObject({ statusCode: 200 });
     expect(await received(elsewhere)).toEqual([]);
   });
@@ -302,13 +363,21 @@ describe("delivery", () => {
     expect(redelivered.status).toBe(202);
     expect(redelivered.body).toMatchObject({ id: failed.id, status: "pending", eventId: failed.eventId });
     const delivered = await waitForDelivery(account, jobId, (d) => d.status === "delivered");
-    expect(delivered.attempts.map((a: any) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [3, 500], [4, 500], [5, 200]]);
+    expect(delivered.attempts.map((a: any) => [a.attempt, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 500],
+      [4, 500],
+      [5, 200],
+    ]);
     const hits = await received(path);
     expect(hits).toHaveLength(5);
     expect(new Set(hits.map((h) => JSON.parse(h.body).id))).toEqual(new Set([failed.eventId]));
 
     // Redelivering a delivered one works too; one still being retried is refused.
-    await env.DB.prepare("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1").bind(failed.id, Date.now()).run();
+    await env.DB.prepare("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1")
+      .bind(failed.id, Date.now())
+      .run();
     const busy = await account.json(`/v1/webhooks/deliveries/${failed.id}/redeliver`, { method: "POST" });
     expect(busy.status).toBe(409);
     expect(busy.body.error).toBe("deliveries.pending");
@@ -350,7 +419,9 @@ describe("delivery", () => {
     expect(first.status).toBe(200);
     expect(first.body.data.map((d: any) => d.jobId)).toEqual([jobIds[2], jobIds[1]]);
     expect(first.body.has_more).toBe(true);
-    const second = await account.json(`/v1/webhooks/deliveries?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    const second = await account.json(
+      `/v1/webhooks/deliveries?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}`,
+    );
     expect(second.body.data.map((d: any) => d.jobId)).toEqual([jobIds[0]]);
     expect(second.body).toMatchObject({ has_more: false, next_cursor: null });
     for (const d of [...first.body.data, ...second.body.data]) expect(d.attempts).toHaveLength(1);

@@ -63,13 +63,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`CONVERTER_LOG_LEVEL must be debug, info, warn, error or silent`);
   }
   const isolation = (env.CONVERTER_ISOLATION || "auto") as IsolationSetting;
-  if (!ISOLATION_LEVELS.includes(isolation)) throw new Error(`CONVERTER_ISOLATION must be one of ${ISOLATION_LEVELS.join(", ")}`);
+  if (!ISOLATION_LEVELS.includes(isolation))
+    throw new Error(`CONVERTER_ISOLATION must be one of ${ISOLATION_LEVELS.join(", ")}`);
 
   // Each instance slot gets an equal share of what the container has (cgroup limit, else RAM): three quarters
   // for its LibreOffice, a quarter for the page rendering that runs beside it.
   const share = Math.max(256 * MiB, Math.floor((containerMemoryBytes() - SERVER_RESERVE_BYTES) / instances));
   const memoryLimitBytes = int(env, "CONVERTER_MEMORY_LIMIT_MB", Math.floor((share * 0.75) / MiB), 64) * MiB;
-  const toolMemoryBytes = int(env, "CONVERTER_TOOL_MEMORY_LIMIT_MB", Math.max(512, Math.floor((share * 0.25) / MiB)), 64) * MiB;
+  const toolMemoryBytes =
+    int(env, "CONVERTER_TOOL_MEMORY_LIMIT_MB", Math.max(512, Math.floor((share * 0.25) / MiB)), 64) * MiB;
   return {
     port: int(env, "CONVERTER_PORT", 8080),
     host: env.CONVERTER_HOST || "127.0.0.1",
@@ -85,7 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRssBytes: Math.min(int(env, "CONVERTER_MAX_RSS_MB", 1536, 1) * MiB, Math.floor(memoryLimitBytes * 0.75)),
     memoryLimitBytes,
     // Virtual size runs ahead of RSS (reserved arenas, thread stacks): twice the cap plus 1 GiB.
-    addressSpaceBytes: int(env, "CONVERTER_ADDRESS_SPACE_MB", Math.floor((2 * memoryLimitBytes) / MiB) + 1024, 256) * MiB,
+    addressSpaceBytes:
+      int(env, "CONVERTER_ADDRESS_SPACE_MB", Math.floor((2 * memoryLimitBytes) / MiB) + 1024, 256) * MiB,
     toolMemoryBytes,
     cpuLimitSeconds: int(env, "CONVERTER_CPU_LIMIT_SECONDS", Math.ceil(timeoutMs / 1000), 1),
     maxOutputBytes: int(env, "CONVERTER_MAX_OUTPUT_MB", 2048, 1) * MiB,

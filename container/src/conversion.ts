@@ -6,34 +6,26 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ConvertError } from "./errors.ts";
-import {
-  imageTargets,
-  isSource,
-  sources,
-  supports,
-  targets,
-  type SourceName,
-  type TargetName,
-} from "./formats.ts";
-import { exportedPageNumbers, selectPages, pageRangeText, type ConvertOptions } from "./options.ts";
-import { csvImportOptions, textImportOptions } from "./engine/csv-import.ts";
-import { inspectInput } from "./inspect.ts";
 import { escapeCsvFormulas } from "./engine/csv.ts";
+import { csvImportOptions, textImportOptions } from "./engine/csv-import.ts";
 import {
   CSV_IMPORT_FILTER,
   csvImportTextOnly,
   engineOutputExtension,
   epubFilterData,
   exportFilter,
-  SVG_PER_PAGE,
   type OfficeFamily,
+  SVG_PER_PAGE,
 } from "./engine/filters.ts";
 import { inlineSideFiles } from "./engine/html.ts";
+import type { BridgeOutput, BridgeReply, InstanceJob } from "./engine/instance.ts";
 import { pdfPageCount, rasterize } from "./engine/raster.ts";
 import type { ToolBox, ToolSandbox } from "./engine/tools.ts";
 import { writeZip } from "./engine/zip.ts";
-import type { BridgeOutput, BridgeReply, InstanceJob } from "./engine/instance.ts";
+import { ConvertError } from "./errors.ts";
+import { imageTargets, isSource, type SourceName, sources, supports, type TargetName, targets } from "./formats.ts";
+import { inspectInput } from "./inspect.ts";
+import { type ConvertOptions, exportedPageNumbers, pageRangeText, selectPages } from "./options.ts";
 import type { Pool } from "./pool.ts";
 
 export interface ConversionRequest {
@@ -75,7 +67,8 @@ export class Converter {
 
   async convert(request: ConversionRequest): Promise<ConversionResult> {
     const { target, options } = request;
-    if ((await stat(request.input)).size === 0) throw new ConvertError("convert.empty_input", "the request body is empty");
+    if ((await stat(request.input)).size === 0)
+      throw new ConvertError("convert.empty_input", "the request body is empty");
     const { source } = await inspectInput(request.input, request.declaredSource);
     if (!supports(source, target)) {
       throw new ConvertError("convert.unsupported_format_pair", `${source} cannot be converted to ${target}`, {
@@ -150,7 +143,9 @@ export class Converter {
       });
     }
     if (target === "pdf") {
-      const count = await this.tools.use(async (tools) => pdfPageCount(tools, await tools.cell.place(first, "export.pdf"), deadline));
+      const count = await this.tools.use(async (tools) =>
+        pdfPageCount(tools, await tools.cell.place(first, "export.pdf"), deadline),
+      );
       if (options.pages) {
         const wanted = countSelected(options, count);
         if (count < wanted) {
@@ -166,13 +161,19 @@ export class Converter {
     if (filter === SVG_PER_PAGE) {
       if (outputs.length === 1) return single(first, target, source, inputPages, 1, queueMs);
       const zip = join(outDir, "pages.zip");
-      await writeZip(zip, outputs.map((o) => ({ name: o.path.slice(o.path.lastIndexOf("/") + 1), path: o.path, compress: true })));
+      await writeZip(
+        zip,
+        outputs.map((o) => ({ name: o.path.slice(o.path.lastIndexOf("/") + 1), path: o.path, compress: true })),
+      );
       return zipResult(zip, outputs.length, source, inputPages, outputs.length, queueMs);
     }
     if (target === "csv" && options.escapeFormulas) for (const output of outputs) await escapeCsvFormulas(output.path);
     if (target === "csv" && options.sheet === "all") {
       const zip = join(outDir, "sheets.zip");
-      await writeZip(zip, outputs.map((o) => ({ name: sheetFileName(o), path: o.path, compress: true })));
+      await writeZip(
+        zip,
+        outputs.map((o) => ({ name: sheetFileName(o), path: o.path, compress: true })),
+      );
       return zipResult(zip, outputs.length, source, inputPages, undefined, queueMs);
     }
     if (target === "html") await inlineSideFiles(first, outDir);
@@ -202,13 +203,36 @@ export class Converter {
     const pages = pageNumbers ? selectPages(undefined, count) : selectPages(options.pages, count);
     const imagesDir = join(outDir, "pages");
     await mkdir(imagesDir);
-    const images = await rasterize(tools, pdf, pages, { format, dpi: options.dpi, quality: options.quality }, imagesDir, deadline, pageNumbers);
+    const images = await rasterize(
+      tools,
+      pdf,
+      pages,
+      { format, dpi: options.dpi, quality: options.quality },
+      imagesDir,
+      deadline,
+      pageNumbers,
+    );
     if (images.length === 1) {
-      return { path: images[0]!.path, mediaType: targets[format].mediaType, extension: format, files: 1, outputPages: 1 };
+      return {
+        path: images[0]!.path,
+        mediaType: targets[format].mediaType,
+        extension: format,
+        files: 1,
+        outputPages: 1,
+      };
     }
     const zip = join(outDir, "pages.zip");
-    await writeZip(zip, images.map((image) => ({ name: image.path.slice(imagesDir.length + 1), path: image.path, compress: false })));
-    return { path: zip, mediaType: "application/zip", extension: "zip", files: images.length, outputPages: images.length };
+    await writeZip(
+      zip,
+      images.map((image) => ({ name: image.path.slice(imagesDir.length + 1), path: image.path, compress: false })),
+    );
+    return {
+      path: zip,
+      mediaType: "application/zip",
+      extension: "zip",
+      files: images.length,
+      outputPages: images.length,
+    };
   }
 }
 
@@ -230,7 +254,11 @@ function bridgeError(reply: Extract<BridgeReply, { ok: false }>): ConvertError {
 
 function checkPageLimit(pages: number, maxPages: number | undefined): void {
   if (maxPages !== undefined && pages > maxPages) {
-    throw new ConvertError("convert.too_many_pages", `the document has ${pages} pages, more than the ${maxPages} allowed`, { pages, maxPages });
+    throw new ConvertError(
+      "convert.too_many_pages",
+      `the document has ${pages} pages, more than the ${maxPages} allowed`,
+      { pages, maxPages },
+    );
   }
 }
 
@@ -288,7 +316,16 @@ function zipResult(
   outputPages: number | undefined,
   queueMs: number,
 ): ConversionResult {
-  return { path, mediaType: "application/zip", extension: "zip", files, sourceFormat: source, inputPages, outputPages, queueMs };
+  return {
+    path,
+    mediaType: "application/zip",
+    extension: "zip",
+    files,
+    sourceFormat: source,
+    inputPages,
+    outputPages,
+    queueMs,
+  };
 }
 
 /** `<n>-<sheet name>.csv`, the name reduced to characters safe in any file system. */

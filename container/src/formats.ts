@@ -41,11 +41,25 @@ export interface TargetFormat {
 }
 
 export type TargetName =
-  | "pdf" | "html" | "txt" | "docx" | "doc" | "odt" | "rtf" | "epub"
-  | "csv" | "xlsx" | "xls" | "ods"
-  | "pptx" | "ppt" | "odp"
-  | "odg" | "svg"
-  | "png" | "jpg";
+  | "pdf"
+  | "html"
+  | "txt"
+  | "docx"
+  | "doc"
+  | "odt"
+  | "rtf"
+  | "epub"
+  | "csv"
+  | "xlsx"
+  | "xls"
+  | "ods"
+  | "pptx"
+  | "ppt"
+  | "odp"
+  | "odg"
+  | "svg"
+  | "png"
+  | "jpg";
 
 export type OptionName = "pages" | "pdfa" | "dpi" | "quality" | "sheet" | "escapeFormulas";
 
@@ -57,7 +71,12 @@ export const targets: Record<TargetName, TargetFormat> = {
   svg: { mediaType: "image/svg+xml", multiPage: false, splitBy: "page", options: ["pages"] },
   html: { mediaType: "text/html; charset=utf-8", multiPage: true, options: [] },
   txt: { mediaType: "text/plain; charset=utf-8", multiPage: true, options: [] },
-  csv: { mediaType: "text/csv; charset=utf-8", multiPage: false, splitBy: "sheet", options: ["sheet", "escapeFormulas"] },
+  csv: {
+    mediaType: "text/csv; charset=utf-8",
+    multiPage: false,
+    splitBy: "sheet",
+    options: ["sheet", "escapeFormulas"],
+  },
   docx: {
     mediaType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     multiPage: true,
@@ -101,7 +120,11 @@ const categoryOfFamily: Record<Family, Category> = {
   pdf: "documents",
 };
 
-type Row = [family: Family, mediaType: string, more?: Partial<Omit<SourceFormat, "family" | "mediaType" | "targets">> & { keepSelf?: true }];
+type Row = [
+  family: Family,
+  mediaType: string,
+  more?: Partial<Omit<SourceFormat, "family" | "mediaType" | "targets">> & { keepSelf?: true },
+];
 
 // Forced imports (formats.tsv's converter notes): HTML opens in Writer/Web unless told Writer, whose model is
 // not a TextDocument and whose PDF loses the first paragraph; .oth likewise; Calc's text imports ask for their
@@ -166,7 +189,11 @@ const rows = {
   ots: ["calc", "application/vnd.oasis.opendocument.spreadsheet-template"],
   fods: ["calc", "application/vnd.oasis.opendocument.spreadsheet-flat-xml"],
   // csv→csv is useful: it normalises separators, quoting and encoding. Its import options come from the bytes.
-  csv: ["calc", "text/csv", { extensions: ["csv", "tsv"], keepSelf: true, importFilter: "Text - txt - csv (StarCalc)" }],
+  csv: [
+    "calc",
+    "text/csv",
+    { extensions: ["csv", "tsv"], keepSelf: true, importFilter: "Text - txt - csv (StarCalc)" },
+  ],
   excel2003xml: ["calc", "application/xml", { extensions: ["xml"], importFilter: "MS Excel 2003 XML Orcus" }],
   sxc: ["calc", "application/vnd.sun.xml.calc"],
   stc: ["calc", "application/vnd.sun.xml.calc.template"],
@@ -184,7 +211,11 @@ const rows = {
   wq1: ["calc", "application/x-quattro-pro"],
   qpw: ["calc", "application/x-quattro-pro"],
   // ---- presentations (Impress) ----
-  pptx: ["impress", "application/vnd.openxmlformats-officedocument.presentationml.presentation", { countedUnit: "slides" }],
+  pptx: [
+    "impress",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    { countedUnit: "slides" },
+  ],
   pptm: ["impress", "application/vnd.ms-powerpoint.presentation.macroEnabled.12"],
   potx: ["impress", "application/vnd.openxmlformats-officedocument.presentationml.template"],
   potm: ["impress", "application/vnd.ms-powerpoint.template.macroEnabled.12"],
@@ -260,10 +291,9 @@ function build(name: string, [family, mediaType, more = {}]: Row): SourceFormat 
   };
 }
 
-export const sources = Object.fromEntries(Object.entries(rows).map(([name, row]) => [name, build(name, row as Row)])) as Record<
-  SourceName,
-  SourceFormat
->;
+export const sources = Object.fromEntries(
+  Object.entries(rows).map(([name, row]) => [name, build(name, row as Row)]),
+) as Record<SourceName, SourceFormat>;
 
 /** Each extension's sources (most have one; `xml`, `vor`, `uof` name several the bytes tell apart). */
 export const sourcesByExtension: ReadonlyMap<string, readonly SourceName[]> = (() => {
@@ -314,15 +344,19 @@ export function catalog(maxTimeoutSeconds: number, defaultTimeoutSeconds: number
           "1-based pages or slides to keep, comma-separated numbers and ranges. For images (and SVG) a single " +
           "page returns one file, several return a ZIP of page-NNN.<ext> named by page number.",
       },
-      pdfa: { type: "enum", appliesTo: appliesTo("pdfa"), values: limits.pdfa, description: "PDF/A conformance level." },
+      pdfa: {
+        type: "enum",
+        appliesTo: appliesTo("pdfa"),
+        values: limits.pdfa,
+        description: "PDF/A conformance level.",
+      },
       dpi: { type: "integer", appliesTo: appliesTo("dpi"), ...limits.dpi, description: "Raster resolution." },
       quality: { type: "integer", appliesTo: appliesTo("quality"), ...limits.quality, description: "JPEG quality." },
       sheet: {
         type: "string",
         appliesTo: appliesTo("sheet"),
         default: "the workbook's active sheet",
-        description:
-          "1-based sheet index, a sheet name, or 'all' for a ZIP with one <n>-<sheet name>.csv per sheet.",
+        description: "1-based sheet index, a sheet name, or 'all' for a ZIP with one <n>-<sheet name>.csv per sheet.",
       },
       escapeFormulas: {
         type: "boolean",

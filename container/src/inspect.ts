@@ -2,10 +2,10 @@
 // over the temp file, its refusals as the converter's errors, and for zip-based documents every entry inflated
 // with a byte counter and a cap (the final word on zip bombs: the Worker only checked declared sizes).
 
-import { open, type FileHandle } from "node:fs/promises";
-import { detect, type ByteSource, type Detection } from "./detect/index.ts";
+import { type FileHandle, open } from "node:fs/promises";
+import { type ByteSource, type Detection, detect } from "./detect/index.ts";
 import { ConvertError } from "./errors.ts";
-import { isSource, sources, type SourceName } from "./formats.ts";
+import { isSource, type SourceName, sources } from "./formats.ts";
 
 export interface Inspection {
   source: SourceName;
@@ -39,7 +39,10 @@ export async function inspectInput(path: string, declared: string | undefined): 
   const handle = await open(path, "r");
   try {
     const { size } = await handle.stat();
-    const detection = await detect(fileSource(handle, size), { name: declared ? `input.${declared}` : undefined, inflateAll: true });
+    const detection = await detect(fileSource(handle, size), {
+      name: declared ? `input.${declared}` : undefined,
+      inflateAll: true,
+    });
     return fromDetection(detection, declared);
   } finally {
     await handle.close();
@@ -50,7 +53,9 @@ export function fromDetection(detection: Detection, declared: string | undefined
   if (detection.ok) {
     if (detection.encrypted && detection.format !== "pdf") {
       // LibreOffice would ask for a password; a PDF may still open (an empty user password), pdftoppm decides.
-      throw new ConvertError("convert.password_protected", "the document is encrypted with a password", { sourceFormat: detection.format });
+      throw new ConvertError("convert.password_protected", "the document is encrypted with a password", {
+        sourceFormat: detection.format,
+      });
     }
     return { source: detection.format as SourceName, pages: detection.pages };
   }

@@ -1,7 +1,7 @@
 // Parsing and checking the conversion options of POST /convert. Every failure is convert.invalid_option.
 
 import { ConvertError } from "./errors.ts";
-import { limits, targets, type OptionName, type TargetName } from "./formats.ts";
+import { limits, type OptionName, type TargetName, targets } from "./formats.ts";
 
 /** Inclusive 1-based page range; `last` undefined means "to the end" ("3-"). */
 export interface PageRange {
@@ -88,7 +88,10 @@ export function exportedPageNumbers(ranges: PageRange[], count: number): number[
   // Every closed range must exist whole, and an open one at least by its first page.
   const wanted = ranges.reduce((sum, { first, last }) => sum + (last === undefined ? 1 : last - first + 1), 0);
   if (count < wanted) {
-    throw invalid("pages", `pages ${pageRangeText(ranges)} asked for ${wanted} page(s) but only ${count} of them exist`);
+    throw invalid(
+      "pages",
+      `pages ${pageRangeText(ranges)} asked for ${wanted} page(s) but only ${count} of them exist`,
+    );
   }
   return numbers;
 }
@@ -98,7 +101,11 @@ export function pageRangeText(ranges: PageRange[]): string {
   return ranges.map(({ first, last }) => (last === first ? `${first}` : `${first}-${last ?? ""}`)).join(",");
 }
 
-function integer(params: URLSearchParams, name: OptionName, range: { min: number; max: number; default: number }): number {
+function integer(
+  params: URLSearchParams,
+  name: OptionName,
+  range: { min: number; max: number; default: number },
+): number {
   const raw = params.get(name);
   if (raw === null || raw === "") return range.default;
   const value = Number(raw);
@@ -130,7 +137,7 @@ export function parseOptions(
   let sheet: number | string | undefined;
   const sheetRaw = params.get("sheet");
   if (sheetRaw !== null) {
-    if (sheetRaw === "") throw invalid("sheet", "sheet must be a 1-based index, a sheet name or \"all\"");
+    if (sheetRaw === "") throw invalid("sheet", 'sheet must be a 1-based index, a sheet name or "all"');
     if (sheetRaw.length > 255) throw invalid("sheet", "sheet name is too long");
     sheet = /^\d+$/.test(sheetRaw) ? Number(sheetRaw) : sheetRaw;
     if (sheet === 0) throw invalid("sheet", "sheets are numbered from 1");
@@ -145,7 +152,8 @@ export function parseOptions(
   const maxPagesRaw = params.get("maxPages");
   if (maxPagesRaw !== null && maxPagesRaw !== "") {
     maxPages = Number(maxPagesRaw);
-    if (!Number.isInteger(maxPages) || maxPages < 1) throw invalid("maxPages", `maxPages must be a positive integer, got "${maxPagesRaw}"`);
+    if (!Number.isInteger(maxPages) || maxPages < 1)
+      throw invalid("maxPages", `maxPages must be a positive integer, got "${maxPagesRaw}"`);
   }
 
   let timeoutMs = timeouts.defaultMs;
@@ -153,7 +161,10 @@ export function parseOptions(
   if (timeoutRaw !== null && timeoutRaw !== "") {
     const seconds = Number(timeoutRaw);
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds * 1000 > timeouts.maxMs) {
-      throw invalid("timeout", `timeout must be a number of seconds above 0 and at most ${timeouts.maxMs / 1000}, got "${timeoutRaw}"`);
+      throw invalid(
+        "timeout",
+        `timeout must be a number of seconds above 0 and at most ${timeouts.maxMs / 1000}, got "${timeoutRaw}"`,
+      );
     }
     timeoutMs = Math.max(1, Math.round(seconds * 1000));
   }

@@ -5,17 +5,17 @@
 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { ConvertError } from "./errors.ts";
 import {
+  type BridgeReply,
   EngineCrash,
   EngineResourceLimit,
   EngineTimeout,
   Instance,
-  type BridgeReply,
   type InstanceJob,
   type InstanceLimits,
 } from "./engine/instance.ts";
 import type { Isolation } from "./engine/isolation.ts";
+import { ConvertError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
 export interface PoolOptions {
@@ -152,7 +152,11 @@ export class Pool {
       if (remaining <= 0) {
         // The replacement came up just as the budget ran out: give it back untouched.
         this.handOut(slot);
-        throw new ConvertError("convert.timeout", `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`, { timeoutMs });
+        throw new ConvertError(
+          "convert.timeout",
+          `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`,
+          { timeoutMs },
+        );
       }
       try {
         const began = Date.now();
@@ -166,26 +170,42 @@ export class Pool {
           this.options.log("warn", "conversion timed out; instance killed", { instance: slot.index, timeoutMs });
           if (slot.instance === instance) slot.state = "replacing";
           instance.kill("timeout"); // already done by request(); the exit listener starts a replacement
-          throw new ConvertError("convert.timeout", `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`, {
-            timeoutMs,
-          });
+          throw new ConvertError(
+            "convert.timeout",
+            `the conversion did not finish within ${Math.round(timeoutMs / 100) / 10} s`,
+            {
+              timeoutMs,
+            },
+          );
         }
         if (error instanceof EngineResourceLimit) {
           this.counters.limited++;
-          this.options.log("warn", "conversion hit a resource cap; instance killed", { instance: slot.index, resource: error.resource, detail: error.message });
+          this.options.log("warn", "conversion hit a resource cap; instance killed", {
+            instance: slot.index,
+            resource: error.resource,
+            detail: error.message,
+          });
           if (slot.instance === instance) slot.state = "replacing";
           instance.kill("resource cap");
           throw new ConvertError("convert.resource_limit", error.message, { resource: error.resource });
         }
         if (error instanceof EngineCrash) {
           this.counters.crashed++;
-          this.options.log("warn", "instance crashed during a conversion", { instance: slot.index, attempt, error: error.message });
+          this.options.log("warn", "instance crashed during a conversion", {
+            instance: slot.index,
+            attempt,
+            error: error.message,
+          });
           if (slot.instance === instance && slot.state === "busy") slot.state = "replacing";
           instance.kill("crash");
           if (this.closed) {
-            throw new ConvertError("convert.engine_failure", `the converter shut down during the conversion: ${error.message}`, {
-              retryable: true,
-            });
+            throw new ConvertError(
+              "convert.engine_failure",
+              `the converter shut down during the conversion: ${error.message}`,
+              {
+                retryable: true,
+              },
+            );
           }
           if (attempt === 0) {
             crashed = { slot, instance, detail: error.message };
@@ -227,13 +247,23 @@ export class Pool {
     }
     if (queued >= this.options.maxQueue) {
       return Promise.reject(
-        new ConvertError("convert.busy", `all ${this.slots.length} instances are busy and the queue is full`, {
-          queued,
-        }, this.retryAfterSeconds()),
+        new ConvertError(
+          "convert.busy",
+          `all ${this.slots.length} instances are busy and the queue is full`,
+          {
+            queued,
+          },
+          this.retryAfterSeconds(),
+        ),
       );
     }
     const expired = () =>
-      new ConvertError("convert.busy", `no instance became free within ${this.options.queueTimeoutMs} ms`, {}, this.retryAfterSeconds());
+      new ConvertError(
+        "convert.busy",
+        `no instance became free within ${this.options.queueTimeoutMs} ms`,
+        {},
+        this.retryAfterSeconds(),
+      );
     return this.wait(signal, undefined, this.options.queueTimeoutMs, expired, idle);
   }
 
@@ -268,7 +298,13 @@ export class Pool {
     return this.waiters.filter((w) => !w.slot).length;
   }
 
-  private wait(signal: AbortSignal | undefined, slot: Slot | undefined, waitMs: number, expired: () => Error, idle?: Slot): Promise<Slot> {
+  private wait(
+    signal: AbortSignal | undefined,
+    slot: Slot | undefined,
+    waitMs: number,
+    expired: () => Error,
+    idle?: Slot,
+  ): Promise<Slot> {
     return new Promise<Slot>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove();
@@ -366,7 +402,8 @@ export class Pool {
     slot.instance = instance;
     instance.onExit((reason) => {
       if (slot.instance !== instance || slot.state === "starting" || this.closed) return;
-      if (slot.state !== "replacing") this.options.log("warn", "instance exited; replacing it", { instance: slot.index, reason });
+      if (slot.state !== "replacing")
+        this.options.log("warn", "instance exited; replacing it", { instance: slot.index, reason });
       void this.launch(slot);
     });
     const began = Date.now();
@@ -390,7 +427,12 @@ export class Pool {
       return;
     }
     slot.startFailures = 0;
-    this.options.log("info", "instance ready", { instance: slot.index, ms: Date.now() - began, pid: instance.sofficePid, uid: instance.uid ?? process.getuid?.() });
+    this.options.log("info", "instance ready", {
+      instance: slot.index,
+      ms: Date.now() - began,
+      pid: instance.sofficePid,
+      uid: instance.uid ?? process.getuid?.(),
+    });
     this.everReady = true;
     for (const listener of this.readyListeners.splice(0)) listener();
     this.handOut(slot);

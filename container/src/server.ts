@@ -3,24 +3,24 @@
 // shared secret in X-Converter-Secret.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { loadConfig, type Config } from "./config.ts";
+import { type Config, loadConfig } from "./config.ts";
 import { Converter } from "./conversion.ts";
+import { type Isolation, probeIsolation } from "./engine/isolation.ts";
+import { sweepStaleRoots } from "./engine/leftovers.ts";
+import { ensureProfileTemplate, isProfile } from "./engine/profile.ts";
+import { ToolBox } from "./engine/tools.ts";
 import { ConvertError } from "./errors.ts";
 import { catalog, isSource, isTarget, sources } from "./formats.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { parseOptions } from "./options.ts";
 import { Pool } from "./pool.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { ensureProfileTemplate, isProfile } from "./engine/profile.ts";
-import { sweepStaleRoots } from "./engine/leftovers.ts";
-import { probeIsolation, type Isolation } from "./engine/isolation.ts";
-import { ToolBox } from "./engine/tools.ts";
 
 export interface RunningServer {
   server: Server;
@@ -33,7 +33,9 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   if (!config.secret && !isLoopback(config.host)) {
-    throw new Error(`CONVERTER_SECRET is not set: refusing to listen on ${config.host} without it (set it, or CONVERTER_HOST=127.0.0.1)`);
+    throw new Error(
+      `CONVERTER_SECRET is not set: refusing to listen on ${config.host} without it (set it, or CONVERTER_HOST=127.0.0.1)`,
+    );
   }
   await sweepStaleRoots(config.tempDir);
   const root = await mkdtemp(join(config.tempDir, `docconv-${process.pid}-`));
@@ -89,7 +91,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     root,
     slots: config.instances,
     uidBase: isolation.uids ? config.sandboxUidBase + config.instances : undefined,
-    limits: { addressSpaceBytes: config.toolMemoryBytes, cpuSeconds: config.cpuLimitSeconds, fileSizeBytes: config.maxOutputBytes },
+    limits: {
+      addressSpaceBytes: config.toolMemoryBytes,
+      cpuSeconds: config.cpuLimitSeconds,
+      fileSizeBytes: config.maxOutputBytes,
+    },
     maxOutputBytes: config.maxOutputBytes,
   });
   const converter = new Converter(pool, tools);
@@ -135,7 +141,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     }
     req.resume();
     const known = ["/health", "/formats", "/convert"].includes(url.pathname);
-    sendError(res, new ConvertError("convert.not_found", known ? `${req.method} is not allowed on ${url.pathname}` : `no route ${url.pathname}`), known ? 405 : 404);
+    sendError(
+      res,
+      new ConvertError(
+        "convert.not_found",
+        known ? `${req.method} is not allowed on ${url.pathname}` : `no route ${url.pathname}`,
+      ),
+      known ? 405 : 404,
+    );
   }
 
   /** Constant time: both sides are hashed to 32 bytes first, so neither the length nor a prefix leaks. */
@@ -172,7 +185,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     try {
       const to = params.get("to")?.toLowerCase().replace(/^\./, "");
       const from = params.get("from")?.toLowerCase().replace(/^\./, "") || extensionOf(params.get("filename"));
-      if (!to) throw new ConvertError("convert.invalid_option", "the query parameter `to` (target format) is required", { option: "to" });
+      if (!to)
+        throw new ConvertError("convert.invalid_option", "the query parameter `to` (target format) is required", {
+          option: "to",
+        });
       if (!isTarget(to)) {
         throw new ConvertError("convert.unsupported_format_pair", `unknown target format "${to}"`, {
           sourceFormat: from ?? null,
@@ -187,7 +203,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const stats = pool.stats();
       if (stats.queued >= config.maxQueue && stats.ready - stats.busy <= 0) {
         // Refuse before reading the upload: there is no room for it anyway.
-        throw new ConvertError("convert.busy", "all instances are busy and the queue is full", { queued: stats.queued }, Math.max(1, Math.ceil(stats.averageMs / 1000)));
+        throw new ConvertError(
+          "convert.busy",
+          "all instances are busy and the queue is full",
+          { queued: stats.queued },
+          Math.max(1, Math.ceil(stats.averageMs / 1000)),
+        );
       }
 
       workDir = await mkdtemp(join(requestsDir, "r-"));
@@ -256,7 +277,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  log("info", "listening", { port, host: config.host, instances: config.instances, isolation: isolation.level, secret: secretDigest !== undefined });
+  log("info", "listening", {
+    port,
+    host: config.host,
+    instances: config.instances,
+    isolation: isolation.level,
+    secret: secretDigest !== undefined,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -320,7 +347,9 @@ function extensionOf(filename: string | null): string | undefined {
 
 function unexpected(error: unknown, log: Logger): ConvertError {
   log("error", "unexpected conversion error", { error: (error as Error)?.stack ?? String(error) });
-  return new ConvertError("convert.engine_failure", `unexpected error: ${(error as Error)?.message ?? error}`, { retryable: true });
+  return new ConvertError("convert.engine_failure", `unexpected error: ${(error as Error)?.message ?? error}`, {
+    retryable: true,
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {

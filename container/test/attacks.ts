@@ -2,11 +2,11 @@
 // read, and leak detectors that look at outputs independently of the converter (pdftotext, pdfimages, our own
 // ZIP reader, raw bytes).
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
-import { randomBytes } from "node:crypto";
-import { strToU8, unzipSync, zipSync, type Zippable } from "fflate";
+import { strToU8, unzipSync, type Zippable, zipSync } from "fflate";
 import { fixture, isPdf, isZip, makeZip, unzip } from "./helpers.ts";
 
 /** A crafted fixture (test/fixtures/hostile-*) with its @CANARY@ placeholder replaced by `target`. */
@@ -43,11 +43,18 @@ export function plantCanaries(dir: string, owner?: number): Canaries {
   const png = randomPng(24, 16);
   const files: Record<string, Buffer> = {
     "secret.png": png,
-    "secret.svg": Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="600" height="80"><text id="canary" x="10" y="50" font-size="36">${marker}</text></svg>`),
+    "secret.svg": Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="80"><text id="canary" x="10" y="50" font-size="36">${marker}</text></svg>`,
+    ),
     "secret.txt": Buffer.from(`${marker}\n`),
-    "secret.ods": odf("application/vnd.oasis.opendocument.spreadsheet",
-      `<office:spreadsheet><table:table table:name="Sheet1"><table:table-row><table:table-cell office:value-type="string"><text:p>${marker}</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>`),
-    "secret.odt": odf("application/vnd.oasis.opendocument.text", `<office:text><text:p>${marker}</text:p></office:text>`),
+    "secret.ods": odf(
+      "application/vnd.oasis.opendocument.spreadsheet",
+      `<office:spreadsheet><table:table table:name="Sheet1"><table:table-row><table:table-cell office:value-type="string"><text:p>${marker}</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>`,
+    ),
+    "secret.odt": odf(
+      "application/vnd.oasis.opendocument.text",
+      `<office:text><text:p>${marker}</text:p></office:text>`,
+    ),
   };
   for (const [name, data] of Object.entries(files)) {
     writeFileSync(join(dir, name), data, { mode: 0o600 });
@@ -82,9 +89,13 @@ export function leaks(output: Buffer, canaries: Canaries, workDir: string): stri
   if (isPdf(output)) {
     const pdf = join(workDir, `leak-check-${randomBytes(4).toString("hex")}.pdf`);
     writeFileSync(pdf, output);
-    if (squash(execFileSync("pdftotext", [pdf, "-"], { encoding: "utf8" })).includes(marker)) found.push("pdf text: the marker");
+    if (squash(execFileSync("pdftotext", [pdf, "-"], { encoding: "utf8" })).includes(marker))
+      found.push("pdf text: the marker");
     // LibreOffice draws a missing linked picture as its 32×32 broken-image icon (with its mask): not a leak.
-    const images = execFileSync("pdfimages", ["-list", pdf], { encoding: "utf8" }).trim().split("\n").slice(2)
+    const images = execFileSync("pdfimages", ["-list", pdf], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .slice(2)
       .filter((line) => !/^\s*\d+\s+\d+\s+(image|smask)\s+32\s+32\s/.test(line));
     if (images.length) found.push(`pdf: ${images.length} image(s)`);
   }
@@ -118,6 +129,13 @@ export function randomPng(width: number, height: number): Buffer {
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows = Buffer.concat(Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), randomBytes(width * 3)])));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+  const rows = Buffer.concat(
+    Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), randomBytes(width * 3)])),
+  );
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

@@ -16,7 +16,9 @@ describe("X-Converter-Secret", () => {
   ];
   const wrong: Record<string, Record<string, string>> = {
     "no header": {},
-    "a wrong secret of the same length": { "X-Converter-Secret": TEST_SECRET.replace(/.$/, (c) => (c === "x" ? "y" : "x")) },
+    "a wrong secret of the same length": {
+      "X-Converter-Secret": TEST_SECRET.replace(/.$/, (c) => (c === "x" ? "y" : "x")),
+    },
     "the secret's prefix": { "X-Converter-Secret": TEST_SECRET.slice(0, -1) },
     "the secret plus more": { "X-Converter-Secret": `${TEST_SECRET}x` },
     "an empty header": { "X-Converter-Secret": "" },
@@ -24,7 +26,11 @@ describe("X-Converter-Secret", () => {
   for (const [method, path] of routes) {
     for (const [what, headers] of Object.entries(wrong)) {
       test(`${method} ${path} with ${what}: 401 convert.unauthorized, nothing converted`, async () => {
-        const res = await fetch(`${url()}${path}`, { method, headers, body: method === "POST" ? new Uint8Array(fixture("docx-header-footer.docx")) : undefined });
+        const res = await fetch(`${url()}${path}`, {
+          method,
+          headers,
+          body: method === "POST" ? new Uint8Array(fixture("docx-header-footer.docx")) : undefined,
+        });
         expect(res.status).toBe(401);
         expect(await res.json()).toMatchObject({ error: "convert.unauthorized" });
       });
@@ -38,7 +44,13 @@ describe("X-Converter-Secret", () => {
 
   test("without CONVERTER_SECRET the converter refuses to listen on anything but loopback", () => {
     const run = spawnSync(process.execPath, [fileURLToPath(new URL("../src/server.ts", import.meta.url))], {
-      env: { ...process.env, CONVERTER_SECRET: "", CONVERTER_HOST: "0.0.0.0", CONVERTER_PORT: "0", CONVERTER_INSTANCES: "1" },
+      env: {
+        ...process.env,
+        CONVERTER_SECRET: "",
+        CONVERTER_HOST: "0.0.0.0",
+        CONVERTER_PORT: "0",
+        CONVERTER_INSTANCES: "1",
+      },
       encoding: "utf8",
       timeout: 30_000,
     });

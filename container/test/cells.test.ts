@@ -32,7 +32,9 @@ describe("claiming outputs", () => {
   test("a symlink planted as an output is refused and never read", async () => {
     const { cell, out, dest } = await freshCell();
     symlinkSync(secret, join(out, "result.pdf"));
-    await expect(cell.claim(join(out, "result.pdf"), join(dest, "result.pdf"))).rejects.toMatchObject({ code: "convert.engine_failure" });
+    await expect(cell.claim(join(out, "result.pdf"), join(dest, "result.pdf"))).rejects.toMatchObject({
+      code: "convert.engine_failure",
+    });
     expect(existsSync(join(dest, "result.pdf"))).toBe(false);
     expect(readFileSync(secret, "utf8")).toBe("the server's own file\n");
   });
@@ -42,14 +44,18 @@ describe("claiming outputs", () => {
     const other = join(out, "elsewhere");
     writeFileSync(other, "not the output");
     linkSync(other, join(out, "result.pdf"));
-    await expect(cell.claim(join(out, "result.pdf"), join(dest, "result.pdf"))).rejects.toMatchObject({ code: "convert.engine_failure" });
+    await expect(cell.claim(join(out, "result.pdf"), join(dest, "result.pdf"))).rejects.toMatchObject({
+      code: "convert.engine_failure",
+    });
     expect(statSync(other).nlink).toBe(1);
   });
 
   test("a path outside the cell is refused before anything moves", async () => {
     const { cell, dest } = await freshCell();
     await expect(cell.claim(secret, join(dest, "x"))).rejects.toMatchObject({ code: "convert.engine_failure" });
-    await expect(cell.claim(join(cell.dir, "..", "server-secret.txt"), join(dest, "x"))).rejects.toMatchObject({ code: "convert.engine_failure" });
+    await expect(cell.claim(join(cell.dir, "..", "server-secret.txt"), join(dest, "x"))).rejects.toMatchObject({
+      code: "convert.engine_failure",
+    });
     expect(existsSync(secret)).toBe(true);
   });
 });

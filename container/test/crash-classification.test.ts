@@ -61,7 +61,13 @@ describe("instance.ts", () => {
       log: () => {},
     });
     await instance.start();
-    const command = { op: "convert", input, output: "/nonexistent/out.pdf", family: "writer", filter: "writer_pdf_Export" } as const;
+    const command = {
+      op: "convert",
+      input,
+      output: "/nonexistent/out.pdf",
+      family: "writer",
+      filter: "writer_pdf_Export",
+    } as const;
     const outcome = await instance.request(command, 10_000).then(
       (reply) => reply,
       (error: Error) => error,

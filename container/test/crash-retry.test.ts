@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { convert, fixture, pdfPages } from "./helpers.ts";
-import { health, sofficePids, startTestServer, waitForHealth, type TestServer } from "./server-process.ts";
+import { health, sofficePids, startTestServer, type TestServer, waitForHealth } from "./server-process.ts";
 
 let server: TestServer;
 

@@ -30,7 +30,10 @@ function parseCsv(text: string): string[][] {
 async function escaped(text: string): Promise<string> {
   const chunks: Buffer[] = [];
   // One byte at a time: cells split across chunks must come out the same.
-  for await (const chunk of Readable.from([...Buffer.from(text)].map((b) => Buffer.from([b]))).pipe(new FormulaEscaper())) chunks.push(chunk);
+  for await (const chunk of Readable.from([...Buffer.from(text)].map((b) => Buffer.from([b]))).pipe(
+    new FormulaEscaper(),
+  ))
+    chunks.push(chunk);
   return Buffer.concat(chunks).toString("utf8");
 }
 
@@ -38,9 +41,9 @@ describe("the escaper", () => {
   test.each([
     ["=1+1,+A1,-A1,@SUM(1)\n", "'=1+1,'+A1,'-A1,'@SUM(1)\n"],
     ['"=HYPERLINK(""x"")",plain\n', '"\'=HYPERLINK(""x"")",plain\n'],
-    ["-12,+3.5,\"-1,234.00\",-1E+10,-5%,-.5\n", "-12,+3.5,\"-1,234.00\",-1E+10,-5%,-.5\n"],
-    ["\tx,\"\rx\",-,+\n", "'\tx,\"'\rx\",'-,'+\n"],
-    ["a,,\"\",b\r\nc\n", "a,,\"\",b\r\nc\n"],
+    ['-12,+3.5,"-1,234.00",-1E+10,-5%,-.5\n', '-12,+3.5,"-1,234.00",-1E+10,-5%,-.5\n'],
+    ['\tx,"\rx",-,+\n', "'\tx,\"'\rx\",'-,'+\n"],
+    ['a,,"",b\r\nc\n', 'a,,"",b\r\nc\n'],
     ["naïve,=ü\n", "naïve,'=ü\n"],
   ])("%j → %j", async (input, output) => {
     expect(await escaped(input)).toBe(output);
@@ -70,8 +73,12 @@ describe("CSV through the converter", () => {
   });
 
   test("escapeFormulas only takes true or false, and only for csv", async () => {
-    expect((await convert(fixture("hostile-formula-injection.csv"), { to: "csv", escapeFormulas: "no" })).json).toMatchObject({ error: "convert.invalid_option", option: "escapeFormulas" });
-    expect((await convert(fixture("hostile-formula-injection.csv"), { to: "pdf", escapeFormulas: "false" })).json).toMatchObject({ error: "convert.invalid_option", option: "escapeFormulas" });
+    expect(
+      (await convert(fixture("hostile-formula-injection.csv"), { to: "csv", escapeFormulas: "no" })).json,
+    ).toMatchObject({ error: "convert.invalid_option", option: "escapeFormulas" });
+    expect(
+      (await convert(fixture("hostile-formula-injection.csv"), { to: "pdf", escapeFormulas: "false" })).json,
+    ).toMatchObject({ error: "convert.invalid_option", option: "escapeFormulas" });
   });
 
   test("text cells of a workbook that look like formulas are escaped, real numbers and number-like text are not", async () => {

@@ -36,7 +36,9 @@ describe("PDF structure", () => {
       push("%PDF-1.7\n");
       let prev = -1;
       for (let s = 0; s < 64; s++) {
-        const at = push(`${100 + s} 0 obj\n<< /Type /XRef /Size ${rows + 1} /W [1 1 1] /Index [1 ${rows}] /Filter /FlateDecode /Length ${z.length} /Root ${rows} 0 R${prev >= 0 ? ` /Prev ${prev}` : ""} >>\nstream\n`);
+        const at = push(
+          `${100 + s} 0 obj\n<< /Type /XRef /Size ${rows + 1} /W [1 1 1] /Index [1 ${rows}] /Filter /FlateDecode /Length ${z.length} /Root ${rows} 0 R${prev >= 0 ? ` /Prev ${prev}` : ""} >>\nstream\n`,
+        );
         push(z);
         push("\nendstream\nendobj\n");
         prev = at;
@@ -54,7 +56,9 @@ describe("PDF structure", () => {
     // 1.6 million subsections (~150 MB of heap, ~4 s of CPU; a 100 MB upload, gigabytes).
     const filler = "0 0 ".repeat(100_000);
     const pdf = assemble((push) => {
-      push("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+      push(
+        "%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n",
+      );
       let prev = -1;
       for (let s = 0; s < 16; s++) {
         prev = push(`xref\n${filler}\ntrailer\n<< /Size 3 /Root 1 0 R${prev >= 0 ? ` /Prev ${prev}` : ""} >>\n`);
@@ -62,7 +66,11 @@ describe("PDF structure", () => {
       push(`startxref\n${prev}\n%%EOF\n`);
     });
     const detection = await detect(bytesSource(pdf), { name: "x.pdf" });
-    expect(detection).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("too many cross-reference subsections") });
+    expect(detection).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+      detail: expect.stringContaining("too many cross-reference subsections"),
+    });
     // The second table crosses the cap: about two tables' worth read, not sixteen.
     expect(detection.work.read).toBeLessThan(pdf.length / 4);
   });
@@ -83,7 +91,12 @@ describe("PDF structure", () => {
       push("%PDF-1.7\n");
       streams.forEach((s, k) => {
         const length = k + 1 < streams.length ? `${k + 2} 0 R` : String(s.z.length);
-        offsets.set(s.num, push(`${s.num} 0 obj\n<< /Type /ObjStm /N 1 /First ${`${s.inner} 0 `.length} /Filter /FlateDecode /Length ${length} >>\nstream\n`));
+        offsets.set(
+          s.num,
+          push(
+            `${s.num} 0 obj\n<< /Type /ObjStm /N 1 /First ${`${s.inner} 0 `.length} /Filter /FlateDecode /Length ${length} >>\nstream\n`,
+          ),
+        );
         push(s.z);
         push("\nendstream\nendobj\n");
       });
@@ -94,7 +107,9 @@ describe("PDF structure", () => {
         return o === undefined ? [0, 0, 0, 0, 0] : [1, (o >> 24) & 255, (o >> 16) & 255, (o >> 8) & 255, o & 255];
       });
       const xref = deflateSync(Buffer.from(rows.flat()));
-      const at = push(`100 0 obj\n<< /Type /XRef /Size 101 /W [1 4 0] /Index [0 100] /Filter /FlateDecode /Length ${xref.length} /Root 1 0 R >>\nstream\n`);
+      const at = push(
+        `100 0 obj\n<< /Type /XRef /Size 101 /W [1 4 0] /Index [0 100] /Filter /FlateDecode /Length ${xref.length} /Root 1 0 R >>\nstream\n`,
+      );
       push(xref);
       push(`\nendstream\nendobj\nstartxref\n${at}\n%%EOF\n`);
     });
@@ -112,8 +127,12 @@ describe("zip packages", () => {
     const main = `<p:presentation><p:sldIdLst><p:sldId/>${"<a>".repeat(12 * MiB)}`;
     const zip = Buffer.from(
       zipSync({
-        "[Content_Types].xml": strToU8(`<Types><Override PartName="/ppt/presentation.xml" ContentType="${PPTX}"/></Types>`),
-        "_rels/.rels": strToU8(`<Relationships><Relationship Id="r" Type="${OFFICE_DOCUMENT}" Target="ppt/presentation.xml"/></Relationships>`),
+        "[Content_Types].xml": strToU8(
+          `<Types><Override PartName="/ppt/presentation.xml" ContentType="${PPTX}"/></Types>`,
+        ),
+        "_rels/.rels": strToU8(
+          `<Relationships><Relationship Id="r" Type="${OFFICE_DOCUMENT}" Target="ppt/presentation.xml"/></Relationships>`,
+        ),
         "ppt/presentation.xml": strToU8(main),
       }),
     );

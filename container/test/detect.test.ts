@@ -6,14 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateRawSync, gzipSync } from "node:zlib";
-import { strToU8, zipSync, type Zippable } from "fflate";
+import { strToU8, type Zippable, zipSync } from "fflate";
 import { afterAll, describe, expect, test } from "vitest";
-import { bytesSource, detect, extensionDecided, type Detection } from "../src/detect/index.ts";
-import { sources, type SourceName } from "../src/formats.ts";
+import { bytesSource, type Detection, detect, extensionDecided } from "../src/detect/index.ts";
 import { ChildCounter } from "../src/detect/xml.ts";
 import { csvImportOptions } from "../src/engine/csv-import.ts";
-import { inspectInput } from "../src/inspect.ts";
 import { ConvertError } from "../src/errors.ts";
+import { type SourceName, sources } from "../src/formats.ts";
+import { inspectInput } from "../src/inspect.ts";
 import { fixture } from "./helpers.ts";
 import { buildPdf, type PdfPlan } from "./pdf-builder.ts";
 
@@ -27,7 +27,8 @@ function file(name: string, content: Uint8Array | string): string {
 }
 
 const anything = () => true;
-const run = (bytes: Uint8Array, name?: string, accept?: (f: string) => boolean): Promise<Detection> => detect(bytesSource(bytes), { name, accept });
+const run = (bytes: Uint8Array, name?: string, accept?: (f: string) => boolean): Promise<Detection> =>
+  detect(bytesSource(bytes), { name, accept });
 
 function pdfinfoPages(bytes: Uint8Array): { pages: number; stderr: string } {
   const path = file(`p-${Math.random().toString(36).slice(2)}.pdf`, bytes);
@@ -43,18 +44,30 @@ const CT = "http://schemas.openxmlformats.org/package/2006/content-types";
 const REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument";
 function ooxml(mainType: string, mainPart: string, main: string, extra: Zippable = {}): Uint8Array {
   return zipSync({
-    "[Content_Types].xml": strToU8(`<?xml version="1.0"?><Types xmlns="${CT}"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${mainPart}" ContentType="${mainType}"/></Types>`),
-    "_rels/.rels": strToU8(`<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}" Target="${mainPart}"/></Relationships>`),
+    "[Content_Types].xml": strToU8(
+      `<?xml version="1.0"?><Types xmlns="${CT}"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/${mainPart}" ContentType="${mainType}"/></Types>`,
+    ),
+    "_rels/.rels": strToU8(
+      `<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}" Target="${mainPart}"/></Relationships>`,
+    ),
     [mainPart]: strToU8(main),
     ...extra,
   });
 }
 const PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml";
-const slides = (n: number) => `<p:presentation xmlns:p="p"><p:sldMasterIdLst><p:sldMasterId id="1"/></p:sldMasterIdLst><p:sldIdLst>${Array.from({ length: n }, (_, i) => `<p:sldId id="${256 + i}" r:id="rId${i + 2}"/>`).join("")}</p:sldIdLst><p:notesSz cx="1" cy="1"/></p:presentation>`;
+const slides = (n: number) =>
+  `<p:presentation xmlns:p="p"><p:sldMasterIdLst><p:sldMasterId id="1"/></p:sldMasterIdLst><p:sldIdLst>${Array.from({ length: n }, (_, i) => `<p:sldId id="${256 + i}" r:id="rId${i + 2}"/>`).join("")}</p:sldIdLst><p:notesSz cx="1" cy="1"/></p:presentation>`;
 const appXml = (tag: string, n: number) => strToU8(`<Properties><${tag}>${n}</${tag}></Properties>`);
 
 function odf(mimetype: string, content: string, extra: Zippable = {}): Uint8Array {
-  return zipSync({ mimetype: [strToU8(mimetype), { level: 0 }], "content.xml": strToU8(content), "META-INF/manifest.xml": strToU8(`<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="${mimetype}"/></manifest:manifest>`), ...extra });
+  return zipSync({
+    mimetype: [strToU8(mimetype), { level: 0 }],
+    "content.xml": strToU8(content),
+    "META-INF/manifest.xml": strToU8(
+      `<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="${mimetype}"/></manifest:manifest>`,
+    ),
+    ...extra,
+  });
 }
 const odpContent = (n: number) =>
   `<office:document-content xmlns:office="o" xmlns:draw="d"><office:body><office:presentation>${Array.from({ length: n }, (_, i) => `<draw:page draw:name="p${i}"><draw:frame><draw:text-box><text:p>slide ${i}</text:p></draw:text-box></draw:frame></draw:page>`).join("")}<!-- <draw:page/> --><![CDATA[<draw:page/>]]></office:presentation></office:body></office:document-content>`;
@@ -119,7 +132,11 @@ describe("formats and counts of the fixtures", () => {
   });
 
   test("an encrypted ODF package is its format, marked encrypted", async () => {
-    expect(await run(fixture("hostile-password-protected.odt"), "secret.odt")).toMatchObject({ ok: true, format: "odt", encrypted: true });
+    expect(await run(fixture("hostile-password-protected.odt"), "secret.odt")).toMatchObject({
+      ok: true,
+      format: "odt",
+      encrypted: true,
+    });
   });
 
   test.each([
@@ -151,8 +168,16 @@ describe("PDF page tree", () => {
     ["junk before the header", { pages: 2, junkBefore: "garbage before the header\n" }, 2],
     ["an incremental update (table over table)", { pages: 3, update: { pages: 6 } }, 6],
     ["an incremental update (stream over table)", { pages: 3, update: { pages: 5, xrefStream: true } }, 5],
-    ["an incremental update over object streams", { pages: 3, xrefStream: true, objectStreams: true, update: { pages: 8, xrefStream: true } }, 8],
-    ["/Count behind a reference inside an object stream", { pages: 9, indirectCount: true, xrefStream: true, objectStreams: true }, 9],
+    [
+      "an incremental update over object streams",
+      { pages: 3, xrefStream: true, objectStreams: true, update: { pages: 8, xrefStream: true } },
+      8,
+    ],
+    [
+      "/Count behind a reference inside an object stream",
+      { pages: 9, indirectCount: true, xrefStream: true, objectStreams: true },
+      9,
+    ],
   ])("%s", async (_, plan, pages) => {
     const pdf = buildPdf(plan);
     expect(pdfinfoPages(pdf)).toEqual({ pages, stderr: "" });
@@ -161,7 +186,11 @@ describe("PDF page tree", () => {
 
   test("a PDF without a readable page tree is refused as corrupt, not guessed", async () => {
     const noTrailer = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Pages /Count 7 >> endobj\n%%EOF\n");
-    expect(await run(noTrailer)).toMatchObject({ ok: false, reason: "corrupt", detail: expect.stringContaining("startxref") });
+    expect(await run(noTrailer)).toMatchObject({
+      ok: false,
+      reason: "corrupt",
+      detail: expect.stringContaining("startxref"),
+    });
     const pdf = buildPdf({ pages: 2 });
     const broken = Buffer.from(pdf.toString("latin1").replace(/startxref\n\d+/, "startxref\n9"), "latin1");
     expect(await run(broken)).toMatchObject({ ok: false, reason: "corrupt" });
@@ -197,7 +226,9 @@ describe("PDF page tree", () => {
   });
 
   test("an encrypted PDF whose page tree is in (encrypted) object streams is refused as password protected", async () => {
-    const text = buildPdf({ pages: 2, xrefStream: true, objectStreams: true }).toString("latin1").replace("/Root 1 0 R", "/Root 1 0 R /Encrypt 99 0 R");
+    const text = buildPdf({ pages: 2, xrefStream: true, objectStreams: true })
+      .toString("latin1")
+      .replace("/Root 1 0 R", "/Root 1 0 R /Encrypt 99 0 R");
     expect(await run(Buffer.from(text, "latin1"))).toMatchObject({ ok: false, reason: "password_protected" });
   });
 });
@@ -209,7 +240,8 @@ function fixXref(text: string): string {
   const re = /(\d+) 0 obj\n/g;
   for (let m = re.exec(body); m; m = re.exec(body)) offsets[Number(m[1])] = m.index;
   let xref = `xref\n0 ${offsets.length}\n0000000000 65535 f \n`;
-  for (let i = 1; i < offsets.length; i++) xref += `${String(offsets[i] ?? 0).padStart(10, "0")} 00000 ${offsets[i] === undefined ? "f" : "n"} \n`;
+  for (let i = 1; i < offsets.length; i++)
+    xref += `${String(offsets[i] ?? 0).padStart(10, "0")} 00000 ${offsets[i] === undefined ? "f" : "n"} \n`;
   return `${body}${xref}trailer\n<< /Size ${offsets.length} /Root 1 0 R >>\nstartxref\n${body.length}\n%%EOF\n`;
 }
 
@@ -220,18 +252,27 @@ describe("slides from the package, never from metadata", () => {
   });
 
   test("a 1-page docx whose app.xml claims 95 pages has no page count (Word documents are never counted)", async () => {
-    const docx = ooxml("application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", "word/document.xml", "<w:document/>", { "docProps/app.xml": appXml("Pages", 95) });
+    const docx = ooxml(
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+      "word/document.xml",
+      "<w:document/>",
+      { "docProps/app.xml": appXml("Pages", 95) },
+    );
     expect(await run(docx, "one.docx")).toMatchObject({ ok: true, format: "docx", pages: null });
   });
 
   test("an odp's slides are the draw:page elements of content.xml, not meta.xml's count", async () => {
-    const odp = odf("application/vnd.oasis.opendocument.presentation", odpContent(12), { "meta.xml": strToU8('<meta:document-statistic meta:page-count="95"/>') });
+    const odp = odf("application/vnd.oasis.opendocument.presentation", odpContent(12), {
+      "meta.xml": strToU8('<meta:document-statistic meta:page-count="95"/>'),
+    });
     expect(await run(odp, "deck.odp")).toMatchObject({ ok: true, format: "odp", pages: 12 });
   });
 
   test("a presentation without the part that lists its slides is refused as corrupt", async () => {
     const pptx = zipSync({
-      "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"><Override PartName="/ppt/presentation.xml" ContentType="${PPTX}"/></Types>`),
+      "[Content_Types].xml": strToU8(
+        `<Types xmlns="${CT}"><Override PartName="/ppt/presentation.xml" ContentType="${PPTX}"/></Types>`,
+      ),
       "ppt/slides/slide1.xml": strToU8("<p:sld/>"),
     });
     expect(await run(pptx, "deck.pptx")).toMatchObject({ ok: false, reason: "corrupt" });
@@ -241,7 +282,9 @@ describe("slides from the package, never from metadata", () => {
     const odp = zipSync({
       mimetype: strToU8("application/vnd.oasis.opendocument.presentation"),
       "content.xml": new Uint8Array(64).fill(7),
-      "META-INF/manifest.xml": strToU8('<manifest:manifest><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>'),
+      "META-INF/manifest.xml": strToU8(
+        '<manifest:manifest><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>',
+      ),
     });
     expect(await run(odp, "deck.odp")).toMatchObject({ ok: false, reason: "password_protected" });
   });
@@ -265,34 +308,64 @@ describe("every package variant by its own declaration", () => {
     ["application/vnd.oasis.opendocument.graphics", "odg"],
     ["application/vnd.oasis.opendocument.graphics-template", "otg"],
   ])("ODF %s is %s", async (mimetype, format) => {
-    expect(await run(odf(mimetype, "<office:document-content/>"), `x.${format}`, anything)).toMatchObject({ ok: true, format });
+    expect(await run(odf(mimetype, "<office:document-content/>"), `x.${format}`, anything)).toMatchObject({
+      ok: true,
+      format,
+    });
     // The bytes decide within one LibreOffice module, whatever the name (odm named .odt)…
-    if (format === "odm" || format === "ott" || format === "oth") expect(await run(odf(mimetype, "<office:document-content/>"), "x.odt")).toMatchObject({ ok: true, format });
+    if (format === "odm" || format === "ott" || format === "oth")
+      expect(await run(odf(mimetype, "<office:document-content/>"), "x.odt")).toMatchObject({ ok: true, format });
   });
 
   test("an ODF presentation template counts its slides too", async () => {
-    expect(await run(odf("application/vnd.oasis.opendocument.presentation-template", odpContent(3)), "t.otp", anything)).toMatchObject({ ok: true, format: "otp", pages: 3 });
+    expect(
+      await run(odf("application/vnd.oasis.opendocument.presentation-template", odpContent(3)), "t.otp", anything),
+    ).toMatchObject({ ok: true, format: "otp", pages: 3 });
   });
 
   test("an ODF package without a mimetype entry is known by its manifest", async () => {
-    const zip = zipSync({ "content.xml": strToU8("<x/>"), "META-INF/manifest.xml": strToU8('<manifest:manifest><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>') });
+    const zip = zipSync({
+      "content.xml": strToU8("<x/>"),
+      "META-INF/manifest.xml": strToU8(
+        '<manifest:manifest><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+      ),
+    });
     expect(await run(zip, "x.ods")).toMatchObject({ ok: true, format: "ods" });
   });
 
   test.each([
     ["application/vnd.ms-word.document.macroEnabled.main+xml", "word/document.xml", "docm", null],
-    ["application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml", "word/document.xml", "dotx", null],
+    [
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+      "word/document.xml",
+      "dotx",
+      null,
+    ],
     ["application/vnd.ms-excel.sheet.macroEnabled.main+xml", "xl/workbook.xml", "xlsm", null],
     ["application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml", "xl/workbook.xml", "xltx", null],
     ["application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml", "ppt/presentation.xml", "pptm", 2],
-    ["application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml", "ppt/presentation.xml", "ppsx", 2],
-    ["application/vnd.openxmlformats-officedocument.presentationml.template.main+xml", "ppt/presentation.xml", "potx", 2],
+    [
+      "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml",
+      "ppt/presentation.xml",
+      "ppsx",
+      2,
+    ],
+    [
+      "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml",
+      "ppt/presentation.xml",
+      "potx",
+      2,
+    ],
   ])("OOXML %s is %s", async (type, part, format, pages) => {
     expect(await run(ooxml(type, part, slides(2)), "x.bin", anything)).toMatchObject({ ok: true, format, pages });
   });
 
   test("a zip that is no office package is refused as unsupported", async () => {
-    expect(await run(zipSync({ "readme.txt": strToU8("hello") }), "a.zip")).toMatchObject({ ok: false, reason: "unsupported", detected: "zip" });
+    expect(await run(zipSync({ "readme.txt": strToU8("hello") }), "a.zip")).toMatchObject({
+      ok: false,
+      reason: "unsupported",
+      detected: "zip",
+    });
   });
 });
 
@@ -344,7 +417,11 @@ describe("text: the extension decides, and only for text", () => {
   });
 
   test("text named as a format with a signature is a mismatch, even when it looks like CSV", async () => {
-    expect(await run(new TextEncoder().encode("a,b\n1,2\n"), "sheet.xlsx")).toMatchObject({ ok: false, reason: "mismatch", detected: "txt" });
+    expect(await run(new TextEncoder().encode("a,b\n1,2\n"), "sheet.xlsx")).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+      detected: "txt",
+    });
   });
 
   test("UTF-16 text with a byte-order mark is text", async () => {
@@ -353,13 +430,22 @@ describe("text: the extension decides, and only for text", () => {
   });
 
   test("unrecognised binary is refused whatever its name", async () => {
-    expect(await run(Uint8Array.from([1, 2, 3, 0, 0, 0, 200, 201]), "x.doc")).toMatchObject({ ok: false, reason: "unsupported" });
+    expect(await run(Uint8Array.from([1, 2, 3, 0, 0, 0, 200, 201]), "x.doc")).toMatchObject({
+      ok: false,
+      reason: "unsupported",
+    });
   });
 });
 
 describe("zip bombs", () => {
   const bombDocx = () =>
-    zipSync({ "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "word/document.xml": new Uint8Array(64 * 1024 * 1024) }, { level: 9 });
+    zipSync(
+      {
+        "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`),
+        "word/document.xml": new Uint8Array(64 * 1024 * 1024),
+      },
+      { level: 9 },
+    );
 
   test("declared sizes past the ratio are refused from the central directory alone", async () => {
     const detection = await run(bombDocx(), "bomb.docx");
@@ -372,8 +458,16 @@ describe("zip bombs", () => {
     // Declare 1000 bytes for the 64 MiB entry, in the central directory and the local header.
     for (let p = 0; p + 4 <= zip.length; p++) {
       const sig = zip.readUInt32LE(p);
-      if (sig === 0x02014b50 && zip.toString("latin1", p + 46, p + 46 + zip.readUInt16LE(p + 28)) === "word/document.xml") zip.writeUInt32LE(1000, p + 24);
-      if (sig === 0x04034b50 && zip.toString("latin1", p + 30, p + 30 + zip.readUInt16LE(p + 26)) === "word/document.xml") zip.writeUInt32LE(1000, p + 22);
+      if (
+        sig === 0x02014b50 &&
+        zip.toString("latin1", p + 46, p + 46 + zip.readUInt16LE(p + 28)) === "word/document.xml"
+      )
+        zip.writeUInt32LE(1000, p + 24);
+      if (
+        sig === 0x04034b50 &&
+        zip.toString("latin1", p + 30, p + 30 + zip.readUInt16LE(p + 26)) === "word/document.xml"
+      )
+        zip.writeUInt32LE(1000, p + 22);
     }
     expect(await run(zip, "liar.docx")).toMatchObject({ ok: true, format: "docx" });
     const detection = await detect(bytesSource(zip), { name: "liar.docx", inflateAll: true });
@@ -413,14 +507,21 @@ describe("zip bombs", () => {
     end.writeUInt32LE(dir.length, 12);
     end.writeUInt32LE(local.length + kernel.length, 16);
     const zip = Buffer.concat([local, kernel, dir, end]);
-    expect(await run(zip, "x.docx")).toMatchObject({ ok: false, reason: "zip_bomb", detail: expect.stringContaining("overlap") });
+    expect(await run(zip, "x.docx")).toMatchObject({
+      ok: false,
+      reason: "zip_bomb",
+      detail: expect.stringContaining("overlap"),
+    });
   });
 
   test("a small zip whose _rels/.rels is built to make a backtracking pattern quadratic costs bounded work", async () => {
     // issue 12: 1.5 s of CPU in the old `_rels/.rels` pattern. The relationships part inflates to 6 MB of
     // `officeDocument" ` with no '>'; the detector reads at most 1 MiB of it, once, linearly.
     const rels = strToU8('<Relationships><Relationship Type="x/officeDocument" ' + 'officeDocument" '.repeat(400_000));
-    const zip = zipSync({ "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "_rels/.rels": rels }, { level: 9 });
+    const zip = zipSync(
+      { "[Content_Types].xml": strToU8(`<Types xmlns="${CT}"/>`), "_rels/.rels": rels },
+      { level: 9 },
+    );
     expect(zip.length).toBeLessThan(16_000);
     const detection = await run(zip, "x.docx");
     expect(detection).toMatchObject({ ok: false, reason: "mismatch", detected: "zip" });
@@ -431,8 +532,13 @@ describe("zip bombs", () => {
 describe("the converter's view: inspectInput", () => {
   test("maps refusals to the converter's codes", async () => {
     await expect(inspectInput(file("e.docx", ""), "docx")).rejects.toMatchObject({ code: "convert.empty_input" });
-    await expect(inspectInput(file("t.docx", fixture("hostile-truncated.docx")), "docx")).rejects.toMatchObject({ code: "convert.corrupt_input" });
-    await expect(inspectInput(file("i.docx", fixture("hostile-image-named-as.docx")), "docx")).rejects.toMatchObject({ code: "convert.unsupported_format_pair", context: { sourceFormat: "png" } });
+    await expect(inspectInput(file("t.docx", fixture("hostile-truncated.docx")), "docx")).rejects.toMatchObject({
+      code: "convert.corrupt_input",
+    });
+    await expect(inspectInput(file("i.docx", fixture("hostile-image-named-as.docx")), "docx")).rejects.toMatchObject({
+      code: "convert.unsupported_format_pair",
+      context: { sourceFormat: "png" },
+    });
     const encrypted = inspectInput(file("s.odt", fixture("hostile-password-protected.odt")), "odt");
     await expect(encrypted).rejects.toBeInstanceOf(ConvertError);
     await expect(encrypted).rejects.toMatchObject({ code: "convert.password_protected" });
@@ -440,7 +546,9 @@ describe("the converter's view: inspectInput", () => {
 
   test("text is converted as the text format the declared source names, refused under another", async () => {
     expect(await inspectInput(file("a", "a;b\n1;2\n"), "csv")).toEqual({ source: "csv", pages: null });
-    await expect(inspectInput(file("b", "a;b\n1;2\n"), "xlsx")).rejects.toMatchObject({ code: "convert.unsupported_format_pair" });
+    await expect(inspectInput(file("b", "a;b\n1;2\n"), "xlsx")).rejects.toMatchObject({
+      code: "convert.unsupported_format_pair",
+    });
   });
 });
 
@@ -452,32 +560,44 @@ describe("csvImportOptions", () => {
   });
 
   test("falls back to Windows-1252 when the bytes are not UTF-8, and reads UTF-16 by its mark", async () => {
-    expect(await csvImportOptions(file("latin.csv", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2c, 0x31, 0x0a])))).toBe("44,34,1,1");
+    expect(await csvImportOptions(file("latin.csv", Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2c, 0x31, 0x0a])))).toBe(
+      "44,34,1,1",
+    );
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("a;b\r\n1;2\r\n", "utf16le")]);
     expect(await csvImportOptions(file("u16.csv", utf16))).toBe("59,34,65535,1");
   });
 });
 
 describe("every format of the table (issue 14): its fixture, and a minimal header where no sample exists", () => {
-  const tsv = readFileSync(new URL("../../test/fixtures/formats/formats.tsv", import.meta.url), "utf8").trim().split("\n");
+  const tsv = readFileSync(new URL("../../test/fixtures/formats/formats.tsv", import.meta.url), "utf8")
+    .trim()
+    .split("\n");
   const columns = tsv[0]!.split("\t");
-  const rows = tsv.slice(1).map((line) => Object.fromEntries(line.split("\t").map((v, i) => [columns[i]!, v])) as Record<string, string>);
+  const rows = tsv
+    .slice(1)
+    .map((line) => Object.fromEntries(line.split("\t").map((v, i) => [columns[i]!, v])) as Record<string, string>);
   const converting = rows.filter((r) => r.status === "converts" && r.fixture !== "none");
 
-  test.each(converting.map((r) => [r.extension!, r.fixture!]))("a .%s (%s) is a source that goes by that name", async (ext, path) => {
-    const found = await run(fixture(path), `upload.${ext}`);
-    expect(found.ok, JSON.stringify(found)).toBe(true);
-    const format = (found as { format: SourceName }).format;
-    // The StarOffice 6 template sample's manifest says writer, not writer.template: the bytes decide.
-    expect(sources[format].extensions, format).toContain(ext === "stw" ? "sxw" : ext);
-    // Content beats the name: without one, the same format, except where only the name can tell.
-    const decided = extensionDecided();
-    if (!decided.includes(ext)) expect(await run(fixture(path))).toMatchObject({ ok: true, format });
-  });
+  test.each(converting.map((r) => [r.extension!, r.fixture!]))(
+    "a .%s (%s) is a source that goes by that name",
+    async (ext, path) => {
+      const found = await run(fixture(path), `upload.${ext}`);
+      expect(found.ok, JSON.stringify(found)).toBe(true);
+      const format = (found as { format: SourceName }).format;
+      // The StarOffice 6 template sample's manifest says writer, not writer.template: the bytes decide.
+      expect(sources[format].extensions, format).toContain(ext === "stw" ? "sxw" : ext);
+      // Content beats the name: without one, the same format, except where only the name can tell.
+      const decided = extensionDecided();
+      if (!decided.includes(ext)) expect(await run(fixture(path))).toMatchObject({ ok: true, format });
+    },
+  );
 
   test("StarImpress and StarDraw 5 share a stream: the root entry's class id tells them apart, whatever the name", async () => {
     for (const name of [undefined, "x.vor", "x.sda"]) {
-      expect(await run(fixture("formats/vor-staroffice52-impress.vor"), name)).toMatchObject({ ok: true, format: "sdd" });
+      expect(await run(fixture("formats/vor-staroffice52-impress.vor"), name)).toMatchObject({
+        ok: true,
+        format: "sdd",
+      });
       expect(await run(fixture("formats/sdd-staroffice52.sdd"), name)).toMatchObject({ ok: true, format: "sdd" });
     }
     expect(await run(fixture("formats/vor-staroffice52-draw.vor"))).toMatchObject({ ok: true, format: "sda" });
@@ -485,16 +605,25 @@ describe("every format of the table (issue 14): its fixture, and a minimal heade
   });
 
   test("every table source whose format has a row is converts or detected-only there, and the reverse", () => {
-    const listed = new Set(rows.filter((r) => r.status === "converts" || r.status === "detected-only").map((r) => r.extension!));
+    const listed = new Set(
+      rows.filter((r) => r.status === "converts" || r.status === "detected-only").map((r) => r.extension!),
+    );
     const named = new Set(Object.values(sources).flatMap((s) => s.extensions));
     expect([...named].filter((ext) => !listed.has(ext))).toEqual([]);
     expect([...listed].filter((ext) => !named.has(ext))).toEqual([]);
   });
 
-  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
-  const at = (offset: number, ...parts: (string | number[])[]) => Buffer.concat([Buffer.alloc(offset), bytes(...parts), Buffer.alloc(64)]);
+  const bytes = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
+  const at = (offset: number, ...parts: (string | number[])[]) =>
+    Buffer.concat([Buffer.alloc(offset), bytes(...parts), Buffer.alloc(64)]);
   const manifestOnly = (mediaType: string) =>
-    zipSync({ "content.xml": strToU8("<office:document-content/>"), "META-INF/manifest.xml": strToU8(`<manifest:manifest><manifest:file-entry manifest:full-path="/" manifest:media-type="${mediaType}"/></manifest:manifest>`) });
+    zipSync({
+      "content.xml": strToU8("<office:document-content/>"),
+      "META-INF/manifest.xml": strToU8(
+        `<manifest:manifest><manifest:file-entry manifest:full-path="/" manifest:media-type="${mediaType}"/></manifest:manifest>`,
+      ),
+    });
 
   test.each([
     ["602", "x.602", bytes("@CT 0\r\nHello from T602\r\n")],
@@ -512,7 +641,13 @@ describe("every format of the table (issue 14): its fixture, and a minimal heade
     ["std", "x.std", manifestOnly("application/vnd.sun.xml.draw.template")],
     ["sti", "x.sti", manifestOnly("application/vnd.sun.xml.impress.template")],
     ["sxg", "x.sxg", manifestOnly("application/vnd.sun.xml.writer.global")],
-    ["vdx", "x.vdx", bytes('<?xml version="1.0"?>\n<VisioDocument xmlns="http://schemas.microsoft.com/visio/2003/core"><Pages/></VisioDocument>')],
+    [
+      "vdx",
+      "x.vdx",
+      bytes(
+        '<?xml version="1.0"?>\n<VisioDocument xmlns="http://schemas.microsoft.com/visio/2003/core"><Pages/></VisioDocument>',
+      ),
+    ],
     ["wpg", "x.wpg", bytes([0xff], "WPC", [0x10, 0, 0, 0, 0x01, 0x16, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0])],
   ])("%s from a minimal header named %s", async (format, name, content) => {
     const found = await run(content, name);
@@ -531,9 +666,14 @@ describe("every format of the table (issue 14): its fixture, and a minimal heade
   });
 
   test("UOF text, MathML and unknown XML are refused by their roots", async () => {
-    const uot = bytes('<?xml version="1.0"?><uof:UOF xmlns:uof="http://schemas.uof.org/cn/2003/uof" uof:mimetype="vnd.uof.text"/>');
+    const uot = bytes(
+      '<?xml version="1.0"?><uof:UOF xmlns:uof="http://schemas.uof.org/cn/2003/uof" uof:mimetype="vnd.uof.text"/>',
+    );
     expect(await run(uot, "a.uot")).toMatchObject({ ok: false, detected: "uot" });
-    expect(await run(bytes('<?xml version="1.0"?><config><a/></config>'), "a.xml")).toMatchObject({ ok: false, detected: "xml" });
+    expect(await run(bytes('<?xml version="1.0"?><config><a/></config>'), "a.xml")).toMatchObject({
+      ok: false,
+      detected: "xml",
+    });
   });
 
   test("iWork 2013 packages: the name tells Pages, Numbers and Keynote apart; without one, a clear refusal", async () => {
@@ -548,8 +688,16 @@ describe("every format of the table (issue 14): its fixture, and a minimal heade
     expect(await run(html, "page.txt")).toMatchObject({ ok: true, format: "txt" });
     expect(await run(html, "page.doc")).toMatchObject({ ok: true, format: "html" });
     expect(await run(fixture("formats/svg-raw-text.svg"), "drawing.xml")).toMatchObject({ ok: true, format: "svg" });
-    expect(await run(fixture("formats/png-raw-text.png"), "photo.docx")).toMatchObject({ ok: false, reason: "mismatch", detected: "png" });
-    expect(await run(fixture("pdf-raw-text.pdf"), "scan.png")).toMatchObject({ ok: false, reason: "mismatch", detected: "pdf" });
+    expect(await run(fixture("formats/png-raw-text.png"), "photo.docx")).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+      detected: "png",
+    });
+    expect(await run(fixture("pdf-raw-text.pdf"), "scan.png")).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+      detected: "pdf",
+    });
     expect(await run(fixture("formats/png-raw-text.png"), "photo.jpg")).toMatchObject({ ok: true, format: "png" });
     expect(await run(fixture("docx-header-footer.docx"), "report.xls")).toMatchObject({ ok: true, format: "docx" });
   });
@@ -557,21 +705,28 @@ describe("every format of the table (issue 14): its fixture, and a minimal heade
   test("weak signatures count only under their own names", async () => {
     const pbm = fixture("formats/pbm-shapes.pbm");
     expect(await run(pbm, "a.pbm")).toMatchObject({ ok: true, format: "pbm" });
-    expect((await run(pbm)).ok && (await run(pbm) as { format: string }).format).not.toBe("pbm");
+    expect((await run(pbm)).ok && ((await run(pbm)) as { format: string }).format).not.toBe("pbm");
     expect(await run(fixture("formats/tga-shapes.tga"))).toMatchObject({ ok: false });
   });
 
   test("a gzip head is inflated only as far as the head; the converter inflates the whole stream with a cap", async () => {
-    const svg = Buffer.from(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><!--${"x".repeat(64 * 1024 * 1024)}--></svg>`);
+    const svg = Buffer.from(
+      `<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><!--${"x".repeat(64 * 1024 * 1024)}--></svg>`,
+    );
     const bomb = gzipSync(svg, { level: 9 });
     const head = await detect(bytesSource(bomb), { name: "a.svgz" });
     expect(head).toMatchObject({ ok: true, format: "svgz" });
     expect(head.work.inflated).toBeLessThanOrEqual(64 * 1024);
-    expect(await detect(bytesSource(bomb), { name: "a.svgz", inflateAll: true })).toMatchObject({ ok: false, reason: "zip_bomb" });
+    expect(await detect(bytesSource(bomb), { name: "a.svgz", inflateAll: true })).toMatchObject({
+      ok: false,
+      reason: "zip_bomb",
+    });
     expect(await run(gzipSync(Buffer.from("plain words")), "a.gz")).toMatchObject({ ok: false, detected: "gzip" });
   });
 
   test("the extensions that decide are exported for the README", () => {
-    expect(extensionDecided()).toEqual(expect.arrayContaining(["txt", "csv", "tsv", "602", "mw", "mcw", "tga", "pages", "numbers", "key"]));
+    expect(extensionDecided()).toEqual(
+      expect.arrayContaining(["txt", "csv", "tsv", "602", "mw", "mcw", "tga", "pages", "numbers", "key"]),
+    );
   });
 });

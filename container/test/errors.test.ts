@@ -1,5 +1,5 @@
 // Bad inputs and bad requests: each gets its specific error code and status, and the bytes decide the format.
-import { inject, describe, expect, test } from "vitest";
+import { describe, expect, inject, test } from "vitest";
 import { convert, expectedPages, fixture, getJson, isPdf, pdfPages } from "./helpers.ts";
 import { TEST_SECRET } from "./server-process.ts";
 
@@ -31,7 +31,11 @@ describe.concurrent("inputs a converter must survive", () => {
   test("a docx with comments converts to pdf, txt and html (Writer builds its comment window from a .ui file)", async () => {
     // With Debian's -nogui packages (no module .ui files) this document aborted soffice on every attempt.
     const doc = fixture("docx-comments.docx");
-    const [pdf, txt, html] = await Promise.all([convert(doc, { to: "pdf" }), convert(doc, { to: "txt" }), convert(doc, { to: "html" })]);
+    const [pdf, txt, html] = await Promise.all([
+      convert(doc, { to: "pdf" }),
+      convert(doc, { to: "txt" }),
+      convert(doc, { to: "html" }),
+    ]);
     expect(pdf.status, JSON.stringify(pdf.json)).toBe(200);
     expect(pdfPages(pdf.body)).toBe(expectedPages["docx-comments.docx"]);
     expect(txt.status, JSON.stringify(txt.json)).toBe(200);
@@ -54,7 +58,11 @@ describe.concurrent("inputs a converter must survive", () => {
   });
 
   test("an image named .docx is refused as what it is", async () => {
-    const res = await convert(fixture("hostile-image-named-as.docx"), { to: "pdf", from: "docx", filename: "report.docx" });
+    const res = await convert(fixture("hostile-image-named-as.docx"), {
+      to: "pdf",
+      from: "docx",
+      filename: "report.docx",
+    });
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ error: "convert.unsupported_format_pair", sourceFormat: "png" });
   });
@@ -85,7 +93,11 @@ describe.concurrent("inputs a converter must survive", () => {
   });
 
   test("without `from` or filename the format is detected from the bytes", async () => {
-    for (const [file, source] of [["ppt-notes.ppt", "ppt"], ["ods-many-sheets.ods", "ods"], ["rtf-raw-text.rtf", "rtf"]]) {
+    for (const [file, source] of [
+      ["ppt-notes.ppt", "ppt"],
+      ["ods-many-sheets.ods", "ods"],
+      ["rtf-raw-text.rtf", "rtf"],
+    ]) {
       const res = await convert(fixture(file!), { to: "pdf" });
       expect(res.headers.get("x-source-format"), file).toBe(source);
     }
@@ -144,7 +156,15 @@ describe("service endpoints", () => {
     expect(body.sources.pptx.category).toBe("presentations");
     expect(body.targets.pdf).toMatchObject({ mediaType: "application/pdf", multiPage: true });
     expect(body.targets.png).toMatchObject({ mediaType: "image/png", multiPage: false });
-    expect(Object.keys(body.options).sort()).toEqual(["dpi", "escapeFormulas", "pages", "pdfa", "quality", "sheet", "timeout"]);
+    expect(Object.keys(body.options).sort()).toEqual([
+      "dpi",
+      "escapeFormulas",
+      "pages",
+      "pdfa",
+      "quality",
+      "sheet",
+      "timeout",
+    ]);
     expect(body.targets.csv.options).toEqual(["sheet", "escapeFormulas"]);
     expect(body.options.timeout).toMatchObject({ default: 120 });
   });

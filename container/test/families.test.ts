@@ -4,8 +4,20 @@
 // metafile. Macros never run. Every fixture's PDF against LibreOffice's CLI is the proof suite's.
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { binaryContains, checkPng, convert, csvRows, fixture, isJpeg, isPdf, pdfPages, pdfText, unzip, type Converted } from "./helpers.ts";
 import { sources } from "../src/formats.ts";
+import {
+  binaryContains,
+  type Converted,
+  checkPng,
+  convert,
+  csvRows,
+  fixture,
+  isJpeg,
+  isPdf,
+  pdfPages,
+  pdfText,
+  unzip,
+} from "./helpers.ts";
 
 const ok = (res: Converted) => expect(res.status, res.json ? JSON.stringify(res.json) : "").toBe(200);
 const flat = (text: string) => text.replace(/<[^>]+>/g, "").replace(/\s+/g, " ");
@@ -180,11 +192,17 @@ describe.concurrent("Writer through the filters it must be given", () => {
   });
 
   test("txt → epub: the text in the book, titled with the upload's name", async () => {
-    const res = await convert(fixture("formats/txt-paragraphs-and-tables.txt"), { to: "epub", filename: "Annual report.txt" });
+    const res = await convert(fixture("formats/txt-paragraphs-and-tables.txt"), {
+      to: "epub",
+      filename: "Annual report.txt",
+    });
     ok(res);
     const entries = unzip(res.body);
     expect(entries.get("OEBPS/content.opf")!.toString("utf8")).toContain("<dc:title>Annual report</dc:title>");
-    const xhtml = [...entries].filter(([n]) => n.endsWith(".xhtml")).map(([, b]) => flat(b.toString("utf8"))).join(" ");
+    const xhtml = [...entries]
+      .filter(([n]) => n.endsWith(".xhtml"))
+      .map(([, b]) => flat(b.toString("utf8")))
+      .join(" ");
     expect(xhtml).toContain("paragraph before the table");
   });
 
@@ -210,7 +228,10 @@ describe.concurrent("Calc's text and legacy imports", () => {
   });
 
   test("an Excel 2003 XML workbook → xls holds the cells", async () => {
-    const res = await convert(fixture("formats/xml-excel2003-inventory-table.xml"), { to: "xls", filename: "book.xml" });
+    const res = await convert(fixture("formats/xml-excel2003-inventory-table.xml"), {
+      to: "xls",
+      filename: "book.xml",
+    });
     ok(res);
     expect(binaryContains(res.body, "Banana")).toBe(true);
   });
@@ -220,13 +241,21 @@ describe.concurrent("macros never run", () => {
   // With macros allowed, its OnLoad Basic macro prepends "MACRO RAN ON LOAD." to the text.
   const hostile = fixture("formats/odt-macro-on-load.odt");
 
-  test.each(["pdf", "txt", "docx"])("odt-macro-on-load.odt → %s has the document's text and not the macro's", async (to) => {
-    const res = await convert(hostile, { to });
-    ok(res);
-    const text = to === "pdf" ? pdfText(res.body) : to === "txt" ? res.body.toString("utf8") : flat(unzip(res.body).get("word/document.xml")!.toString("utf8"));
-    expect(text).toContain("paragraph before the table");
-    expect(text).not.toContain("MACRO RAN");
-  });
+  test.each(["pdf", "txt", "docx"])(
+    "odt-macro-on-load.odt → %s has the document's text and not the macro's",
+    async (to) => {
+      const res = await convert(hostile, { to });
+      ok(res);
+      const text =
+        to === "pdf"
+          ? pdfText(res.body)
+          : to === "txt"
+            ? res.body.toString("utf8")
+            : flat(unzip(res.body).get("word/document.xml")!.toString("utf8"));
+      expect(text).toContain("paragraph before the table");
+      expect(text).not.toContain("MACRO RAN");
+    },
+  );
 
   test.each([
     ["formats/docm-macros.docm", "The quick brown fox"],

@@ -78,7 +78,8 @@ export function binaryContains(file: Buffer, text: string): boolean {
 }
 
 export const isPdf = (b: Buffer) => b.subarray(0, 5).toString("latin1") === "%PDF-";
-export const isPng = (b: Buffer) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+export const isPng = (b: Buffer) =>
+  b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
 export const isJpeg = (b: Buffer) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 export const isZip = (b: Buffer) => b.readUInt32LE(0) === 0x04034b50;
 export const isRtf = (b: Buffer) => b.subarray(0, 5).toString("latin1") === "{\\rtf";
@@ -106,7 +107,8 @@ export function checkPng(png: Buffer): { width: number; height: number; channels
     const length = png.readUInt32BE(p);
     const type = png.toString("latin1", p + 4, p + 8);
     const data = png.subarray(p + 8, p + 8 + length);
-    if (crc32(png.subarray(p + 4, p + 8 + length)) !== png.readUInt32BE(p + 8 + length)) throw new Error(`bad CRC in ${type}`);
+    if (crc32(png.subarray(p + 4, p + 8 + length)) !== png.readUInt32BE(p + 8 + length))
+      throw new Error(`bad CRC in ${type}`);
     if (type === "IHDR") header = data;
     if (type === "IDAT") idat.push(data);
     if (type === "IEND") ended = true;
@@ -155,7 +157,9 @@ export function csvRows(text: string): string[] {
 
 /** A ZIP of stored (uncompressed) entries, for documents a test writes itself. */
 export function makeZip(files: Record<string, string | Uint8Array>): Buffer {
-  const entries = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, typeof data === "string" ? strToU8(data) : data]));
+  const entries = Object.fromEntries(
+    Object.entries(files).map(([name, data]) => [name, typeof data === "string" ? strToU8(data) : data]),
+  );
   return Buffer.from(zipSync(entries, { level: 0 }));
 }
 
@@ -164,7 +168,8 @@ export function makeWorkbook(sheets: Record<string, (string | number)[][]>, acti
   const names = Object.keys(sheets);
   const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
   const rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-  const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  const escape = (s: string) =>
+    s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   const files: Record<string, string> = {
     "[Content_Types].xml":
       '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
@@ -172,7 +177,10 @@ export function makeWorkbook(sheets: Record<string, (string | number)[][]>, acti
       '<Default Extension="xml" ContentType="application/xml"/>' +
       '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
       names
-        .map((_, i) => `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`)
+        .map(
+          (_, i) =>
+            `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`,
+        )
         .join("") +
       "</Types>",
     "_rels/.rels":
@@ -184,7 +192,9 @@ export function makeWorkbook(sheets: Record<string, (string | number)[][]>, acti
       "</sheets></workbook>",
     "xl/_rels/workbook.xml.rels":
       '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
-      names.map((_, i) => `<Relationship Id="rId${i + 1}" Type="${rel}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`).join("") +
+      names
+        .map((_, i) => `<Relationship Id="rId${i + 1}" Type="${rel}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
+        .join("") +
       "</Relationships>",
   };
   names.forEach((name, i) => {
@@ -201,7 +211,8 @@ export function makeWorkbook(sheets: Record<string, (string | number)[][]>, acti
           .join("") +
         "</row>",
     );
-    files[`xl/worksheets/sheet${i + 1}.xml`] = `<?xml version="1.0" encoding="UTF-8"?><worksheet ${ns}><sheetData>${rows.join("")}</sheetData></worksheet>`;
+    files[`xl/worksheets/sheet${i + 1}.xml`] =
+      `<?xml version="1.0" encoding="UTF-8"?><worksheet ${ns}><sheetData>${rows.join("")}</sheetData></worksheet>`;
   });
   return makeZip(files);
 }

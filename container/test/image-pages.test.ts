@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { Converter } from "../src/conversion.ts";
 import type { InstanceJob } from "../src/engine/instance.ts";
 import { ToolBox } from "../src/engine/tools.ts";
-import { parsePages, type ConvertOptions } from "../src/options.ts";
+import { type ConvertOptions, parsePages } from "../src/options.ts";
 import type { Pool } from "../src/pool.ts";
 import { checkPng, fixture, isJpeg, unzip } from "./helpers.ts";
 
@@ -28,7 +28,11 @@ async function convertDeck(target: "png" | "jpg", pages: string | undefined, pdf
       commands.push(job.command);
       const output = join(job.outDir, job.outputName);
       copyFileSync(pdf, output);
-      return { reply: { ok: true, ms: 1, family: "impress", inputPages: 9, outputs: [{ path: output }] }, startedAt: Date.now(), queueMs: 0 };
+      return {
+        reply: { ok: true, ms: 1, family: "impress", inputPages: 9, outputs: [{ path: output }] },
+        startedAt: Date.now(),
+        queueMs: 0,
+      };
     },
   } as unknown as Pool;
   const workDir = mkdtempSync(join(root, "request-"));
@@ -44,7 +48,13 @@ async function convertDeck(target: "png" | "jpg", pages: string | undefined, pdf
     maxPages: undefined,
     timeoutMs: 30_000,
   };
-  const result = await new Converter(pool, new ToolBox({ root, slots: 1 })).convert({ input, workDir, target, declaredSource: undefined, options });
+  const result = await new Converter(pool, new ToolBox({ root, slots: 1 })).convert({
+    input,
+    workDir,
+    target,
+    declaredSource: undefined,
+    options,
+  });
   return { command: commands[0]!, result };
 }
 
@@ -71,7 +81,9 @@ describe("image targets with pages", () => {
     expect(result).toMatchObject({ extension: "png", files: 1 });
     // Page 2 of the PDF, not its first page.
     const firstPage = (await convertDeck("png", "1", onePagePdf)).result;
-    expect(checkPng(readFileSync(result.path)).scanlines.equals(checkPng(readFileSync(firstPage.path)).scanlines)).toBe(false);
+    expect(checkPng(readFileSync(result.path)).scanlines.equals(checkPng(readFileSync(firstPage.path)).scanlines)).toBe(
+      false,
+    );
   });
 
   test("without pages the whole document is exported and every page rendered", async () => {

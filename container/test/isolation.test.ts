@@ -9,12 +9,12 @@
 // names say which layer was exercised; without isolation the same RTF does leak, which proves the attack and
 // the leak detector real.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { probeIsolation } from "../src/engine/isolation.ts";
-import { aimedAt, leaks, plantCanaries, type Canaries } from "./attacks.ts";
+import { aimedAt, type Canaries, leaks, plantCanaries } from "./attacks.ts";
 import { convert } from "./helpers.ts";
 import { processesMentioning, sofficePids, startTestServer, TEST_SECRET, type TestServer } from "./server-process.ts";
 
@@ -44,7 +44,12 @@ interface Attack {
 }
 
 const ATTACKS: Attack[] = [
-  { doc: "hostile-includepicture.rtf", canary: "png", forms: ["absolute", "file URL", "relative"], targets: ["docx", "pdf"] },
+  {
+    doc: "hostile-includepicture.rtf",
+    canary: "png",
+    forms: ["absolute", "file URL", "relative"],
+    targets: ["docx", "pdf"],
+  },
   { doc: "hostile-includepicture.rtf", canary: "svg", forms: ["absolute"], targets: ["pdf"] },
   { doc: "hostile-linked-image.odt", canary: "png", forms: ["file URL", "absolute"], targets: ["docx", "pdf"] },
   { doc: "hostile-linked-image.docx", canary: "png", forms: ["file URL"], targets: ["odt", "pdf"] },
@@ -52,7 +57,12 @@ const ATTACKS: Attack[] = [
   { doc: "hostile-linked-object.odt", canary: "odt", forms: ["file URL", "relative"], targets: ["pdf"] },
   { doc: "hostile-external-ref.ods", canary: "ods", forms: ["file URL"], targets: ["csv", "pdf"] },
   // Issue 14 item 7: HTML (img, stylesheet, CSS url(), object, iframe) and SVG (image, use) references.
-  { doc: "hostile-html-references.html", canary: "png", forms: ["file URL", "absolute", "relative"], targets: ["pdf", "docx"] },
+  {
+    doc: "hostile-html-references.html",
+    canary: "png",
+    forms: ["file URL", "absolute", "relative"],
+    targets: ["pdf", "docx"],
+  },
   { doc: "hostile-html-references.html", canary: "svg", forms: ["file URL"], targets: ["pdf"] },
   { doc: "hostile-svg-image.svg", canary: "png", forms: ["file URL", "absolute"], targets: ["pdf", "odg"] },
   { doc: "hostile-svg-use.svg", canary: "svg", forms: ["file URL", "absolute"], targets: ["pdf", "odg"] },
@@ -69,7 +79,11 @@ for (const level of levels) {
     const uidBase = 30_000 + (process.pid % 500) * 8;
 
     beforeAll(async () => {
-      server = await startTestServer({ CONVERTER_INSTANCES: "1", CONVERTER_ISOLATION: level, CONVERTER_SANDBOX_UID_BASE: String(uidBase) });
+      server = await startTestServer({
+        CONVERTER_INSTANCES: "1",
+        CONVERTER_ISOLATION: level,
+        CONVERTER_SANDBOX_UID_BASE: String(uidBase),
+      });
       root = join(server.tempDir, readdirSync(server.tempDir).find((d) => d.startsWith("docconv-"))!);
       // Another cell, as another instance's looks (0700, another sandbox uid: the render slot's here), and a
       // directory of the server's own (0700, root) beside the requests.
@@ -89,23 +103,43 @@ for (const level of levels) {
 
     if (level === "none") {
       test("without isolation the RTF does embed a root-only file: the attack and the detector are real", async () => {
-        const res = await convert(aimedAt("hostile-includepicture.rtf", serverOwn.png.path), { to: "docx", from: "rtf" }, server.url);
+        const res = await convert(
+          aimedAt("hostile-includepicture.rtf", serverOwn.png.path),
+          { to: "docx", from: "rtf" },
+          server.url,
+        );
         expect(res.status).toBe(200);
         expect(leaks(res.body, serverOwn, scratch)).not.toEqual([]);
       });
       test("without isolation an SVG <image> does embed a root-only picture: the sandbox is what stops it", async () => {
-        const res = await convert(aimedAt("hostile-svg-image.svg", `file://${serverOwn.png.path}`), { to: "pdf", from: "svg" }, server.url);
+        const res = await convert(
+          aimedAt("hostile-svg-image.svg", `file://${serverOwn.png.path}`),
+          { to: "pdf", from: "svg" },
+          server.url,
+        );
         expect(res.status).toBe(200);
         expect(leaks(res.body, serverOwn, scratch)).not.toEqual([]);
       });
       test("without isolation HTML's references stay unread all the same (Writer's HTML import loads no linked picture)", async () => {
-        const res = await convert(aimedAt("hostile-html-references.html", `file://${serverOwn.png.path}`), { to: "pdf", from: "html" }, server.url);
+        const res = await convert(
+          aimedAt("hostile-html-references.html", `file://${serverOwn.png.path}`),
+          { to: "pdf", from: "html" },
+          server.url,
+        );
         expect(res.status).toBe(200);
         expect(leaks(res.body, serverOwn, scratch)).toEqual([]);
       });
       test("without isolation whether a path exists shows in the answer (the oracle the sandbox closes)", async () => {
-        const existing = await convert(aimedAt("hostile-includepicture.rtf", serverOwn.text.path), { to: "pdf", from: "rtf" }, server.url);
-        const missing = await convert(aimedAt("hostile-includepicture.rtf", serverOwn.missing), { to: "pdf", from: "rtf" }, server.url);
+        const existing = await convert(
+          aimedAt("hostile-includepicture.rtf", serverOwn.text.path),
+          { to: "pdf", from: "rtf" },
+          server.url,
+        );
+        const missing = await convert(
+          aimedAt("hostile-includepicture.rtf", serverOwn.missing),
+          { to: "pdf", from: "rtf" },
+          server.url,
+        );
         expect([existing.status, missing.status]).toEqual([422, 200]);
       });
       return;
@@ -119,12 +153,23 @@ for (const level of levels) {
             const canaries = where === "the server's directory" ? serverOwn : otherInstance;
             const target = (canaries[attack.canary] as { path: string }).path;
             for (const to of attack.targets) {
-              const res = await convert(aimedAt(attack.doc, aim(target, form)), { to, from: from(attack.doc) }, server.url);
+              const res = await convert(
+                aimedAt(attack.doc, aim(target, form)),
+                { to, from: from(attack.doc) },
+                server.url,
+              );
               expect([200, 422], `${to}: ${res.status} ${JSON.stringify(res.json)}`).toContain(res.status);
               expect(leaks(res.body, canaries, scratch), to).toEqual([]);
               // The same document aimed at a path that does not exist gets the same answer: no existence oracle.
-              const missing = await convert(aimedAt(attack.doc, aim(canaries.missing.replace(".png", `.${attack.canary}`), form)), { to, from: from(attack.doc) }, server.url);
-              expect({ status: missing.status, error: missing.json?.error }, to).toEqual({ status: res.status, error: res.json?.error });
+              const missing = await convert(
+                aimedAt(attack.doc, aim(canaries.missing.replace(".png", `.${attack.canary}`), form)),
+                { to, from: from(attack.doc) },
+                server.url,
+              );
+              expect({ status: missing.status, error: missing.json?.error }, to).toEqual({
+                status: res.status,
+                error: res.json?.error,
+              });
             }
           });
         }
@@ -136,8 +181,16 @@ for (const level of levels) {
         const res = await convert(aimedAt("hostile-includepicture.rtf", path), { to: "docx", from: "rtf" }, server.url);
         expect(res.body.includes(TEST_SECRET), path).toBe(false);
       }
-      const missing = await convert(aimedAt("hostile-includepicture.rtf", `/proc/${server.pid}/no-such-file`), { to: "docx", from: "rtf" }, server.url);
-      const environ = await convert(aimedAt("hostile-includepicture.rtf", `/proc/${server.pid}/environ`), { to: "docx", from: "rtf" }, server.url);
+      const missing = await convert(
+        aimedAt("hostile-includepicture.rtf", `/proc/${server.pid}/no-such-file`),
+        { to: "docx", from: "rtf" },
+        server.url,
+      );
+      const environ = await convert(
+        aimedAt("hostile-includepicture.rtf", `/proc/${server.pid}/environ`),
+        { to: "docx", from: "rtf" },
+        server.url,
+      );
       expect(environ.status).toBe(missing.status);
     });
 
@@ -146,7 +199,18 @@ for (const level of levels) {
       expect(pid).toBeDefined();
       const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
       expect(environ.join("\n")).not.toContain(TEST_SECRET);
-      const allowed = ["HOME", "LANG", "PATH", "PWD", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "SAL_ENABLE_FILE_LOCKING", "TEMP", "TMP", "TMPDIR"];
+      const allowed = [
+        "HOME",
+        "LANG",
+        "PATH",
+        "PWD",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+        "SAL_ENABLE_FILE_LOCKING",
+        "TEMP",
+        "TMP",
+        "TMPDIR",
+      ];
       expect(environ.map((kv) => kv.split("=")[0]!).filter((key) => !allowed.includes(key))).toEqual([]);
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
       if (!level.includes("uid")) {
@@ -165,7 +229,8 @@ for (const level of levels) {
         const probe = spawnSync("/usr/bin/cat", [path], { uid, gid: uid, env: {} });
         expect(probe.status, path).not.toBe(0);
         expect(probe.stderr.toString(), path).toMatch(/Permission denied|Is a directory/);
-        if (path !== `/proc/${server.pid}/environ`) expect(spawnSync("/usr/bin/ls", [path], { uid, gid: uid, env: {} }).status, path).not.toBe(0);
+        if (path !== `/proc/${server.pid}/environ`)
+          expect(spawnSync("/usr/bin/ls", [path], { uid, gid: uid, env: {} }).status, path).not.toBe(0);
       }
     });
 
@@ -176,7 +241,11 @@ for (const level of levels) {
           expect(readlinkSync(`/proc/${pid}/ns/${ns}`), ns).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
         }
         // Only a loopback interface in its network namespace.
-        const interfaces = readFileSync(`/proc/${pid}/net/dev`, "utf8").split("\n").slice(2).map((l) => l.split(":")[0]!.trim()).filter(Boolean);
+        const interfaces = readFileSync(`/proc/${pid}/net/dev`, "utf8")
+          .split("\n")
+          .slice(2)
+          .map((l) => l.split(":")[0]!.trim())
+          .filter(Boolean);
         expect(interfaces).toEqual(["lo"]);
         expect(existsSync(`/proc/${pid}/root/docconv/profile`)).toBe(true);
         expect(existsSync(`/proc/${pid}/root${server.tempDir}`)).toBe(false);

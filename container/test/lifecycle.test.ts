@@ -4,14 +4,19 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { convert, fixture } from "./helpers.ts";
-import { startTestServer, TEST_SECRET, waitForHealth, type TestServer } from "./server-process.ts";
+import { startTestServer, TEST_SECRET, type TestServer, waitForHealth } from "./server-process.ts";
 
 describe("defaults", () => {
   test("queue wait + conversion timeout stay under the Worker's request timeout (wrangler.toml: 180 s, room for the transfer), and the SIGTERM grace covers both", () => {
     const config = loadConfig({});
     expect(config.host).toBe("127.0.0.1");
     expect(config.queueTimeoutMs).toBeLessThanOrEqual(20_000);
-    const workerTimeoutMs = Number(/^CONVERTER_REQUEST_TIMEOUT_SECONDS = "(\d+)"/m.exec(readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8"))![1]) * 1000;
+    const workerTimeoutMs =
+      Number(
+        /^CONVERTER_REQUEST_TIMEOUT_SECONDS = "(\d+)"/m.exec(
+          readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8"),
+        )![1],
+      ) * 1000;
     expect(config.queueTimeoutMs + config.timeoutMs).toBeLessThanOrEqual(workerTimeoutMs - 30_000);
     expect(config.shutdownGraceMs).toBeGreaterThanOrEqual(150_000);
     expect(config.shutdownGraceMs).toBeGreaterThanOrEqual(config.queueTimeoutMs + config.timeoutMs);

@@ -2,26 +2,26 @@
 // for content: text (pdftotext, the OOXML/ODF parts, the binary formats' text, EPUB's XHTML, SVG), pages,
 // rows, slides. The other sources' families are proven in families.test.ts, every fixture by the proof suite.
 import { beforeAll, describe, expect, test } from "vitest";
+import { bytesSource, detect } from "../src/detect/index.ts";
+import { sources } from "../src/formats.ts";
 import {
+  binaryContains,
+  type Converted,
+  checkPng,
   convert,
   csvRows,
   expectedPages,
   fixture,
   getJson,
-  checkPng,
   isJpeg,
   isPdf,
   isRtf,
   isZip,
   pdfPages,
-  unzip,
-  binaryContains,
   pdfText,
   textProbe,
-  type Converted,
+  unzip,
 } from "./helpers.ts";
-import { bytesSource, detect } from "../src/detect/index.ts";
-import { sources } from "../src/formats.ts";
 
 /** One real document per source format; page counts come from the corpus manifest. */
 const sampleOf: Record<string, string> = {
@@ -129,7 +129,10 @@ export async function checkOutput(source: string, target: string, file: string, 
         expect(extension).toBe("zip");
         expect(headers.get("content-type")).toBe("application/zip");
         const entries = unzip(body);
-        const expectedNames = Array.from({ length: pages }, (_, i) => `page-${String(i + 1).padStart(3, "0")}.${target}`);
+        const expectedNames = Array.from(
+          { length: pages },
+          (_, i) => `page-${String(i + 1).padStart(3, "0")}.${target}`,
+        );
         expect([...entries.keys()]).toEqual(expectedNames);
         for (const image of entries.values()) expect(sniff(image)).toBe(true);
         expect(files).toBe(pages);
@@ -176,7 +179,10 @@ export async function checkOutput(source: string, target: string, file: string, 
       expect(opf).toContain('version="3.0"');
       // The title is the upload's name (the test sends the fixture's), never "Unknown Title".
       expect(opf).toContain(`<dc:title>${file.replace(/\.[^.]+$/, "")}</dc:title>`);
-      const xhtml = [...entries].filter(([name]) => name.endsWith(".xhtml")).map(([, b]) => b.toString("utf8")).join("\n");
+      const xhtml = [...entries]
+        .filter(([name]) => name.endsWith(".xhtml"))
+        .map(([, b]) => b.toString("utf8"))
+        .join("\n");
       if (probe) expect(xhtml.replace(/<[^>]+>/g, "")).toContain(probe);
       break;
     }
@@ -184,7 +190,10 @@ export async function checkOutput(source: string, target: string, file: string, 
       const svgs = pages === 1 ? [body] : [...unzip(body).values()];
       expect(svgs).toHaveLength(pages);
       expect(Number(headers.get("x-output-pages"))).toBe(pages);
-      if (pages > 1) expect([...unzip(body).keys()]).toEqual(Array.from({ length: pages }, (_, i) => `page-${String(i + 1).padStart(3, "0")}.svg`));
+      if (pages > 1)
+        expect([...unzip(body).keys()]).toEqual(
+          Array.from({ length: pages }, (_, i) => `page-${String(i + 1).padStart(3, "0")}.svg`),
+        );
       const all = svgs.map((b) => b.toString("utf8")).join("\n");
       for (const svg of svgs) expect(svg.toString()).toContain("<svg");
       expect(all).not.toMatch(/<script/i);
@@ -199,7 +208,10 @@ export async function checkOutput(source: string, target: string, file: string, 
       expect([...entries.keys()]).toEqual(expect.arrayContaining(["[Content_Types].xml", ooxmlPart[target]]));
       if (target === "pptx") {
         // A deck's X-Output-Pages is its slide count, as its own structure (sldIdLst) holds it.
-        const slides = entries.get("ppt/presentation.xml")!.toString("utf8").match(/<p:sldId\b/g)?.length;
+        const slides = entries
+          .get("ppt/presentation.xml")!
+          .toString("utf8")
+          .match(/<p:sldId\b/g)?.length;
         expect(Number(headers.get("x-output-pages"))).toBe(slides);
         expect(slides).toBe(pages);
       } else {
@@ -216,7 +228,10 @@ export async function checkOutput(source: string, target: string, file: string, 
       expect(entries.get("mimetype")?.toString()).toBe(odfMimetype[target]);
       expect(entries.has("content.xml")).toBe(true);
       if (target === "odp") {
-        const slides = entries.get("content.xml")!.toString("utf8").match(/<draw:page[\s>]/g)?.length;
+        const slides = entries
+          .get("content.xml")!
+          .toString("utf8")
+          .match(/<draw:page[\s>]/g)?.length;
         expect(Number(headers.get("x-output-pages"))).toBe(slides);
         expect(slides).toBe(pages);
       } else {

@@ -1,11 +1,29 @@
 // The conversion options over HTTP: sheet, pages, dpi, quality, pdfa, and their validation.
 import { describe, expect, test } from "vitest";
-import { checkPng, convert, csvRows, fixture, isJpeg, isPng, makeWorkbook, pdfPages, pngSize, unzip } from "./helpers.ts";
+import {
+  checkPng,
+  convert,
+  csvRows,
+  fixture,
+  isJpeg,
+  isPng,
+  makeWorkbook,
+  pdfPages,
+  pngSize,
+  unzip,
+} from "./helpers.ts";
 
 const workbook = makeWorkbook(
   {
-    North: [["region", "amount"], ["north", 10]],
-    "Données €": [["région", "montant"], ["sud", 20], ["est", 30]],
+    North: [
+      ["region", "amount"],
+      ["north", 10],
+    ],
+    "Données €": [
+      ["région", "montant"],
+      ["sud", 20],
+      ["est", 30],
+    ],
     'Sales "EU" <2024>': [["x"], [1], [2], [3]],
   },
   1, // the second sheet is active
@@ -85,7 +103,11 @@ describe.concurrent("pages", () => {
   });
 
   test("a selected page looks the same as that page of the whole document (only it is exported)", async () => {
-    for (const [file, page] of [["odp-placeholders.odp", 7], ["rtf-raw-text.rtf", 2], ["xlsx-many-sheets.xlsx", 2]] as const) {
+    for (const [file, page] of [
+      ["odp-placeholders.odp", 7],
+      ["rtf-raw-text.rtf", 2],
+      ["xlsx-many-sheets.xlsx", 2],
+    ] as const) {
       const [one, all] = await Promise.all([
         convert(fixture(file), { to: "png", pages: page, dpi: 40 }),
         convert(fixture(file), { to: "png", dpi: 40 }),
@@ -105,7 +127,11 @@ describe.concurrent("pages", () => {
   });
 
   test("pages past the end are convert.invalid_option", async () => {
-    for (const [file, to] of [["rtf-raw-text.rtf", "png"], ["rtf-raw-text.rtf", "pdf"], ["pdf-raw-text.pdf", "png"]]) {
+    for (const [file, to] of [
+      ["rtf-raw-text.rtf", "png"],
+      ["rtf-raw-text.rtf", "pdf"],
+      ["pdf-raw-text.pdf", "png"],
+    ]) {
       const res = await convert(fixture(file!), { to: to!, pages: "7-9" });
       expect(res.status, `${file} → ${to}`).toBe(400);
       expect(res.json).toMatchObject({ error: "convert.invalid_option", option: "pages" });
@@ -141,8 +167,12 @@ describe.concurrent("image options", () => {
   });
 
   test("out-of-range dpi and quality are refused", async () => {
-    expect((await convert(fixture("pdf-raw-text.pdf"), { to: "png", dpi: 5000 })).json).toMatchObject({ option: "dpi" });
-    expect((await convert(fixture("pdf-raw-text.pdf"), { to: "jpg", quality: 0 })).json).toMatchObject({ option: "quality" });
+    expect((await convert(fixture("pdf-raw-text.pdf"), { to: "png", dpi: 5000 })).json).toMatchObject({
+      option: "dpi",
+    });
+    expect((await convert(fixture("pdf-raw-text.pdf"), { to: "jpg", quality: 0 })).json).toMatchObject({
+      option: "quality",
+    });
   });
 });
 

@@ -37,11 +37,15 @@ export function buildPdf(plan: PdfPlan): Buffer {
   const pageIds = Array.from({ length: n }, (_, i) => 4 + i);
   const bodies = new Map<number, string>();
   bodies.set(1, "<< /Type /Catalog /Pages 2 0 R >>");
-  bodies.set(2, `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(" ")}] /Count ${plan.indirectCount ? "3 0 R" : n} >>`);
+  bodies.set(
+    2,
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(" ")}] /Count ${plan.indirectCount ? "3 0 R" : n} >>`,
+  );
   bodies.set(3, `${n}`);
   for (const id of pageIds) bodies.set(id, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> >>");
   const content = 4 + n; // one shared empty content stream keeps poppler happy
-  for (const id of pageIds) bodies.set(id, `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents ${content} 0 R /Resources << >> >>`);
+  for (const id of pageIds)
+    bodies.set(id, `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents ${content} 0 R /Resources << >> >>`);
 
   const offsets = new Map<number, number>();
   const compressed = new Map<number, { stream: number; index: number }>();
@@ -69,12 +73,23 @@ export function buildPdf(plan: PdfPlan): Buffer {
     });
     const raw = enc(header + data);
     const z = deflateSync(raw);
-    writeObject(objStm, z, `<< /Type /ObjStm /N ${ids.length} /First ${header.length} /Filter /FlateDecode /Length ${z.length} >>`);
+    writeObject(
+      objStm,
+      z,
+      `<< /Type /ObjStm /N ${ids.length} /First ${header.length} /Filter /FlateDecode /Length ${z.length} >>`,
+    );
   } else {
     for (const [id, body] of bodies) writeObject(id, body);
   }
   const size = nextId + 1;
-  const xref = (entries: Map<number, number>, comp: Map<number, { stream: number; index: number }>, stream: boolean, predictor: boolean, trailer: string, id: number) => {
+  const xref = (
+    entries: Map<number, number>,
+    comp: Map<number, { stream: number; index: number }>,
+    stream: boolean,
+    predictor: boolean,
+    trailer: string,
+    id: number,
+  ) => {
     const at = length - base;
     if (!stream) {
       const ids = [...entries.keys()].sort((a, b) => a - b);
@@ -105,7 +120,8 @@ export function buildPdf(plan: PdfPlan): Buffer {
     const packed: number[] = [];
     let previous = new Array(width).fill(0);
     for (const r of rows) {
-      const row = r.length === 6 && r[0] === 2 ? [2, 0, 0, r[3]!, r[4]!, r[5]!] : r[0] === 0 ? [0, 0, 0, 0, 0, 0xff] : r;
+      const row =
+        r.length === 6 && r[0] === 2 ? [2, 0, 0, r[3]!, r[4]!, r[5]!] : r[0] === 0 ? [0, 0, 0, 0, 0, 0xff] : r;
       if (predictor) {
         packed.push(2, ...row.map((b, i) => (b - previous[i]) & 0xff));
         previous = row;
@@ -122,7 +138,11 @@ export function buildPdf(plan: PdfPlan): Buffer {
     }
     const z = deflateSync(Buffer.from(packed));
     const parms = predictor ? ` /DecodeParms << /Predictor 12 /Columns ${width} >>` : "";
-    push(enc(`${id} 0 obj\n<< /Type /XRef /Size ${Math.max(size, id + 1)} /W [1 4 1] /Index [${index.join(" ")}] /Filter /FlateDecode${parms} /Length ${z.length} ${trailer} >>\nstream\n`));
+    push(
+      enc(
+        `${id} 0 obj\n<< /Type /XRef /Size ${Math.max(size, id + 1)} /W [1 4 1] /Index [${index.join(" ")}] /Filter /FlateDecode${parms} /Length ${z.length} ${trailer} >>\nstream\n`,
+      ),
+    );
     push(z);
     push(enc(`\nendstream\nendobj\nstartxref\n${at}\n%%EOF\n`));
   };
@@ -136,7 +156,11 @@ export function buildPdf(plan: PdfPlan): Buffer {
     const newIds = Array.from({ length: m }, (_, k) => start + k);
     for (const id of newIds) {
       updated.set(id, length - base);
-      push(enc(`${id} 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents ${content} 0 R /Resources << >> >>\nendobj\n`));
+      push(
+        enc(
+          `${id} 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents ${content} 0 R /Resources << >> >>\nendobj\n`,
+        ),
+      );
     }
     updated.set(2, length - base);
     push(enc(`2 0 obj\n<< /Type /Pages /Kids [${newIds.map((id) => `${id} 0 R`).join(" ")}] /Count ${m} >>\nendobj\n`));

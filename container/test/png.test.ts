@@ -24,7 +24,8 @@ function pixels(png: Buffer): Buffer {
     const row = y * (1 + width * channels);
     expect(scanlines[row]).toBe(0);
     for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) out[(y * width + x) * 3 + c] = scanlines[row + 1 + x * channels + (channels === 3 ? c : 0)]!;
+      for (let c = 0; c < 3; c++)
+        out[(y * width + x) * 3 + c] = scanlines[row + 1 + x * channels + (channels === 3 ? c : 0)]!;
     }
   }
   return out;
@@ -32,7 +33,13 @@ function pixels(png: Buffer): Buffer {
 
 test.each([
   ["colour", 300, 211, (x: number, y: number) => [x % 256, y % 256, (x * y) % 256] as [number, number, number], 3],
-  ["grey", 257, 3001, (x: number, y: number) => [(x + y) % 256, (x + y) % 256, (x + y) % 256] as [number, number, number], 1],
+  [
+    "grey",
+    257,
+    3001,
+    (x: number, y: number) => [(x + y) % 256, (x + y) % 256, (x + y) % 256] as [number, number, number],
+    1,
+  ],
 ])("%s pages come back pixel for pixel", async (_name, width, height, pixel, channels) => {
   const source = ppm(width, height, pixel);
   writeFileSync(join(dir, "in.ppm"), source);

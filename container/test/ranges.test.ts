@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { exportedPageNumbers, pageRangeText, parsePages, selectPages } from "../src/options.ts";
 import { writeZip } from "../src/engine/zip.ts";
+import { exportedPageNumbers, pageRangeText, parsePages, selectPages } from "../src/options.ts";
 import { unzip } from "./helpers.ts";
 
 describe("pages", () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { randomPng } from "./attacks.ts";
 import { convert, fixture, isPdf, isPng, makeZip, pdfPages } from "./helpers.ts";
-import { health, sofficePids, startTestServer, waitForHealth, type TestServer } from "./server-process.ts";
+import { health, sofficePids, startTestServer, type TestServer, waitForHealth } from "./server-process.ts";
 
 let server: TestServer;
 
@@ -21,7 +21,8 @@ afterAll(async () => {
   expect(await server.stop()).toEqual({ processes: [], files: [], exitCode: 0 });
 });
 
-const ready = (on = server) => waitForHealth(on, (h) => h.instances.ready === 1 && h.instances.starting === 0, "a warm instance", 90_000);
+const ready = (on = server) =>
+  waitForHealth(on, (h) => h.instances.ready === 1 && h.instances.starting === 0, "a warm instance", 90_000);
 
 /** Converts `doc`, expects the cap's answer, and checks the instance was replaced (not retried) and serves again. */
 async function hitsCap(doc: Buffer, query: Record<string, string | number>, resource: string, on = server) {

@@ -3,9 +3,16 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { convert, fixture, isPdf, pdfPages } from "./helpers.ts";
-import { health as healthOf, sofficePids as sofficePidsOf, startTestServer, TEST_SECRET, waitForHealth, type TestServer } from "./server-process.ts";
 import { sofficePipes } from "../src/engine/leftovers.ts";
+import { convert, fixture, isPdf, pdfPages } from "./helpers.ts";
+import {
+  health as healthOf,
+  sofficePids as sofficePidsOf,
+  startTestServer,
+  TEST_SECRET,
+  type TestServer,
+  waitForHealth,
+} from "./server-process.ts";
 
 let server: TestServer;
 let stopped = false;
@@ -48,7 +55,10 @@ describe("robustness", () => {
     } else {
       const uid = statSync(join(server.tempDir, root!, instances[0]!)).uid;
       const pipes = sofficePipes(join(server.tempDir, root!, instances[0]!, "profile"), undefined, uid);
-      expect(pipes.some((pipe) => existsSync(pipe)), pipes.join(", ")).toBe(true);
+      expect(
+        pipes.some((pipe) => existsSync(pipe)),
+        pipes.join(", "),
+      ).toBe(true);
     }
   });
 
@@ -92,7 +102,6 @@ describe("robustness", () => {
     expect(served.status).toBe(200);
     expect(isPdf(served.body)).toBe(true);
   });
-
 
   test("bodies over CONVERTER_MAX_BYTES are refused with 413, with or without Content-Length", async () => {
     const big = Buffer.alloc(1_200_000, "a"); // against a 1 MB limit

@@ -13,10 +13,15 @@ const listener = createServer((req, res) => {
   hits.push(req.url ?? "");
   res.writeHead(404).end();
 });
-beforeAll(() => new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", () => {
-  port = (listener.address() as { port: number }).port;
-  resolve();
-})));
+beforeAll(
+  () =>
+    new Promise<void>((resolve) =>
+      listener.listen(0, "127.0.0.1", () => {
+        port = (listener.address() as { port: number }).port;
+        resolve();
+      }),
+    ),
+);
 afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
 
 /** An ODT whose only image is linked, not embedded: LibreOffice would load it from `url`. */
@@ -32,7 +37,11 @@ function odtLinkingTo(url: string): Buffer {
     '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">' +
     '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>' +
     '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>';
-  return makeZip({ mimetype: "application/vnd.oasis.opendocument.text", "content.xml": content, "META-INF/manifest.xml": manifest });
+  return makeZip({
+    mimetype: "application/vnd.oasis.opendocument.text",
+    "content.xml": content,
+    "META-INF/manifest.xml": manifest,
+  });
 }
 
 test("linked images are never fetched (no SSRF through documents)", async () => {
@@ -71,7 +80,10 @@ test("no crafted document fetches anything it references (the conversions are ov
   // The same references written inline, with an iframe too.
   const html = `<html><body><p>text</p><img src="${base}/html-img.png"><link rel="stylesheet" href="${base}/html.css"><iframe src="${base}/html-frame"></iframe></body></html>`;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100"><image xlink:href="${base}/svg-image.png" width="50" height="50"/><use xlink:href="${base}/svg-use.svg#x"/></svg>`;
-  for (const [ext, body] of [["html", html], ["svg", svg]] as const) {
+  for (const [ext, body] of [
+    ["html", html],
+    ["svg", svg],
+  ] as const) {
     expect(isSource(ext)).toBe(true);
     const res = await convert(Buffer.from(body), { to: "pdf", from: ext });
     expect([200, 422]).toContain(res.status);

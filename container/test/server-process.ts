@@ -81,7 +81,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       // The instances alive now; their single-instance pipes must be gone after SIGTERM.
       const instanceProfiles = readdirSync(tempDir)
         .filter((d) => d.startsWith("docconv-"))
-        .flatMap((root) => readdirSync(join(tempDir, root)).filter((d) => d.startsWith("instance-")).map((d) => join(tempDir, root, d, "profile")));
+        .flatMap((root) =>
+          readdirSync(join(tempDir, root))
+            .filter((d) => d.startsWith("instance-"))
+            .map((d) => join(tempDir, root, d, "profile")),
+        );
       const exitCode =
         child.exitCode ??
         (await new Promise<number | null>((resolve) => {
@@ -97,7 +101,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       const files = readdirSync(tempDir);
       // Whatever uid the instances ran as (OSL_PIPE_<uid>_…).
       const pipes = readdirSync("/tmp").filter(
-        (f) => f.startsWith("OSL_PIPE_") && (f.includes(`docconv_${pid}_`) || suffixes.some((suffix) => f.endsWith(suffix))),
+        (f) =>
+          f.startsWith("OSL_PIPE_") && (f.includes(`docconv_${pid}_`) || suffixes.some((suffix) => f.endsWith(suffix))),
       );
       rmSync(tempDir, { recursive: true, force: true });
       return { processes, files: files.concat(pipes), exitCode };
@@ -127,7 +132,12 @@ export async function health(server: TestServer): Promise<any> {
 }
 
 /** Polls /health until `predicate` holds; returns that health. */
-export async function waitForHealth(server: TestServer, predicate: (h: any) => boolean, what: string, ms = 30_000): Promise<any> {
+export async function waitForHealth(
+  server: TestServer,
+  predicate: (h: any) => boolean,
+  what: string,
+  ms = 30_000,
+): Promise<any> {
   for (const deadline = Date.now() + ms; ; ) {
     const h = await health(server);
     if (predicate(h)) return h;

@@ -32,7 +32,10 @@ export function readApiKey(headers: Headers): string | null {
     for (const credentials of authorization.split(",")) keys.add(bearerKey(credentials.trim()));
   }
   if (keys.size > 1) {
-    throw new ApiError("auth.conflicting_keys", "the request carries different API keys (X-API-Key and Authorization, or a repeated header); send one key");
+    throw new ApiError(
+      "auth.conflicting_keys",
+      "the request carries different API keys (X-API-Key and Authorization, or a repeated header); send one key",
+    );
   }
   return keys.size ? [...keys][0]! : null;
 }

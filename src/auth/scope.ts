@@ -3,8 +3,8 @@
 // account is reported as not found, never forbidden, so existence does not leak.
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
 import { findApiKeyByHash } from "../db/api-keys";
+import { ApiError } from "../errors";
 import { digestsEqual, hashApiKey, KEY_PATTERN, readApiKey } from "./api-keys";
 
 export interface Caller {

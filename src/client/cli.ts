@@ -141,7 +141,8 @@ function convertOptions(flags: Flags): ConvertOptions {
     return Number(value);
   };
   const pdfa = flags.pdfa;
-  if (pdfa !== undefined && pdfa !== "1b" && pdfa !== "2b" && pdfa !== "3b") throw new UsageError("--pdfa is 1b, 2b or 3b");
+  if (pdfa !== undefined && pdfa !== "1b" && pdfa !== "2b" && pdfa !== "3b")
+    throw new UsageError("--pdfa is 1b, 2b or 3b");
   return { pages: flags.pages, sheet: flags.sheet, dpi: integer("dpi"), quality: integer("quality"), pdfa };
 }
 
@@ -172,9 +173,12 @@ async function convert(ctx: Context, positionals: string[]): Promise<number> {
     targetFormat: to,
     ...options,
     idempotencyKey: ctx.flags["idempotency-key"],
-    onUploadProgress: (sent, total) => ctx.status.update(`uploading ${name} ${bar(sent, total)} ${size(sent)} / ${size(total)}`, step(sent, total)),
+    onUploadProgress: (sent, total) =>
+      ctx.status.update(`uploading ${name} ${bar(sent, total)} ${size(sent)} / ${size(total)}`, step(sent, total)),
   });
-  ctx.status.done(`uploaded ${name} (${size(stat.size)}): job ${accepted.id}, ${accepted.creditCost} credit${accepted.creditCost === 1 ? "" : "s"}`);
+  ctx.status.done(
+    `uploaded ${name} (${size(stat.size)}): job ${accepted.id}, ${accepted.creditCost} credit${accepted.creditCost === 1 ? "" : "s"}`,
+  );
   if (ctx.flags["no-wait"]) {
     ctx.print(accepted.id, accepted);
     return EXIT.ok;
@@ -190,7 +194,9 @@ async function convert(ctx: Context, positionals: string[]): Promise<number> {
     ctx.status.done();
     throw err;
   }
-  ctx.status.done(`job ${job.id}: ${job.status} (${size(job.metrics.outputBytes)}${job.output && job.output.fileCount > 1 ? `, ${job.output.fileCount} files` : ""})`);
+  ctx.status.done(
+    `job ${job.id}: ${job.status} (${size(job.metrics.outputBytes)}${job.output && job.output.fileCount > 1 ? `, ${job.output.fileCount} files` : ""})`,
+  );
   const saved = await save(ctx, job.id);
   if (saved !== "-") ctx.print(saved, { ...job, savedTo: saved });
   return EXIT.ok;
@@ -200,14 +206,23 @@ async function convert(ctx: Context, positionals: string[]): Promise<number> {
 async function save(ctx: Context, jobId: string): Promise<string> {
   const download = await ctx.client.downloadJob(jobId);
   const output = ctx.flags.output;
-  const target = output === "-" ? "-" : output && isDirectory(output) ? join(output, download.fileName) : (output ?? download.fileName);
+  const target =
+    output === "-"
+      ? "-"
+      : output && isDirectory(output)
+        ? join(output, download.fileName)
+        : (output ?? download.fileName);
   const total = download.bytes ?? 0;
   let received = 0;
   const counted = download.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         received += chunk.byteLength;
-        if (total) ctx.status.update(`downloading ${download.fileName} ${bar(received, total)} ${size(received)} / ${size(total)}`, step(received, total));
+        if (total)
+          ctx.status.update(
+            `downloading ${download.fileName} ${bar(received, total)} ${size(received)} / ${size(total)}`,
+            step(received, total),
+          );
         controller.enqueue(chunk);
       },
     }),
@@ -257,12 +272,23 @@ const STATUSES = ["Queued", "Running", "Succeeded", "Failed", "Canceled"] as con
 
 async function jobs(ctx: Context): Promise<number> {
   const status = ctx.flags.status;
-  if (status !== undefined && !STATUSES.includes(status as (typeof STATUSES)[number])) throw new UsageError(`--status is one of ${STATUSES.join(", ")}`);
+  if (status !== undefined && !STATUSES.includes(status as (typeof STATUSES)[number]))
+    throw new UsageError(`--status is one of ${STATUSES.join(", ")}`);
   const limit = ctx.flags.limit === undefined ? 20 : Number(ctx.flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError("--limit is 1 to 100");
   const page = await ctx.client.listJobs({ status: status as (typeof STATUSES)[number] | undefined, limit });
-  const rows = page.data.map((j) => [j.id, j.status, `${j.sourceFormat} → ${j.targetFormat}`, String(j.metrics.creditCost), j.createdAt]);
-  const text = page.data.length === 0 ? "no jobs" : table([["ID", "STATUS", "CONVERSION", "CREDITS", "CREATED"], ...rows]) + (page.has_more ? "\n… more: --limit" : "");
+  const rows = page.data.map((j) => [
+    j.id,
+    j.status,
+    `${j.sourceFormat} → ${j.targetFormat}`,
+    String(j.metrics.creditCost),
+    j.createdAt,
+  ]);
+  const text =
+    page.data.length === 0
+      ? "no jobs"
+      : table([["ID", "STATUS", "CONVERSION", "CREDITS", "CREATED"], ...rows]) +
+        (page.has_more ? "\n… more: --limit" : "");
   ctx.print(text, page);
   return EXIT.ok;
 }
@@ -272,7 +298,9 @@ async function credits(ctx: Context): Promise<number> {
   const lines = [
     `plan: ${e.planName} (${e.planId})`,
     `credits: ${e.totalCredits}`,
-    e.dailyLimit === null ? "daily limit: none" : `today: ${e.dailyUsed ?? 0} of ${e.dailyLimit} credits used; resets ${e.resetDate}`,
+    e.dailyLimit === null
+      ? "daily limit: none"
+      : `today: ${e.dailyUsed ?? 0} of ${e.dailyLimit} credits used; resets ${e.resetDate}`,
   ];
   ctx.print(lines.join("\n"), e);
   return EXIT.ok;
@@ -296,7 +324,8 @@ async function formats(ctx: Context): Promise<number> {
 }
 
 async function estimate(ctx: Context, [from, to]: string[]): Promise<number> {
-  if (!from || !to) throw new UsageError("estimate: give the source and target formats, e.g. docconv estimate docx pdf --pages 12");
+  if (!from || !to)
+    throw new UsageError("estimate: give the source and target formats, e.g. docconv estimate docx pdf --pages 12");
   const number = (name: "bytes" | "pages") => {
     const value = ctx.flags[name];
     if (value === undefined) return undefined;
@@ -313,7 +342,9 @@ const round = (n: number) => Math.round(n * 100) / 100;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "))
+    .join("\n");
 }
 
 const COMMANDS: Record<string, { needsKey: boolean; run: (ctx: Context, positionals: string[]) => Promise<number> }> = {
@@ -334,7 +365,8 @@ function describe(err: DocconvError, apiUrl: string): string {
   const supported = err.body.supportedTargets;
   if (Array.isArray(supported)) lines.push(`  supported targets: ${supported.join(", ")}`);
   if (err.type === "unauthorized") lines.push("  check --api-key / DOCCONV_API_KEY (a local key: npm run key)");
-  if (err.code === "client.network") lines.push(`  is the API running at ${apiUrl}? (npm run dev; or set --api-url / DOCCONV_API_URL)`);
+  if (err.code === "client.network")
+    lines.push(`  is the API running at ${apiUrl}? (npm run dev; or set --api-url / DOCCONV_API_URL)`);
   if (err.retryAfter) lines.push(`  retry after ${err.retryAfter} s`);
   return lines.join("\n");
 }
@@ -363,7 +395,8 @@ export async function main(argv: string[]): Promise<number> {
   const json = Boolean(flags.json);
   try {
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; docconv --help lists the commands`);
-    if (command.needsKey && !apiKey) throw new UsageError("no API key: pass --api-key or set DOCCONV_API_KEY (a local key: npm run key)");
+    if (command.needsKey && !apiKey)
+      throw new UsageError("no API key: pass --api-key or set DOCCONV_API_KEY (a local key: npm run key)");
     const ctx: Context = {
       client: new DocconvClient({ baseUrl: apiUrl, apiKey }),
       flags,
@@ -377,7 +410,9 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (err instanceof JobFailedError) {
-      process.stderr.write(`${describe(err, apiUrl)}\n  job ${err.job.id} ended ${err.job.status}; its credits were refunded\n`);
+      process.stderr.write(
+        `${describe(err, apiUrl)}\n  job ${err.job.id} ended ${err.job.status}; its credits were refunded\n`,
+      );
       return EXIT.jobFailed;
     }
     if (err instanceof DocconvError) {

@@ -17,7 +17,12 @@ export class DocconvError extends Error {
   /** Seconds from a Retry-After header (429), else null. */
   readonly retryAfter: number | null;
 
-  constructor(status: number, body: ErrorEnvelope | FilesErrorEnvelope, retryAfter: number | null = null, options?: { cause?: unknown }) {
+  constructor(
+    status: number,
+    body: ErrorEnvelope | FilesErrorEnvelope,
+    retryAfter: number | null = null,
+    options?: { cause?: unknown },
+  ) {
     const { code, type } = codeAndClass(body);
     super(`${code}${status ? ` (${status})` : ""}: ${body.detail}`, options);
     this.name = "DocconvError";
@@ -37,18 +42,28 @@ export class DocconvError extends Error {
       const parsed = JSON.parse(text) as Record<string, unknown>;
       if (typeof parsed.error !== "string") throw new Error("not the envelope");
       const detail = String(parsed.detail ?? parsed.message ?? res.statusText);
-      body = typeof parsed.code === "string"
-        ? { ...parsed, error: parsed.error, code: parsed.code, detail, message: String(parsed.message ?? detail) }
-        : { ...parsed, error: parsed.error, type: String(parsed.type ?? "unknown"), detail };
+      body =
+        typeof parsed.code === "string"
+          ? { ...parsed, error: parsed.error, code: parsed.code, detail, message: String(parsed.message ?? detail) }
+          : { ...parsed, error: parsed.error, type: String(parsed.type ?? "unknown"), detail };
     } catch {
-      body = { error: "client.unexpected_response", type: "unexpected_response", detail: `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ""}` };
+      body = {
+        error: "client.unexpected_response",
+        type: "unexpected_response",
+        detail: `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ""}`,
+      };
     }
     const retryAfter = Number(res.headers.get("retry-after"));
     return new DocconvError(res.status, body, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
   }
 
   static client(code: string, detail: string, cause?: unknown): DocconvError {
-    return new DocconvError(0, { error: `client.${code}`, type: code, detail }, null, cause === undefined ? undefined : { cause });
+    return new DocconvError(
+      0,
+      { error: `client.${code}`, type: code, detail },
+      null,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -63,7 +78,11 @@ export class JobFailedError extends DocconvError {
   readonly job: JobStatus;
   constructor(job: JobStatus) {
     const code = job.status === "Canceled" ? "jobs.canceled" : (job.error?.code ?? "convert.failed");
-    super(0, { error: code, type: job.status === "Canceled" ? "canceled" : "job_failed", detail: job.error?.detail ?? `the job ended ${job.status}` });
+    super(0, {
+      error: code,
+      type: job.status === "Canceled" ? "canceled" : "job_failed",
+      detail: job.error?.detail ?? `the job ended ${job.status}`,
+    });
     this.name = "JobFailedError";
     this.job = job;
   }

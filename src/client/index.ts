@@ -6,8 +6,7 @@
 //   await docconv.waitForJob(job.id, { onPhase: (j) => console.log(j.progress.phase) });
 //   const { body, fileName } = await docconv.downloadJob(job.id);
 import { DocconvError, JobFailedError } from "./errors.ts";
-import { streamedForm, type FilePart, type UploadProgress } from "./multipart.ts";
-import { FINISHED_STATES } from "./types.ts";
+import { type FilePart, streamedForm, type UploadProgress } from "./multipart.ts";
 import type {
   BatchAccepted,
   Catalog,
@@ -31,11 +30,12 @@ import type {
   WebhookEndpointCreated,
   WebhookEventType,
 } from "./types.ts";
+import { FINISHED_STATES } from "./types.ts";
 
 export { DocconvError, JobFailedError } from "./errors.ts";
-export { FINISHED_STATES } from "./types.ts";
-export type * from "./types.ts";
 export type { UploadProgress } from "./multipart.ts";
+export type * from "./types.ts";
+export { FINISHED_STATES } from "./types.ts";
 
 export interface DocconvClientOptions {
   /** The server root, e.g. `http://127.0.0.1:8787` or `https://docconv.example.com`. */
@@ -140,9 +140,17 @@ export class DocconvClient {
   // ---- files ---------------------------------------------------------------------------------------
 
   /** POST /v1/files: stores a document; `onProgress` reports the bytes sent. */
-  async uploadFile(file: Blob, options: { filename?: string; purpose?: string; onProgress?: UploadProgress } = {}): Promise<FileRecord> {
+  async uploadFile(
+    file: Blob,
+    options: { filename?: string; purpose?: string; onProgress?: UploadProgress } = {},
+  ): Promise<FileRecord> {
     const fields: [string, string][] = options.purpose ? [["purpose", options.purpose]] : [];
-    return this.#multipart("/v1/files", fields, [{ field: "file", blob: file, filename: nameOf(file, options.filename) }], options.onProgress);
+    return this.#multipart(
+      "/v1/files",
+      fields,
+      [{ field: "file", blob: file, filename: nameOf(file, options.filename) }],
+      options.onProgress,
+    );
   }
 
   /** GET /v1/files/{file_id} */
@@ -163,7 +171,13 @@ export class DocconvClient {
     const { file, filename, onUploadProgress, idempotencyKey, ...fields } = request;
     const headers: Record<string, string> = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
     if (file) {
-      return this.#multipart("/v1/convert", formFields(fields), [{ field: "file", blob: file, filename: nameOf(file, filename) }], onUploadProgress, headers);
+      return this.#multipart(
+        "/v1/convert",
+        formFields(fields),
+        [{ field: "file", blob: file, filename: nameOf(file, filename) }],
+        onUploadProgress,
+        headers,
+      );
     }
     if (!fields.fileId) throw new TypeError("convert: give `file` or `fileId`");
     return this.#json("POST", "/v1/convert", { json: fields, headers });
@@ -173,7 +187,11 @@ export class DocconvClient {
   async convertBatch(request: BatchRequest): Promise<BatchAccepted> {
     const { files = [], fileIds = [], onUploadProgress, ...fields } = request;
     if (files.length === 0) return this.#json("POST", "/v1/convert/batch", { json: { ...fields, fileIds } });
-    const parts: FilePart[] = files.map((u) => ({ field: "files", blob: u.file, filename: nameOf(u.file, u.filename) }));
+    const parts: FilePart[] = files.map((u) => ({
+      field: "files",
+      blob: u.file,
+      filename: nameOf(u.file, u.filename),
+    }));
     const form = formFields(fields);
     for (const id of fileIds) form.push(["fileIds", id]);
     return this.#multipart("/v1/convert/batch", form, parts, onUploadProgress);
@@ -186,7 +204,14 @@ export class DocconvClient {
 
   /** Polls the job until it is Succeeded, Failed or Canceled, reporting each phase change. */
   async waitForJob(id: string, options: WaitOptions = {}): Promise<JobStatus> {
-    const { onPhase, intervalMs = 300, maxIntervalMs = 2000, timeoutMs = 10 * 60_000, signal, throwOnFailure = true } = options;
+    const {
+      onPhase,
+      intervalMs = 300,
+      maxIntervalMs = 2000,
+      timeoutMs = 10 * 60_000,
+      signal,
+      throwOnFailure = true,
+    } = options;
     const deadline = Date.now() + timeoutMs;
     let interval = intervalMs;
     let last = "";
@@ -202,7 +227,8 @@ export class DocconvClient {
         if (throwOnFailure && job.status !== "Succeeded") throw new JobFailedError(job);
         return job;
       }
-      if (Date.now() + interval > deadline) throw DocconvError.client("timeout", `job ${id} still ${job.status} after ${Math.round(timeoutMs / 1000)} s`);
+      if (Date.now() + interval > deadline)
+        throw DocconvError.client("timeout", `job ${id} still ${job.status} after ${Math.round(timeoutMs / 1000)} s`);
       await sleep(interval, signal);
       interval = Math.min(maxIntervalMs, Math.round(interval * 1.5));
     }
@@ -248,7 +274,11 @@ export class DocconvClient {
   }
 
   /** GET /v1/convert/estimate/{from}/{to}: what a conversion would cost (public). */
-  async estimate(from: string, to: string, query: { bytes?: number; pages?: number; pdfa?: "1b" | "2b" | "3b" } = {}): Promise<Estimate> {
+  async estimate(
+    from: string,
+    to: string,
+    query: { bytes?: number; pages?: number; pdfa?: "1b" | "2b" | "3b" } = {},
+  ): Promise<Estimate> {
     return this.#json("GET", `/v1/convert/estimate/${enc(from)}/${enc(to)}`, { query });
   }
 
@@ -267,7 +297,11 @@ export class DocconvClient {
   // ---- webhooks ------------------------------------------------------------------------------------
 
   /** POST /v1/webhooks: the response carries the endpoint's signing secret, shown only once. */
-  async createWebhook(request: { url: string; events?: WebhookEventType[]; description?: string }): Promise<WebhookEndpointCreated> {
+  async createWebhook(request: {
+    url: string;
+    events?: WebhookEventType[];
+    description?: string;
+  }): Promise<WebhookEndpointCreated> {
     return this.#json("POST", "/v1/webhooks", { json: request });
   }
 
@@ -293,7 +327,9 @@ export class DocconvClient {
     return (await this.#json<{ secret: string }>("POST", "/v1/webhooks/signing-secret/rotate")).secret;
   }
 
-  async listWebhookDeliveries(query: { jobId?: string; limit?: number; cursor?: string } = {}): Promise<Page<WebhookDelivery>> {
+  async listWebhookDeliveries(
+    query: { jobId?: string; limit?: number; cursor?: string } = {},
+  ): Promise<Page<WebhookDelivery>> {
     return this.#json("GET", "/v1/webhooks/deliveries", { query });
   }
 
@@ -311,7 +347,13 @@ export class DocconvClient {
     return (await this.#request(method, path, init)).json() as Promise<T>;
   }
 
-  async #multipart<T>(path: string, fields: [string, string][], files: FilePart[], onProgress?: UploadProgress, headers: Record<string, string> = {}): Promise<T> {
+  async #multipart<T>(
+    path: string,
+    fields: [string, string][],
+    files: FilePart[],
+    onProgress?: UploadProgress,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     if (!onProgress) {
       // Plain FormData works everywhere; a streamed body needs HTTP/2 in browsers, so only progress uses it.
       const form = new FormData();
@@ -320,13 +362,17 @@ export class DocconvClient {
       return (await this.#request("POST", path, { body: form, headers })).json() as Promise<T>;
     }
     const form = streamedForm(fields, files, onProgress);
-    const init = { body: form.body, headers: { ...headers, "Content-Type": form.contentType, "Content-Length": String(form.length) } };
+    const init = {
+      body: form.body,
+      headers: { ...headers, "Content-Type": form.contentType, "Content-Length": String(form.length) },
+    };
     return (await this.#request("POST", path, init)).json() as Promise<T>;
   }
 
   async #request(method: string, path: string, init: RequestInitLike = {}): Promise<Response> {
     const url = new URL(this.baseUrl + path);
-    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(init.query ?? {}))
+      if (v !== undefined && v !== null) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: "application/json", ...init.headers };
     if (this.#apiKey) headers["X-API-Key"] = this.#apiKey;
     let body = init.body;
@@ -336,7 +382,12 @@ export class DocconvClient {
     }
     // A stream body needs duplex "half" (Node's fetch); Content-Length still travels, so no chunking.
     const streaming = typeof ReadableStream !== "undefined" && body instanceof ReadableStream;
-    const res = await this.#send(url.toString(), { method, headers, body, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
+    const res = await this.#send(url.toString(), {
+      method,
+      headers,
+      body,
+      ...(streaming ? { duplex: "half" } : {}),
+    } as RequestInit);
     if (!res.ok && !init.accept?.includes(res.status)) throw await DocconvError.fromResponse(res);
     return res;
   }

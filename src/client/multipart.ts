@@ -24,11 +24,17 @@ export function streamedForm(fields: [string, string][], files: FilePart[], onPr
   const boundary = `----docconv${crypto.randomUUID().replace(/-/g, "")}`;
   const parts: (Uint8Array | Blob)[] = [];
   for (const [name, value] of fields) {
-    parts.push(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}\r\n\r\n${value}\r\n`));
+    parts.push(
+      encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}\r\n\r\n${value}\r\n`),
+    );
   }
   for (const file of files) {
     const type = file.blob.type || "application/octet-stream";
-    parts.push(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(file.field)}; filename=${quoted(file.filename)}\r\nContent-Type: ${type}\r\n\r\n`));
+    parts.push(
+      encoder.encode(
+        `--${boundary}\r\nContent-Disposition: form-data; name=${quoted(file.field)}; filename=${quoted(file.filename)}\r\nContent-Type: ${type}\r\n\r\n`,
+      ),
+    );
     parts.push(file.blob, encoder.encode("\r\n"));
   }
   parts.push(encoder.encode(`--${boundary}--\r\n`));

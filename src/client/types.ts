@@ -69,7 +69,13 @@ export interface JobStatus {
   /** percent: 0 until Succeeded (100); phase: the step while Queued or Running, null once finished. */
   progress: { percent: number; phase: string | null };
   /** Byte counts are 0 while Queued or Running, and outputBytes 0 when nothing was produced. */
-  metrics: { inputBytes: number; outputBytes: number; creditCost: number; inputPages: number | null; outputPages: number | null };
+  metrics: {
+    inputBytes: number;
+    outputBytes: number;
+    creditCost: number;
+    inputPages: number | null;
+    outputPages: number | null;
+  };
   error: { code: string; detail: string } | null;
   output: { fileName: string; contentType: string; fileCount: number } | null;
   download_url: string | null;
@@ -148,7 +154,13 @@ export interface Estimate {
   job: string;
   category: Category;
   costing: CostingInfo;
-  inputs: { bytes: number; bytesSource: "given" | "assumed"; pages: number | null; pagesSource: "given" | "assumed" | null; variant: string | null };
+  inputs: {
+    bytes: number;
+    bytesSource: "given" | "assumed";
+    pages: number | null;
+    pagesSource: "given" | "assumed" | null;
+    variant: string | null;
+  };
   /** What was assumed for inputs the strategy needs and the request left out. */
   assumptions: string[];
   quantity: number;

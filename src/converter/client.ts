@@ -54,7 +54,13 @@ export class ConverterError extends Error {
   readonly status: number;
   readonly kind: FailureKind;
   readonly retryAfterSeconds: number | null;
-  constructor(code: string, detail: string, status: number, retryAfterSeconds: number | null = null, kind: FailureKind = defaultKind(code, status)) {
+  constructor(
+    code: string,
+    detail: string,
+    status: number,
+    retryAfterSeconds: number | null = null,
+    kind: FailureKind = defaultKind(code, status),
+  ) {
     super(detail);
     this.code = code;
     this.status = status;
@@ -91,11 +97,26 @@ export async function converterErrorOf(response: Response): Promise<ConverterErr
   const retryAfter = intHeader(response.headers, "retry-after");
   const text = await boundedText(response, 4096);
   const envelope = parseEnvelope(text);
-  if (envelope) return new ConverterError(envelope.error, envelope.detail ?? `converter answered ${response.status}`, response.status, retryAfter);
+  if (envelope)
+    return new ConverterError(
+      envelope.error,
+      envelope.detail ?? `converter answered ${response.status}`,
+      response.status,
+      retryAfter,
+    );
   const snippet = text.trim().replace(/\s+/g, " ").slice(0, 200);
   const detail = `converter answered ${response.status}${snippet ? `: ${snippet}` : ""}`;
-  const backpressure = response.status === 503 || response.status === 429 || (response.status === 500 && text.startsWith(START_FAILURE_PREFIX));
-  return new ConverterError("convert.engine_failure", detail, response.status, retryAfter, backpressure ? "backpressure" : "fault");
+  const backpressure =
+    response.status === 503 ||
+    response.status === 429 ||
+    (response.status === 500 && text.startsWith(START_FAILURE_PREFIX));
+  return new ConverterError(
+    "convert.engine_failure",
+    detail,
+    response.status,
+    retryAfter,
+    backpressure ? "backpressure" : "fault",
+  );
 }
 
 function parseEnvelope(text: string): { error: string; detail?: string } | null {
@@ -168,7 +189,8 @@ export class ConverterClient {
 
   async convert(req: ConvertRequest): Promise<ConvertResult> {
     const params = new URLSearchParams({ from: req.from, to: req.to, filename: req.filename });
-    for (const [k, v] of Object.entries(req.options)) if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+    for (const [k, v] of Object.entries(req.options))
+      if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
     if (req.timeoutSeconds) params.set("timeout", String(req.timeoutSeconds));
     let response: Response;
     try {
@@ -185,15 +207,27 @@ export class ConverterClient {
     } catch (err) {
       const name = (err as Error)?.name;
       if (name === "TimeoutError" || name === "AbortError") {
-        throw new ConverterError("convert.engine_failure", `the converter did not answer within ${req.requestTimeoutMs} ms`, 0);
+        throw new ConverterError(
+          "convert.engine_failure",
+          `the converter did not answer within ${req.requestTimeoutMs} ms`,
+          0,
+        );
       }
-      if (err instanceof ConverterUnavailable) throw new ConverterError("convert.engine_failure", `converter unavailable: ${err.message}`, 0, null, "backpressure");
+      if (err instanceof ConverterUnavailable)
+        throw new ConverterError(
+          "convert.engine_failure",
+          `converter unavailable: ${err.message}`,
+          0,
+          null,
+          "backpressure",
+        );
       throw new ConverterError("convert.engine_failure", `converter unreachable: ${(err as Error).message}`, 0);
     }
     if (!response.ok) throw await converterErrorOf(response);
     if (!response.body) throw new ConverterError("convert.engine_failure", "converter response has no body", 502);
     const length = intHeader(response.headers, "content-length");
-    if (length === null) throw new ConverterError("convert.engine_failure", "converter response has no Content-Length", 502);
+    if (length === null)
+      throw new ConverterError("convert.engine_failure", "converter response has no Content-Length", 502);
     return {
       body: response.body,
       length,

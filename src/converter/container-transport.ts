@@ -13,7 +13,7 @@
 // - a thrown error when the Durable Object hop itself failed (reset by a deploy, overloaded).
 // src/converter/client.ts sorts these into back-pressure (nothing took the document) and faults.
 import { Container, getContainer, type State } from "@cloudflare/containers";
-import { ConverterUnavailable, type ConverterTransport } from "./client";
+import { type ConverterTransport, ConverterUnavailable } from "./client";
 
 export class Converter extends Container<Env> {
   defaultPort = 8080;
@@ -96,7 +96,11 @@ export async function containerStates(env: Env): Promise<({ name: string } & Con
         const reply = (await getContainer(ns, name).converterState()) as ContainerState;
         return { name, state: reply.state, converter: reply.converter };
       } catch (err) {
-        return { name, state: { status: "stopped" as const, lastChange: 0 }, converter: { status: "unreachable", detail: (err as Error).message } };
+        return {
+          name,
+          state: { status: "stopped" as const, lastChange: 0 },
+          converter: { status: "unreachable", detail: (err as Error).message },
+        };
       }
     }),
   );

@@ -29,7 +29,11 @@ export async function converterStatus(env: Env): Promise<ConverterStatus> {
     since: c.state.lastChange ? new Date(c.state.lastChange).toISOString() : null,
     converter: c.converter,
   }));
-  return { transport: "container", running: containers.filter((c) => c.status === "healthy" || c.status === "running").length, containers };
+  return {
+    transport: "container",
+    running: containers.filter((c) => c.status === "healthy" || c.status === "running").length,
+    containers,
+  };
 }
 
 async function localStatus(baseUrl: string, secret: string | undefined): Promise<ConverterInstanceStatus> {
@@ -41,6 +45,11 @@ async function localStatus(baseUrl: string, secret: string | undefined): Promise
     const body = await res.json().catch(() => null);
     return { name: "local", status: res.ok ? "healthy" : "running", since: null, converter: body };
   } catch (err) {
-    return { name: "local", status: "stopped", since: null, converter: { status: "unreachable", detail: (err as Error).message } };
+    return {
+      name: "local",
+      status: "stopped",
+      since: null,
+      converter: { status: "unreachable", detail: (err as Error).message },
+    };
   }
 }

@@ -10,7 +10,9 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
  */
 export function findApiKeyByHash(d1: D1, hash: string) {
   return d1
-    .prepare(`SELECT id, hash, scope, user_id AS userId, account_id AS accountId, revoked_at AS revokedAt FROM api_keys WHERE hash = ?1`)
+    .prepare(
+      `SELECT id, hash, scope, user_id AS userId, account_id AS accountId, revoked_at AS revokedAt FROM api_keys WHERE hash = ?1`,
+    )
     .bind(hash)
     .first<Pick<ApiKeyRow, "id" | "hash" | "scope" | "userId" | "accountId" | "revokedAt">>();
 }

@@ -2,7 +2,7 @@
 // (atomic: any failing statement rolls the whole batch back) whose WHERE clauses encode the state machine.
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { D1, Db } from "./client";
-import { jobs, type JobStatus } from "./schema";
+import { type JobStatus, jobs } from "./schema";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJob = typeof jobs.$inferInsert;
@@ -14,14 +14,21 @@ export function findJob(db: Db, id: string) {
 
 /** Only the status: what a waiter polls (a raw statement, the cheapest read). */
 export async function jobStatusOf(d1: D1, id: string): Promise<JobStatus | null> {
-  return (await d1.prepare(`SELECT status FROM jobs WHERE id = ?1`).bind(id).first<{ status: JobStatus }>())?.status ?? null;
+  return (
+    (await d1.prepare(`SELECT status FROM jobs WHERE id = ?1`).bind(id).first<{ status: JobStatus }>())?.status ?? null
+  );
 }
 
 export function listJobs(db: Db, accountId: string, opts: { status?: JobStatus; limit: number; before?: string }) {
   const conds = [eq(jobs.accountId, accountId), eq(jobs.kind, "job")];
   if (opts.status) conds.push(eq(jobs.status, opts.status));
   if (opts.before) conds.push(lt(jobs.id, opts.before));
-  return db.select().from(jobs).where(and(...conds)).orderBy(desc(jobs.id)).limit(opts.limit);
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conds))
+    .orderBy(desc(jobs.id))
+    .limit(opts.limit);
 }
 
 export function findByIdempotencyKey(db: Db, accountId: string, key: string) {
@@ -34,7 +41,11 @@ export async function releaseIdempotencyKey(d1: D1, id: string): Promise<void> {
 }
 
 export function staleRunningJobs(db: Db, now: number, limit = 50) {
-  return db.select().from(jobs).where(and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now))).limit(limit);
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now)))
+    .limit(limit);
 }
 
 /**
@@ -45,10 +56,7 @@ export function staleRunningJobs(db: Db, now: number, limit = 50) {
 export const STALE_QUEUED_SQL = `SELECT id FROM jobs WHERE status = 'Queued' AND enqueued_at < ?1 ORDER BY enqueued_at LIMIT ?2`;
 
 export async function staleQueuedJobs(d1: D1, before: number, limit = 100): Promise<string[]> {
-  const { results } = await d1
-    .prepare(STALE_QUEUED_SQL)
-    .bind(before, limit)
-    .all<{ id: string }>();
+  const { results } = await d1.prepare(STALE_QUEUED_SQL).bind(before, limit).all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -59,7 +67,9 @@ export function markEnqueuedStatements(d1: D1, ids: string[], now: number): D1Pr
   for (let i = 0; i < ids.length; i += 90) {
     const chunk = ids.slice(i, i + 90);
     const list = chunk.map((_, j) => `?${j + 2}`).join(",");
-    statements.push(d1.prepare(`UPDATE jobs SET enqueued_at = ?1 WHERE status = 'Queued' AND id IN (${list})`).bind(now, ...chunk));
+    statements.push(
+      d1.prepare(`UPDATE jobs SET enqueued_at = ?1 WHERE status = 'Queued' AND id IN (${list})`).bind(now, ...chunk),
+    );
   }
   return statements;
 }
@@ -71,10 +81,7 @@ export function markEnqueuedStatements(d1: D1, ids: string[], now: number): D1Pr
 export const EXPIRED_OUTPUTS_SQL = `SELECT id, output_key AS outputKey FROM jobs WHERE output_key IS NOT NULL AND output_expires_at < ?1 ORDER BY output_expires_at LIMIT ?2`;
 
 export async function expiredOutputs(d1: D1, now: number, limit = 500): Promise<{ id: string; outputKey: string }[]> {
-  const { results } = await d1
-    .prepare(EXPIRED_OUTPUTS_SQL)
-    .bind(now, limit)
-    .all<{ id: string; outputKey: string }>();
+  const { results } = await d1.prepare(EXPIRED_OUTPUTS_SQL).bind(now, limit).all<{ id: string; outputKey: string }>();
   return results;
 }
 
@@ -83,15 +90,37 @@ export async function clearOutputs(d1: D1, ids: string[]): Promise<void> {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < ids.length; i += 90) {
     const chunk = ids.slice(i, i + 90);
-    statements.push(d1.prepare(`UPDATE jobs SET output_key = NULL WHERE id IN (${chunk.map((_, j) => `?${j + 1}`).join(",")})`).bind(...chunk));
+    statements.push(
+      d1
+        .prepare(`UPDATE jobs SET output_key = NULL WHERE id IN (${chunk.map((_, j) => `?${j + 1}`).join(",")})`)
+        .bind(...chunk),
+    );
   }
   if (statements.length) await d1.batch(statements);
 }
 
 const INSERT_COLUMNS = [
-  "id", "account_id", "api_key_id", "kind", "file_id", "source_format", "target_format", "options", "phase", "percent",
-  "credit_cost", "input_bytes", "input_pages", "idempotency_key", "request_hash", "webhook_url", "webhook_metadata",
-  "origin", "created_at", "enqueued_at", "attempts",
+  "id",
+  "account_id",
+  "api_key_id",
+  "kind",
+  "file_id",
+  "source_format",
+  "target_format",
+  "options",
+  "phase",
+  "percent",
+  "credit_cost",
+  "input_bytes",
+  "input_pages",
+  "idempotency_key",
+  "request_hash",
+  "webhook_url",
+  "webhook_metadata",
+  "origin",
+  "created_at",
+  "enqueued_at",
+  "attempts",
 ] as const;
 
 /**
@@ -101,10 +130,27 @@ const INSERT_COLUMNS = [
  */
 export function admitJobStatements(d1: D1, job: NewJob, maxConcurrentJobs: number, day: string): D1PreparedStatement[] {
   const values: unknown[] = [
-    job.id, job.accountId, job.apiKeyId ?? null, job.kind ?? "job", job.fileId, job.sourceFormat, job.targetFormat,
-    job.options ?? "{}", job.phase, job.percent ?? 0, job.creditCost, job.inputBytes, job.inputPages ?? null,
-    job.idempotencyKey ?? null, job.requestHash ?? null, job.webhookUrl ?? null, job.webhookMetadata ?? null, job.origin ?? null,
-    job.createdAt, job.createdAt, 0,
+    job.id,
+    job.accountId,
+    job.apiKeyId ?? null,
+    job.kind ?? "job",
+    job.fileId,
+    job.sourceFormat,
+    job.targetFormat,
+    job.options ?? "{}",
+    job.phase,
+    job.percent ?? 0,
+    job.creditCost,
+    job.inputBytes,
+    job.inputPages ?? null,
+    job.idempotencyKey ?? null,
+    job.requestHash ?? null,
+    job.webhookUrl ?? null,
+    job.webhookMetadata ?? null,
+    job.origin ?? null,
+    job.createdAt,
+    job.createdAt,
+    0,
   ];
   const placeholders = values.map((_, i) => `?${i + 1}`).join(", ");
   const n = values.length;
@@ -118,7 +164,14 @@ export function admitJobStatements(d1: D1, job: NewJob, maxConcurrentJobs: numbe
   return [insert, ...debitStatements(d1, job.accountId, job.id, job.creditCost, day, job.createdAt)];
 }
 
-function debitStatements(d1: D1, accountId: string, jobId: string, cost: number, day: string, now: number): D1PreparedStatement[] {
+function debitStatements(
+  d1: D1,
+  accountId: string,
+  jobId: string,
+  cost: number,
+  day: string,
+  now: number,
+): D1PreparedStatement[] {
   if (cost <= 0) return [];
   return [
     d1
@@ -129,13 +182,17 @@ function debitStatements(d1: D1, accountId: string, jobId: string, cost: number,
       )
       .bind(accountId, cost, day),
     d1
-      .prepare(`INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)`)
+      .prepare(
+        `INSERT INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (?1, ?2, ?3, 'debit', ?4, ?5)`,
+      )
       .bind(`led_${jobId}_d`, accountId, -cost, jobId, now),
   ];
 }
 
 /** Why an admission batch was refused, read from the constraint that stopped it. */
-export function admissionFailure(err: unknown): "concurrency" | "credits" | "daily" | "idempotency" | "rendition" | null {
+export function admissionFailure(
+  err: unknown,
+): "concurrency" | "credits" | "daily" | "idempotency" | "rendition" | null {
   const message = String((err as Error)?.message ?? err);
   if (message.includes("NOT NULL constraint failed: jobs.status")) return "concurrency";
   if (message.includes("accounts_credits_non_negative")) return "credits";
@@ -152,14 +209,26 @@ export function admissionFailure(err: unknown): "concurrency" | "credits" | "dai
 export async function claimJob(db: Db, id: string, now: number, deadline: number): Promise<JobRow | undefined> {
   const [row] = await db
     .update(jobs)
-    .set({ status: "Running", phase: "converting", percent: 10, startedAt: now, deadlineAt: deadline, attempts: sql`${jobs.attempts} + 1` })
-    .where(and(eq(jobs.id, id), or(eq(jobs.status, "Queued"), and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now)))))
+    .set({
+      status: "Running",
+      phase: "converting",
+      percent: 10,
+      startedAt: now,
+      deadlineAt: deadline,
+      attempts: sql`${jobs.attempts} + 1`,
+    })
+    .where(
+      and(eq(jobs.id, id), or(eq(jobs.status, "Queued"), and(eq(jobs.status, "Running"), lt(jobs.deadlineAt, now)))),
+    )
     .returning();
   return row;
 }
 
 export async function setPhase(d1: D1, id: string, phase: string, percent: number): Promise<void> {
-  await d1.prepare(`UPDATE jobs SET phase = ?2, percent = ?3 WHERE id = ?1 AND status = 'Running'`).bind(id, phase, percent).run();
+  await d1
+    .prepare(`UPDATE jobs SET phase = ?2, percent = ?3 WHERE id = ?1 AND status = 'Running'`)
+    .bind(id, phase, percent)
+    .run();
 }
 
 export interface JobOutput {
@@ -177,7 +246,13 @@ export interface JobOutput {
  * Running → Succeeded. False when the job is no longer Running (canceled meanwhile): discard the output.
  * `then` joins the same batch after the transition (the webhook outbox), so it sees the job Succeeded.
  */
-export async function completeJob(d1: D1, id: string, out: JobOutput, now: number, then: D1PreparedStatement[] = []): Promise<boolean> {
+export async function completeJob(
+  d1: D1,
+  id: string,
+  out: JobOutput,
+  now: number,
+  then: D1PreparedStatement[] = [],
+): Promise<boolean> {
   const results = await d1.batch([
     d1
       .prepare(
@@ -186,7 +261,18 @@ export async function completeJob(d1: D1, id: string, out: JobOutput, now: numbe
            output_file_count = ?9, output_expires_at = ?10, error_code = NULL, error_detail = NULL, waiting_since = NULL
          WHERE id = ?1 AND status = 'Running'`,
       )
-      .bind(id, now, out.outputKey, out.outputBytes, out.outputPages, out.inputPages, out.outputFileName, out.outputContentType, out.outputFileCount, out.outputExpiresAt),
+      .bind(
+        id,
+        now,
+        out.outputKey,
+        out.outputBytes,
+        out.outputPages,
+        out.inputPages,
+        out.outputFileName,
+        out.outputContentType,
+        out.outputFileCount,
+        out.outputExpiresAt,
+      ),
     ...then,
   ]);
   return (results[0]?.meta.changes ?? 0) > 0;
@@ -197,12 +283,19 @@ export async function completeJob(d1: D1, id: string, out: JobOutput, now: numbe
  * gives its attempt back and the wait clock starts (or keeps running); otherwise a converter answered (a fault),
  * which stops the clock.
  */
-export async function requeueJob(d1: D1, id: string, now: number, opts: { backPressure?: boolean } = {}): Promise<boolean> {
+export async function requeueJob(
+  d1: D1,
+  id: string,
+  now: number,
+  opts: { backPressure?: boolean } = {},
+): Promise<boolean> {
   const change = opts.backPressure
     ? "attempts = MAX(0, attempts - 1), waiting_since = COALESCE(waiting_since, ?2)"
     : "waiting_since = NULL";
   const res = await d1
-    .prepare(`UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${change}, deadline_at = NULL, enqueued_at = ?2 WHERE id = ?1 AND status = 'Running'`)
+    .prepare(
+      `UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${change}, deadline_at = NULL, enqueued_at = ?2 WHERE id = ?1 AND status = 'Running'`,
+    )
     .bind(id, now)
     .run();
   return res.meta.changes > 0;
@@ -211,7 +304,9 @@ export async function requeueJob(d1: D1, id: string, now: number, opts: { backPr
 /** A Queued job whose message was dead-lettered waits like one under back-pressure; returns its clock's start. */
 export async function startWaiting(d1: D1, id: string, now: number): Promise<number | null> {
   const row = await d1
-    .prepare(`UPDATE jobs SET waiting_since = COALESCE(waiting_since, ?2), enqueued_at = ?2 WHERE id = ?1 AND status = 'Queued' RETURNING waiting_since AS waitingSince`)
+    .prepare(
+      `UPDATE jobs SET waiting_since = COALESCE(waiting_since, ?2), enqueued_at = ?2 WHERE id = ?1 AND status = 'Queued' RETURNING waiting_since AS waitingSince`,
+    )
     .bind(id, now)
     .first<{ waitingSince: number }>();
   return row?.waitingSince ?? null;
@@ -224,7 +319,13 @@ export async function startWaiting(d1: D1, id: string, now: number): Promise<num
 export async function endJobWithRefund(
   d1: D1,
   job: Pick<JobRow, "id" | "accountId" | "creditCost">,
-  end: { status: "Failed" | "Canceled"; errorCode: string | null; errorDetail: string | null; phase: string; fromStatuses: JobStatus[] },
+  end: {
+    status: "Failed" | "Canceled";
+    errorCode: string | null;
+    errorDetail: string | null;
+    phase: string;
+    fromStatuses: JobStatus[];
+  },
   now: number,
   day: string,
   then: D1PreparedStatement[] = [],
@@ -243,7 +344,12 @@ export async function endJobWithRefund(
   return (results[0]?.meta.changes ?? 0) > 0;
 }
 
-function refundStatements(d1: D1, job: Pick<JobRow, "id" | "accountId" | "creditCost">, now: number, day: string): D1PreparedStatement[] {
+function refundStatements(
+  d1: D1,
+  job: Pick<JobRow, "id" | "accountId" | "creditCost">,
+  now: number,
+  day: string,
+): D1PreparedStatement[] {
   if (job.creditCost <= 0) return [];
   const refundable = `EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND status IN ('Failed','Canceled'))
     AND NOT EXISTS (SELECT 1 FROM credit_ledger WHERE job_id = ?1 AND reason = 'refund')`;
@@ -263,4 +369,3 @@ function refundStatements(d1: D1, job: Pick<JobRow, "id" | "accountId" | "credit
       .bind(job.id, job.accountId, job.creditCost, now, `led_${job.id}_r`),
   ];
 }
-

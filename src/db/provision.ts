@@ -20,7 +20,8 @@ export interface ProvisionInput {
 const SIGNUP_CREDITS = { free: PLANS.free.signupCredits, pro: PLANS.pro.signupCredits };
 const DAILY_LIMITS = { free: PLANS.free.dailyLimit, pro: PLANS.pro.dailyLimit };
 
-const q = (v: string | number | null) => (v === null ? "NULL" : typeof v === "number" ? String(v) : `'${v.replace(/'/g, "''")}'`);
+const q = (v: string | number | null) =>
+  v === null ? "NULL" : typeof v === "number" ? String(v) : `'${v.replace(/'/g, "''")}'`;
 
 export function provisionStatements(p: ProvisionInput): string[] {
   const accountId = p.workspaceId ?? p.userId;
@@ -34,7 +35,10 @@ export function provisionStatements(p: ProvisionInput): string[] {
       `INSERT OR IGNORE INTO memberships (user_id, workspace_id, role, created_at) VALUES (${q(p.userId)}, ${q(p.workspaceId)}, 'owner', ${p.now})`,
     );
   }
-  if (p.plan) out.push(`UPDATE accounts SET plan_id = ${q(plan)}, daily_limit = ${q(DAILY_LIMITS[plan])} WHERE id = ${q(accountId)}`);
+  if (p.plan)
+    out.push(
+      `UPDATE accounts SET plan_id = ${q(plan)}, daily_limit = ${q(DAILY_LIMITS[plan])} WHERE id = ${q(accountId)}`,
+    );
   // The signup grant happens once per account; --credits adds a further grant each time.
   out.push(
     `INSERT OR IGNORE INTO credit_ledger (id, account_id, delta, reason, job_id, created_at) VALUES (${q(`led_signup_${accountId}`)}, ${q(accountId)}, ${p.credits ?? SIGNUP_CREDITS[plan]}, 'grant', NULL, ${p.now})`,
@@ -45,7 +49,9 @@ export function provisionStatements(p: ProvisionInput): string[] {
     );
   }
   // The balance is the ledger's sum, always.
-  out.push(`UPDATE accounts SET credits = (SELECT COALESCE(SUM(delta), 0) FROM credit_ledger WHERE account_id = ${q(accountId)}) WHERE id = ${q(accountId)}`);
+  out.push(
+    `UPDATE accounts SET credits = (SELECT COALESCE(SUM(delta), 0) FROM credit_ledger WHERE account_id = ${q(accountId)}) WHERE id = ${q(accountId)}`,
+  );
   out.push(
     `INSERT INTO api_keys (id, hash, prefix, scope, user_id, account_id, name, created_at) VALUES (${q(p.keyId)}, ${q(p.keyHash)}, ${q(p.keyPrefix)}, ${q(p.workspaceId ? "workspace" : "personal")}, ${q(p.userId)}, ${q(accountId)}, NULL, ${p.now})`,
   );

@@ -28,7 +28,9 @@ const JOB_COLUMNS = `j.id AS jobId, j.account_id AS accountId, j.status, j.sourc
 /** The cached rendition of this key for this account, with its job's state: one indexed lookup and a join. */
 export function findRendition(d1: D1, cacheKey: string, accountId: string): Promise<RenditionJob | null> {
   return d1
-    .prepare(`SELECT ${JOB_COLUMNS} FROM renditions r JOIN jobs j ON j.id = r.job_id WHERE r.cache_key = ?1 AND r.account_id = ?2`)
+    .prepare(
+      `SELECT ${JOB_COLUMNS} FROM renditions r JOIN jobs j ON j.id = r.job_id WHERE r.cache_key = ?1 AND r.account_id = ?2`,
+    )
     .bind(cacheKey, accountId)
     .first<RenditionJob>();
 }
@@ -52,7 +54,11 @@ export interface RenditionRow {
  * identical miss collides on the primary key. Replacing a failed job deletes the row only while it still
  * points at that job, so a concurrent replacement makes this insert collide the same way.
  */
-export function claimRenditionStatements(d1: D1, row: RenditionRow, replacingJobId: string | null): D1PreparedStatement[] {
+export function claimRenditionStatements(
+  d1: D1,
+  row: RenditionRow,
+  replacingJobId: string | null,
+): D1PreparedStatement[] {
   const insert = d1
     .prepare(
       `INSERT INTO renditions (cache_key, account_id, source_kind, source_id, format, job_id, created_at)
@@ -60,7 +66,10 @@ export function claimRenditionStatements(d1: D1, row: RenditionRow, replacingJob
     )
     .bind(row.cacheKey, row.accountId, row.sourceKind, row.sourceId, row.format, row.jobId, row.createdAt);
   if (replacingJobId === null) return [insert];
-  return [d1.prepare(`DELETE FROM renditions WHERE cache_key = ?1 AND job_id = ?2`).bind(row.cacheKey, replacingJobId), insert];
+  return [
+    d1.prepare(`DELETE FROM renditions WHERE cache_key = ?1 AND job_id = ?2`).bind(row.cacheKey, replacingJobId),
+    insert,
+  ];
 }
 
 export const runOutputFileId = (runId: string) => `file_run_${runId.replace(/-/g, "")}`;
@@ -77,7 +86,17 @@ export async function registerRunOutputFile(d1: D1, run: JobRow, pages: number |
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'run-output', ?7, ?8, ?9)
        ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(id, run.accountId, run.outputFileName, run.outputBytes ?? 0, run.targetFormat, run.outputContentType, pages, run.outputKey, now)
+    .bind(
+      id,
+      run.accountId,
+      run.outputFileName,
+      run.outputBytes ?? 0,
+      run.targetFormat,
+      run.outputContentType,
+      pages,
+      run.outputKey,
+      now,
+    )
     .run();
   return id;
 }

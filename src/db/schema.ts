@@ -11,7 +11,9 @@ export const accounts = sqliteTable(
     id: text("id").primaryKey(), // usr_… or wks_…
     kind: text("kind", { enum: ["user", "workspace"] }).notNull(),
     name: text("name").notNull(),
-    planId: text("plan_id", { enum: ["free", "pro"] }).notNull().default("free"),
+    planId: text("plan_id", { enum: ["free", "pro"] })
+      .notNull()
+      .default("free"),
     credits: integer("credits").notNull().default(0),
     // Free plan: credits spent on the UTC day `dailyDay` (YYYY-MM-DD); the CHECK keeps debits within the limit.
     dailyLimit: integer("daily_limit"),
@@ -30,9 +32,15 @@ export const accounts = sqliteTable(
 export const memberships = sqliteTable(
   "memberships",
   {
-    userId: text("user_id").notNull().references(() => accounts.id),
-    workspaceId: text("workspace_id").notNull().references(() => accounts.id),
-    role: text("role", { enum: ["owner", "member"] }).notNull().default("member"),
+    userId: text("user_id")
+      .notNull()
+      .references(() => accounts.id),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => accounts.id),
+    role: text("role", { enum: ["owner", "member"] })
+      .notNull()
+      .default("member"),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.workspaceId] })],
@@ -46,9 +54,13 @@ export const apiKeys = sqliteTable(
     hash: text("hash").notNull(),
     prefix: text("prefix").notNull(),
     scope: text("scope", { enum: ["personal", "workspace"] }).notNull(),
-    userId: text("user_id").notNull().references(() => accounts.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => accounts.id),
     // The account the key acts for: the user itself (personal) or the workspace.
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     name: text("name"),
     createdAt: createdAt(),
     revokedAt: integer("revoked_at"),
@@ -60,7 +72,9 @@ export const files = sqliteTable(
   "files",
   {
     id: text("id").primaryKey(), // file_…
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     filename: text("filename").notNull(),
     bytes: integer("bytes").notNull(),
     sourceFormat: text("source_format").notNull(),
@@ -80,11 +94,17 @@ export const jobs = sqliteTable(
   "jobs",
   {
     id: text("id").primaryKey(), // UUIDv7
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     apiKeyId: text("api_key_id"),
     // "job": POST /v1/convert; "rendition": a cached file/run conversion.
-    kind: text("kind", { enum: ["job", "rendition"] }).notNull().default("job"),
-    fileId: text("file_id").notNull().references(() => files.id),
+    kind: text("kind", { enum: ["job", "rendition"] })
+      .notNull()
+      .default("job"),
+    fileId: text("file_id")
+      .notNull()
+      .references(() => files.id),
     sourceFormat: text("source_format").notNull(),
     targetFormat: text("target_format").notNull(),
     options: text("options").notNull().default("{}"), // JSON of converter options
@@ -137,7 +157,9 @@ export const creditLedger = sqliteTable(
   "credit_ledger",
   {
     id: text("id").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     delta: integer("delta").notNull(),
     reason: text("reason", { enum: ["grant", "debit", "refund"] }).notNull(),
     jobId: text("job_id"),
@@ -150,24 +172,27 @@ export const creditLedger = sqliteTable(
 );
 
 /** Cached conversions of a file or a run, keyed by (source, format, options). */
-export const renditions = sqliteTable(
-  "renditions",
-  {
-    cacheKey: text("cache_key").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
-    sourceKind: text("source_kind", { enum: ["file", "run"] }).notNull(),
-    sourceId: text("source_id").notNull(),
-    format: text("format").notNull(),
-    jobId: text("job_id").notNull().references(() => jobs.id),
-    createdAt: createdAt(),
-  },
-);
+export const renditions = sqliteTable("renditions", {
+  cacheKey: text("cache_key").primaryKey(),
+  accountId: text("account_id")
+    .notNull()
+    .references(() => accounts.id),
+  sourceKind: text("source_kind", { enum: ["file", "run"] }).notNull(),
+  sourceId: text("source_id").notNull(),
+  format: text("format").notNull(),
+  jobId: text("job_id")
+    .notNull()
+    .references(() => jobs.id),
+  createdAt: createdAt(),
+});
 
 export const webhookEndpoints = sqliteTable(
   "webhook_endpoints",
   {
     id: text("id").primaryKey(), // whk_…
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     url: text("url").notNull(),
     secret: text("secret").notNull(),
     events: text("events").notNull(), // JSON array of event types
@@ -182,7 +207,9 @@ export const webhookDeliveries = sqliteTable(
   "webhook_deliveries",
   {
     id: text("id").primaryKey(), // dlv_…
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     eventId: text("event_id").notNull(), // evt_…, stable across redeliveries
     eventType: text("event_type").notNull(),
     jobId: text("job_id").notNull(),
@@ -209,7 +236,9 @@ export const webhookAttempts = sqliteTable(
   "webhook_attempts",
   {
     id: text("id").primaryKey(),
-    deliveryId: text("delivery_id").notNull().references(() => webhookDeliveries.id),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id),
     attempt: integer("attempt").notNull(),
     at: integer("at").notNull(),
     statusCode: integer("status_code"),

@@ -1,7 +1,7 @@
 // Webhook endpoints, deliveries and their attempts; the account's default signing secret.
-import { and, desc, eq, inArray, isNull, lt, or, asc } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import type { D1, Db } from "./client";
-import { accounts, webhookAttempts, webhookDeliveries, webhookEndpoints, type JobStatus } from "./schema";
+import { accounts, type JobStatus, webhookAttempts, webhookDeliveries, webhookEndpoints } from "./schema";
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -26,7 +26,11 @@ export async function insertEndpointWithinLimit(d1: D1, row: EndpointRow, max: n
 }
 
 export function listEndpoints(db: Db, accountId: string) {
-  return db.select().from(webhookEndpoints).where(eq(webhookEndpoints.accountId, accountId)).orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id));
+  return db
+    .select()
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.accountId, accountId))
+    .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id));
 }
 
 export function findEndpoint(db: Db, id: string) {
@@ -40,13 +44,20 @@ export async function deleteEndpoint(db: Db, id: string): Promise<void> {
 // ---- the account's signing secret for jobs' own webhookUrl
 
 export async function accountWebhookSecret(db: Db, accountId: string): Promise<string | null> {
-  const row = await db.select({ secret: accounts.webhookSecret }).from(accounts).where(eq(accounts.id, accountId)).get();
+  const row = await db
+    .select({ secret: accounts.webhookSecret })
+    .from(accounts)
+    .where(eq(accounts.id, accountId))
+    .get();
   return row?.secret ?? null;
 }
 
 /** The account's secret, made on first use; a conditional write, so concurrent first uses agree. */
 export async function ensureAccountWebhookSecret(db: Db, accountId: string, candidate: string): Promise<string> {
-  await db.update(accounts).set({ webhookSecret: candidate }).where(and(eq(accounts.id, accountId), isNull(accounts.webhookSecret)));
+  await db
+    .update(accounts)
+    .set({ webhookSecret: candidate })
+    .where(and(eq(accounts.id, accountId), isNull(accounts.webhookSecret)));
   const secret = await accountWebhookSecret(db, accountId);
   if (!secret) throw new Error(`account ${accountId} missing`);
   return secret;
@@ -65,10 +76,14 @@ export async function replaceAccountWebhookSecret(db: Db, accountId: string, sec
  * webhookUrl first, then every enabled endpoint of the account whose filter takes the event (a URL gets the
  * event once: the unique (event_id, url) index). Renditions are internal jobs and send nothing.
  */
-export function outboxStatements(d1: D1, event: { jobId: string; status: JobStatus; eventId: string; eventType: string; now: number }): D1PreparedStatement[] {
+export function outboxStatements(
+  d1: D1,
+  event: { jobId: string; status: JobStatus; eventId: string; eventType: string; now: number },
+): D1PreparedStatement[] {
   const firstOfItsKind = `j.id = ?1 AND j.status = ?2 AND j.kind = 'job'
     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = ?1 AND d.event_type = ?4 AND d.event_id <> ?3)`;
-  const columns = "id, account_id, event_id, event_type, job_id, endpoint_id, url, status, attempts, next_attempt_at, created_at";
+  const columns =
+    "id, account_id, event_id, event_type, job_id, endpoint_id, url, status, attempts, next_attempt_at, created_at";
   const id = "'dlv_' || lower(hex(randomblob(10)))";
   const args = [event.jobId, event.status, event.eventId, event.eventType, event.now];
   return [
@@ -130,7 +145,11 @@ export async function markDeliveriesFailed(db: Db, ids: string[], error: string)
 }
 
 /** Newest first; the cursor is the last row's (createdAt, id). */
-export function listDeliveries(db: Db, accountId: string, opts: { jobId?: string; limit: number; before?: { createdAt: number; id: string } }) {
+export function listDeliveries(
+  db: Db,
+  accountId: string,
+  opts: { jobId?: string; limit: number; before?: { createdAt: number; id: string } },
+) {
   const conds = [eq(webhookDeliveries.accountId, accountId)];
   if (opts.jobId) conds.push(eq(webhookDeliveries.jobId, opts.jobId));
   if (opts.before) {
@@ -179,8 +198,16 @@ export interface DeliveryUpdate {
 }
 
 /** One attempt's record and its effect on the delivery (and its endpoint, on 410), in one batch. */
-export async function recordAttempt(db: Db, delivery: DeliveryRow, attempt: AttemptRecord, update: DeliveryUpdate): Promise<void> {
-  const insert = db.insert(webhookAttempts).values({ id: `att_${delivery.id.slice(4)}_${attempt.attempt}`, deliveryId: delivery.id, ...attempt }).onConflictDoNothing();
+export async function recordAttempt(
+  db: Db,
+  delivery: DeliveryRow,
+  attempt: AttemptRecord,
+  update: DeliveryUpdate,
+): Promise<void> {
+  const insert = db
+    .insert(webhookAttempts)
+    .values({ id: `att_${delivery.id.slice(4)}_${attempt.attempt}`, deliveryId: delivery.id, ...attempt })
+    .onConflictDoNothing();
   const change = db
     .update(webhookDeliveries)
     .set({
@@ -207,14 +234,23 @@ export async function recordAttempt(db: Db, delivery: DeliveryRow, attempt: Atte
  * Puts a finished delivery back to pending for a new attempt sequence. A pending one is refused unless its
  * next attempt is long overdue (its queue message was lost), so two sequences never run side by side.
  */
-export async function reopenDelivery(db: Db, id: string, now: number, staleBefore: number): Promise<DeliveryRow | undefined> {
+export async function reopenDelivery(
+  db: Db,
+  id: string,
+  now: number,
+  staleBefore: number,
+): Promise<DeliveryRow | undefined> {
   const rows = await db
     .update(webhookDeliveries)
     .set({ status: "pending", nextAttemptAt: now, deliveredAt: null })
     .where(
       and(
         eq(webhookDeliveries.id, id),
-        or(eq(webhookDeliveries.status, "delivered"), eq(webhookDeliveries.status, "failed"), lt(webhookDeliveries.nextAttemptAt, staleBefore)),
+        or(
+          eq(webhookDeliveries.status, "delivered"),
+          eq(webhookDeliveries.status, "failed"),
+          lt(webhookDeliveries.nextAttemptAt, staleBefore),
+        ),
       ),
     )
     .returning();

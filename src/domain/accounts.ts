@@ -1,7 +1,7 @@
 // An account's plan and what it allows now: the balance, the day's use of the daily limit.
 import type { Caller } from "../auth/scope";
 import { getAccount } from "../db/accounts";
-import { nextUtcMidnight, PLANS, utcDay, type PlanId } from "./plans";
+import { nextUtcMidnight, PLANS, type PlanId, utcDay } from "./plans";
 import type { Services } from "./services";
 
 export async function planOf(svc: Services, accountId: string): Promise<PlanId> {

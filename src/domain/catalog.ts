@@ -1,10 +1,10 @@
 // The conversion catalog: every pair of the converter's matrix with its price and limits. Derived, never
 // written by hand: the matrix comes from container/src/formats.ts, prices from pricing.ts, limits from plans.ts.
-import { categoryOf, jobName, sourceFormats, targetsFor, type Category } from "./formats";
-import { MAX_BATCH_FILES, MAX_PAGES, PLANS } from "./plans";
-import { costingFor, quote, type CostingInfo } from "./pricing";
+
 import { normalizeFormat } from "./conversions";
-import { assertConvertible } from "./formats";
+import { assertConvertible, type Category, categoryOf, jobName, sourceFormats, targetsFor } from "./formats";
+import { MAX_BATCH_FILES, MAX_PAGES, PLANS } from "./plans";
+import { type CostingInfo, costingFor, quote } from "./pricing";
 
 export interface ConversionEdge {
   sourceFormat: string;
@@ -98,8 +98,10 @@ export function estimateFor(from: string, to: string, given: { bytes?: number; p
   const result = quote(costing, { bytes: given.bytes ?? 0, pages: given.pages ?? null, options: { pdfa: given.pdfa } });
   const perPage = costing.strategy === "PerPage";
   const assumptions: string[] = [];
-  if (perPage && given.pages === undefined) assumptions.push(`no \`pages\` given: ${result.pagesCharged} ${costing.incrementUnit} assumed (one increment)`);
-  if (costing.strategy === "PerMegabyte" && given.bytes === undefined) assumptions.push("no `bytes` given: 0 bytes assumed (one increment)");
+  if (perPage && given.pages === undefined)
+    assumptions.push(`no \`pages\` given: ${result.pagesCharged} ${costing.incrementUnit} assumed (one increment)`);
+  if (costing.strategy === "PerMegabyte" && given.bytes === undefined)
+    assumptions.push("no `bytes` given: 0 bytes assumed (one increment)");
   const source_ = (v: unknown) => (v === undefined ? ("assumed" as const) : ("given" as const));
   return {
     sourceFormat: source,

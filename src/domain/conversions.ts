@@ -1,13 +1,14 @@
 // Deciding a conversion before it runs: is the pair supported, is the input within limits, what it costs.
-import type { FileRow } from "../db/files";
+
 import type { ConvertOptions } from "../converter/client";
+import type { FileRow } from "../db/files";
 import { ApiError } from "../errors";
 import { assertConvertible, isPageImageTarget } from "./formats";
+import type { JobSpec } from "./jobs";
 import { MATRIX } from "./matrix";
 import { MAX_PAGES } from "./plans";
-import { costingFor, countedUnitOf, quote, type CostQuote } from "./pricing";
+import { type CostQuote, costingFor, countedUnitOf, quote } from "./pricing";
 import { maxFileSizeBytes } from "./uploads";
-import type { JobSpec } from "./jobs";
 
 export function normalizeFormat(format: string): string {
   const f = format.trim().toLowerCase().replace(/^\./, "");
@@ -25,15 +26,28 @@ export function planConversion(
   const allowed = MATRIX.targets[target]?.options ?? [];
   for (const [name, value] of Object.entries(options)) {
     if (value !== undefined && !allowed.includes(name)) {
-      throw new ApiError("convert.invalid_option", `the ${name} option does not apply to ${target} output${allowed.length ? ` (it takes: ${allowed.join(", ")})` : ""}`, { option: name, targetFormat: target });
+      throw new ApiError(
+        "convert.invalid_option",
+        `the ${name} option does not apply to ${target} output${allowed.length ? ` (it takes: ${allowed.join(", ")})` : ""}`,
+        { option: name, targetFormat: target },
+      );
     }
   }
   const limit = maxFileSizeBytes(env);
-  if (file.bytes > limit) throw new ApiError("convert.file_too_large", `the file is ${file.bytes} bytes; this conversion accepts at most ${limit}`, { maxFileSizeBytes: limit });
+  if (file.bytes > limit)
+    throw new ApiError(
+      "convert.file_too_large",
+      `the file is ${file.bytes} bytes; this conversion accepts at most ${limit}`,
+      { maxFileSizeBytes: limit },
+    );
   const pages = exactPagesOf(file);
   if (pages !== null && pages > MAX_PAGES) {
     const unit = countedUnitOf(file.sourceFormat)!;
-    throw new ApiError("convert.too_many_pages", `the document has ${pages} ${unit}; at most ${MAX_PAGES} are converted`, { pages, maxPages: MAX_PAGES });
+    throw new ApiError(
+      "convert.too_many_pages",
+      `the document has ${pages} ${unit}; at most ${MAX_PAGES} are converted`,
+      { pages, maxPages: MAX_PAGES },
+    );
   }
   const q = quote(costingFor(file.sourceFormat, target), { bytes: file.bytes, pages, options });
   return { quote: q, target };
@@ -86,11 +100,16 @@ export type PageDefault = "first-page" | "every-page";
 
 /** The options a conversion really runs with: part of cache keys and idempotency hashes, so a default and its
  *  explicit spelling share one result. `pages=all` is every page (no selection). */
-export function effectiveOptions(targetFormat: string, options: ConvertOptions, pageDefault: PageDefault): ConvertOptions {
+export function effectiveOptions(
+  targetFormat: string,
+  options: ConvertOptions,
+  pageDefault: PageDefault,
+): ConvertOptions {
   const target = normalizeFormat(targetFormat);
   if (!MATRIX.targets[target]?.options.includes("pages")) return options;
   if (options.pages === "all") return { ...options, pages: undefined };
-  if (options.pages === undefined && pageDefault === "first-page" && isPageImageTarget(target)) return { ...options, pages: "1" };
+  if (options.pages === undefined && pageDefault === "first-page" && isPageImageTarget(target))
+    return { ...options, pages: "1" };
   return options;
 }
 
@@ -99,7 +118,11 @@ export function queryOrBody(name: string, query: string | undefined, body: strin
   if (query === "") query = undefined;
   if (body === "") body = undefined;
   if (query !== undefined && body !== undefined && query !== body) {
-    throw new ApiError("request.invalid", `${name} is given twice with different values: "${query}" as a query parameter and "${body}" in the body; send one`, { option: name });
+    throw new ApiError(
+      "request.invalid",
+      `${name} is given twice with different values: "${query}" as a query parameter and "${body}" in the body; send one`,
+      { option: name },
+    );
   }
   return query ?? body;
 }

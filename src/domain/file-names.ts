@@ -18,8 +18,15 @@ export function sanitizeFileName(name: string): string {
 /** The name an upload is stored under: sanitized, then refused when it is a path, `.` or `..`, or too long. */
 export function storedFileName(raw: string | undefined): string {
   const name = sanitizeFileName(raw ?? "");
-  if (/[/\\]/.test(name)) throw new ApiError("request.invalid_filename", "the file name must not contain path separators", { filename: name.slice(0, 100) });
+  if (/[/\\]/.test(name))
+    throw new ApiError("request.invalid_filename", "the file name must not contain path separators", {
+      filename: name.slice(0, 100),
+    });
   if (name === "." || name === "..") throw new ApiError("request.invalid_filename", "the file name is not valid");
-  if (name.length > MAX_FILENAME_LENGTH) throw new ApiError("request.invalid_filename", `the file name is ${name.length} characters; at most ${MAX_FILENAME_LENGTH} are allowed`);
+  if (name.length > MAX_FILENAME_LENGTH)
+    throw new ApiError(
+      "request.invalid_filename",
+      `the file name is ${name.length} characters; at most ${MAX_FILENAME_LENGTH} are allowed`,
+    );
   return name;
 }

@@ -1,6 +1,6 @@
 // Files as a caller sees them: only its own account's, anything else not found.
-import { ownedOr404, type Caller } from "../auth/scope";
-import { findFile, type FileRow } from "../db/files";
+import { type Caller, ownedOr404 } from "../auth/scope";
+import { type FileRow, findFile } from "../db/files";
 import type { Services } from "./services";
 
 export type { FileRow };

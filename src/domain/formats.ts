@@ -1,7 +1,7 @@
 // The format matrix as the API sees it. The converter owns the matrix (container/src/formats.ts, also
 // served at its GET /formats); the catalog, validation and pricing derive from it here.
 import { ApiError } from "../errors";
-import { CATEGORIES, MATRIX, type Category } from "./matrix";
+import { CATEGORIES, type Category, MATRIX } from "./matrix";
 
 export type { Category };
 

@@ -1,8 +1,9 @@
 // What happens once a job has ended, whichever way: waiting requests wake, its webhook deliveries (written by
 // the outbox in the same batch as the end) are queued.
+
+import { notifyJobWaiters } from "./job-waiter";
 import type { Services } from "./services";
 import { queueEventDeliveries } from "./webhooks";
-import { notifyJobWaiters } from "./job-waiter";
 
 export async function jobEnded(svc: Services, jobId: string, eventId: string): Promise<void> {
   await notifyJobWaiters(svc.env, jobId);

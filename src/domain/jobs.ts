@@ -1,19 +1,31 @@
 // The job pipeline's rules, free of HTTP: admission (limits, credits, idempotency), what a caller sees of a
 // job, cancellation, and what happens when a job ends. Both API families (files/runs and jobs) enter here.
-import { ownedOr404, type Caller } from "../auth/scope";
-import { admissionFailure, admitJobStatements, endJobWithRefund, findByIdempotencyKey, findJob, listJobs, markEnqueuedStatements, releaseIdempotencyKey, type JobRow, type NewJob } from "../db/jobs";
-import { JOB_STATUSES, type JobStatus } from "../db/schema";
+
 import type { z } from "@hono/zod-openapi";
+import { type Caller, ownedOr404 } from "../auth/scope";
+import type { ConvertOptions } from "../converter/client";
+import {
+  admissionFailure,
+  admitJobStatements,
+  endJobWithRefund,
+  findByIdempotencyKey,
+  findJob,
+  type JobRow,
+  listJobs,
+  markEnqueuedStatements,
+  type NewJob,
+  releaseIdempotencyKey,
+} from "../db/jobs";
+import { JOB_STATUSES, type JobStatus } from "../db/schema";
 import { ApiError } from "../errors";
 import { isUuidV7, uuidv7 } from "../ids";
-import type { ConvertOptions } from "../converter/client";
+import type { JobMessage } from "../queue/messages";
+import type { JobStatusResponseSchema } from "../schemas";
 import { serveObject } from "../storage/r2";
 import { signDownloadUrl, verifyDownloadToken } from "../storage/signed-urls";
 import { jobName } from "./formats";
-import { PLANS, utcDay, type PlanId } from "./plans";
-import type { JobMessage } from "../queue/messages";
-import type { JobStatusResponseSchema } from "../schemas";
 import { jobEnded } from "./job-events";
+import { PLANS, type PlanId, utcDay } from "./plans";
 import type { Services } from "./services";
 import { newEventId, webhookOutbox } from "./webhooks";
 
@@ -81,20 +93,34 @@ export async function admitJobs(
   } catch (err) {
     const why = admissionFailure(err);
     if (why === "concurrency") {
-      throw new ApiError("limits.concurrent_jobs", `at most ${plan.maxConcurrentJobs} jobs may be queued or running at once on the ${plan.name} plan`, { maxConcurrentJobs: plan.maxConcurrentJobs }, { "Retry-After": "5" });
+      throw new ApiError(
+        "limits.concurrent_jobs",
+        `at most ${plan.maxConcurrentJobs} jobs may be queued or running at once on the ${plan.name} plan`,
+        { maxConcurrentJobs: plan.maxConcurrentJobs },
+        { "Retry-After": "5" },
+      );
     }
     if (why === "credits") {
       const needed = specs.reduce((s, j) => s + j.creditCost, 0);
-      throw new ApiError("credits.insufficient", `this needs ${needed} credits and the balance is too low`, { creditCost: needed });
+      throw new ApiError("credits.insufficient", `this needs ${needed} credits and the balance is too low`, {
+        creditCost: needed,
+      });
     }
     if (why === "idempotency") throw new IdempotencyRace();
     if (why === "daily") {
-      throw new ApiError("credits.daily_limit_reached", `the ${plan.name} plan's daily limit of ${plan.dailyLimit} credits would be passed; it resets at UTC midnight`, { dailyLimit: plan.dailyLimit });
+      throw new ApiError(
+        "credits.daily_limit_reached",
+        `the ${plan.name} plan's daily limit of ${plan.dailyLimit} credits would be passed; it resets at UTC midnight`,
+        { dailyLimit: plan.dailyLimit },
+      );
     }
     throw err;
   }
   try {
-    await enqueueJobs(svc.env, rows.map((r) => r.id));
+    await enqueueJobs(
+      svc.env,
+      rows.map((r) => r.id),
+    );
   } catch (err) {
     // The jobs are recorded and paid for; the sweeper sends messages for jobs left Queued too long.
     console.error("enqueue failed; the sweeper will resend", err);
@@ -135,7 +161,13 @@ export async function resendJobs(svc: Services, ids: string[], delaySeconds = 0,
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600 * 1000;
 
 /** An Idempotency-Key replay: the same job for the same request, a clear error for a different one. */
-export async function replayIdempotent(svc: Services, accountId: string, key: string, requestHash: string, now = Date.now()): Promise<JobRow | null> {
+export async function replayIdempotent(
+  svc: Services,
+  accountId: string,
+  key: string,
+  requestHash: string,
+  now = Date.now(),
+): Promise<JobRow | null> {
   const existing = await findByIdempotencyKey(svc.db, accountId, key);
   if (!existing) return null;
   if (existing.createdAt <= now - IDEMPOTENCY_KEY_TTL_MS) {
@@ -144,7 +176,9 @@ export async function replayIdempotent(svc: Services, accountId: string, key: st
     return null;
   }
   if (existing.requestHash !== requestHash) {
-    throw new ApiError("request.idempotency_mismatch", "this Idempotency-Key was used for a different request", { idempotencyKey: key });
+    throw new ApiError("request.idempotency_mismatch", "this Idempotency-Key was used for a different request", {
+      idempotencyKey: key,
+    });
   }
   return existing;
 }
@@ -155,7 +189,12 @@ export function cancelJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | 
 }
 
 /** Ends an active job as Failed, refunded, its webhooks written in the same batch. */
-export function failJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">, code: string, detail: string): Promise<boolean> {
+export function failJob(
+  svc: Services,
+  job: Pick<JobRow, "id" | "accountId" | "creditCost">,
+  code: string,
+  detail: string,
+): Promise<boolean> {
   return endActiveJob(svc, job, "Failed", code, detail);
 }
 
@@ -171,7 +210,13 @@ async function endActiveJob(
   const ended = await endJobWithRefund(
     svc.d1,
     job,
-    { status, errorCode, errorDetail, phase: status === "Failed" ? "failed" : "canceled", fromStatuses: ["Queued", "Running"] },
+    {
+      status,
+      errorCode,
+      errorDetail,
+      phase: status === "Failed" ? "failed" : "canceled",
+      fromStatuses: ["Queued", "Running"],
+    },
     now,
     utcDay(now),
     webhookOutbox(svc.d1, job.id, status, eventId, now),
@@ -189,12 +234,17 @@ export async function visibleJob(svc: Services, caller: Caller, id: string): Pro
 export async function cancelVisibleJob(svc: Services, job: JobRow): Promise<JobRow> {
   const canceled = await cancelJob(svc, job);
   const after = (await findJob(svc.db, job.id))!;
-  if (!canceled) throw new ApiError("jobs.already_finished", `the job is already ${after.status}`, { status: after.status });
+  if (!canceled)
+    throw new ApiError("jobs.already_finished", `the job is already ${after.status}`, { status: after.status });
   return after;
 }
 
 /** The account's jobs, newest first (ids are time-ordered); `before` is the last id of the previous page. */
-export async function jobsPage(svc: Services, accountId: string, opts: { status?: JobStatus; limit: number; before?: string }): Promise<{ page: JobRow[]; hasMore: boolean }> {
+export async function jobsPage(
+  svc: Services,
+  accountId: string,
+  opts: { status?: JobStatus; limit: number; before?: string },
+): Promise<{ page: JobRow[]; hasMore: boolean }> {
   const rows = await listJobs(svc.db, accountId, { ...opts, limit: opts.limit + 1 });
   return { page: rows.slice(0, opts.limit), hasMore: rows.length > opts.limit };
 }
@@ -202,16 +252,32 @@ export async function jobsPage(svc: Services, accountId: string, opts: { status?
 /** The job's output, streamed with Range and validators (storage/r2.ts), once it has Succeeded and while stored. */
 export async function serveJobOutput(svc: Services, job: JobRow, request: Request): Promise<Response> {
   if (job.status !== "Succeeded") {
-    throw new ApiError("jobs.not_finished", `the job is ${job.status}; its output can be downloaded once it has Succeeded`, { status: job.status });
+    throw new ApiError(
+      "jobs.not_finished",
+      `the job is ${job.status}; its output can be downloaded once it has Succeeded`,
+      { status: job.status },
+    );
   }
   if (!hasLiveOutput(job)) throw new ApiError("jobs.output_expired", "the job's output has expired and was deleted");
-  const response = await serveObject(svc.env.BUCKET, job.outputKey!, request, job.outputFileName!, job.outputContentType!);
+  const response = await serveObject(
+    svc.env.BUCKET,
+    job.outputKey!,
+    request,
+    job.outputFileName!,
+    job.outputContentType!,
+  );
   if (!response) throw new ApiError("jobs.output_expired", "the job's output is no longer stored");
   return response;
 }
 
 /** The output's download name: the input's base name with the new extension, or a named ZIP of many files. */
-export function outputFileName(originalName: string, source: string, target: string, extension: string, fileCount: number): string {
+export function outputFileName(
+  originalName: string,
+  source: string,
+  target: string,
+  extension: string,
+  fileCount: number,
+): string {
   const base = baseName(originalName);
   if (extension === "zip" && fileCount > 1) return `${jobName(source, target)}-${base}-${fileCount}-outputs.zip`;
   return `${base}.${extension}`;
@@ -252,8 +318,13 @@ export async function jobStatusResponse(env: Env, job: JobRow, origin: string | 
       inputPages: job.inputPages,
       outputPages: job.outputPages,
     },
-    error: job.status === "Failed" ? { code: job.errorCode ?? "upstream_error", detail: job.errorDetail ?? "the conversion failed" } : null,
-    output: live ? { fileName: job.outputFileName!, contentType: job.outputContentType!, fileCount: job.outputFileCount ?? 1 } : null,
+    error:
+      job.status === "Failed"
+        ? { code: job.errorCode ?? "upstream_error", detail: job.errorDetail ?? "the conversion failed" }
+        : null,
+    output: live
+      ? { fileName: job.outputFileName!, contentType: job.outputContentType!, fileCount: job.outputFileCount ?? 1 }
+      : null,
     download_url: download?.url ?? null,
     expires_at: download ? new Date(download.expiresAt).toISOString() : null,
     sourceFormat: job.sourceFormat,

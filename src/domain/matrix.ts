@@ -1,6 +1,6 @@
 // The converter's format matrix, imported at build time: one source of truth for the converter's
 // GET /formats and the API's catalog and validation.
-import { sources, targets, type Category } from "../../container/src/formats.ts";
+import { type Category, sources, targets } from "../../container/src/formats.ts";
 
 export type { Category };
 
@@ -14,6 +14,18 @@ export const CATEGORIES: Record<Category, string> = {
 };
 
 export const MATRIX: {
-  sources: Record<string, { category: Category; mediaType: string; targets: readonly string[]; extensions: readonly string[]; countedUnit?: "pages" | "slides" }>;
-  targets: Record<string, { mediaType: string; multiPage: boolean; splitBy?: "page" | "sheet"; options: readonly string[] }>;
+  sources: Record<
+    string,
+    {
+      category: Category;
+      mediaType: string;
+      targets: readonly string[];
+      extensions: readonly string[];
+      countedUnit?: "pages" | "slides";
+    }
+  >;
+  targets: Record<
+    string,
+    { mediaType: string; multiPage: boolean; splitBy?: "page" | "sheet"; options: readonly string[] }
+  >;
 } = { sources, targets };

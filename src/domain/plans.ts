@@ -14,8 +14,24 @@ export interface Plan {
 }
 
 export const PLANS: Record<PlanId, Plan> = {
-  free: { id: "free", name: "Free", accessDisplayName: "Free plan", tier: "free", dailyLimit: 100, maxConcurrentJobs: 10, signupCredits: 100 },
-  pro: { id: "pro", name: "Pro", accessDisplayName: "Pro plan", tier: "pro", dailyLimit: null, maxConcurrentJobs: 50, signupCredits: 10000 },
+  free: {
+    id: "free",
+    name: "Free",
+    accessDisplayName: "Free plan",
+    tier: "free",
+    dailyLimit: 100,
+    maxConcurrentJobs: 10,
+    signupCredits: 100,
+  },
+  pro: {
+    id: "pro",
+    name: "Pro",
+    accessDisplayName: "Pro plan",
+    tier: "pro",
+    dailyLimit: null,
+    maxConcurrentJobs: 50,
+    signupCredits: 10000,
+  },
 };
 
 // A full batch fits within the free plan's concurrent-job limit.

@@ -44,12 +44,32 @@ export function countedUnitOf(source: string): "pages" | "slides" | null {
 export function costingFor(source: string, target: string): CostingInfo {
   const unit = countedUnitOf(source);
   const costing: Omit<CostingInfo, "costVariants"> = unit
-    ? { strategy: "PerPage", baseCost: 1, increment: PAGES_PER_INCREMENT, incrementUnit: unit, displaySuffix: `per ${PAGES_PER_INCREMENT} ${unit}` }
-    : { strategy: "PerMegabyte", baseCost: 1, increment: MEGABYTES_PER_INCREMENT, incrementUnit: "mb", displaySuffix: `per ${MEGABYTES_PER_INCREMENT} MB` };
+    ? {
+        strategy: "PerPage",
+        baseCost: 1,
+        increment: PAGES_PER_INCREMENT,
+        incrementUnit: unit,
+        displaySuffix: `per ${PAGES_PER_INCREMENT} ${unit}`,
+      }
+    : {
+        strategy: "PerMegabyte",
+        baseCost: 1,
+        increment: MEGABYTES_PER_INCREMENT,
+        incrementUnit: "mb",
+        displaySuffix: `per ${MEGABYTES_PER_INCREMENT} MB`,
+      };
   const pdfa = MATRIX.targets[target]?.options.includes("pdfa");
   return {
     ...costing,
-    costVariants: pdfa ? { pdfa: { description: "PDF/A archival output (the pdfa option)", baseCost: costing.baseCost + PDFA_SURCHARGE, displaySuffix: costing.displaySuffix } } : null,
+    costVariants: pdfa
+      ? {
+          pdfa: {
+            description: "PDF/A archival output (the pdfa option)",
+            baseCost: costing.baseCost + PDFA_SURCHARGE,
+            displaySuffix: costing.displaySuffix,
+          },
+        }
+      : null,
   };
 }
 
@@ -76,7 +96,15 @@ export function quote(costing: CostingInfo, inputs: CostInputs): CostQuote {
   const variantName = inputs.options?.pdfa && costing.costVariants?.pdfa ? "pdfa" : null;
   const base = variantName ? costing.costVariants![variantName]!.baseCost : costing.baseCost;
   if (costing.strategy === "Fixed" || costing.increment === null) {
-    return { credits: base, increments: 1, quantity: 1, unit: "conversion", variant: variantName, pagesCharged: null, maxPages: MAX_PAGES };
+    return {
+      credits: base,
+      increments: 1,
+      quantity: 1,
+      unit: "conversion",
+      variant: variantName,
+      pagesCharged: null,
+      maxPages: MAX_PAGES,
+    };
   }
   let quantity: number;
   let pagesCharged: number | null = null;

@@ -12,11 +12,11 @@ import { claimRenditionStatements, findRendition, findRenditionJob, type Renditi
 import type { JobStatus } from "../db/schema";
 import { primarySession, readSession } from "../db/sessions";
 import { sha256Hex } from "../digests";
-import { ApiError, statusOf, type ErrorCode } from "../errors";
-import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
-import { waitForJobEnd } from "./job-waiter";
+import { ApiError, type ErrorCode, statusOf } from "../errors";
 import { planOf } from "./accounts";
+import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
 import { visibleFile } from "./files";
+import { waitForJobEnd } from "./job-waiter";
 import { admitJobs, signedOutputUrl } from "./jobs";
 import type { PlanId } from "./plans";
 import { runOutputFile } from "./runs";
@@ -67,8 +67,17 @@ export interface RenditionRequest {
   bookmark: string | null | undefined;
 }
 
-export type ReadyRendition = { state: "ready"; rendition: RenditionJob; downloadUrl: string; expiresAt: number; cached: boolean; bookmark: string | null };
-export type RenditionOutcome = ReadyRendition | { state: "pending"; jobId: string; status: JobStatus; bookmark: string | null };
+export type ReadyRendition = {
+  state: "ready";
+  rendition: RenditionJob;
+  downloadUrl: string;
+  expiresAt: number;
+  cached: boolean;
+  bookmark: string | null;
+};
+export type RenditionOutcome =
+  | ReadyRendition
+  | { state: "pending"; jobId: string; status: JobStatus; bookmark: string | null };
 
 /** On a miss: the file to convert, as this caller may see it (not found otherwise); a run's output is registered. */
 function sourceFile(svc: Services, caller: Caller, source: RenditionSource): Promise<FileRow> {
@@ -89,7 +98,10 @@ export async function renditionFor(req: RenditionRequest): Promise<RenditionOutc
   // A miss: from here on everything goes to the primary, which the admission batch writes anyway.
   const writes = primarySession(env.DB);
   const svc = openServices(env, { d1: writes, origin: req.svc.origin });
-  const [file, planId] = await Promise.all([sourceFile(svc, req.caller, req.source), planOf(svc, req.caller.accountId)]);
+  const [file, planId] = await Promise.all([
+    sourceFile(svc, req.caller, req.source),
+    planOf(svc, req.caller.accountId),
+  ]);
   const jobId = await admitOrJoin(svc, req, file, planId, format, options, cacheKey, cached);
 
   await waitForJobEnd(env, jobId, req.waitMs);
@@ -100,7 +112,12 @@ export async function renditionFor(req: RenditionRequest): Promise<RenditionOutc
   return { state: "pending", jobId, status: job.status, bookmark: writes.getBookmark() };
 }
 
-async function ready(req: RenditionRequest, rendition: RenditionJob, cached: boolean, bookmark: string | null): Promise<ReadyRendition> {
+async function ready(
+  req: RenditionRequest,
+  rendition: RenditionJob,
+  cached: boolean,
+  bookmark: string | null,
+): Promise<ReadyRendition> {
   const { url, expiresAt } = await signedOutputUrl(req.svc.env, rendition, req.svc.origin!);
   return { state: "ready", rendition, downloadUrl: url, expiresAt, cached, bookmark };
 }
@@ -132,11 +149,25 @@ async function admitOrJoin(
       const [job] = await admitJobs(
         svc,
         planId,
-        [jobSpecFor(file, target, options, quote, { accountId: req.caller.accountId, apiKeyId: req.caller.apiKeyId, kind: "rendition" })],
+        [
+          jobSpecFor(file, target, options, quote, {
+            accountId: req.caller.accountId,
+            apiKeyId: req.caller.apiKeyId,
+            kind: "rendition",
+          }),
+        ],
         ([row]) =>
           claimRenditionStatements(
             svc.d1,
-            { cacheKey, accountId: req.caller.accountId, sourceKind: req.source.kind, sourceId: req.source.id, format: target, jobId: row!.id, createdAt: row!.createdAt },
+            {
+              cacheKey,
+              accountId: req.caller.accountId,
+              sourceKind: req.source.kind,
+              sourceId: req.source.id,
+              format: target,
+              jobId: row!.id,
+              createdAt: row!.createdAt,
+            },
             replacing,
           ),
       );
@@ -159,13 +190,21 @@ async function admitOrJoin(
 export function renditionFailure(job: RenditionJob): ApiError {
   const context = { job_id: job.jobId, status: job.status };
   if (job.status === "Canceled") {
-    return new ApiError("convert.failed", "the conversion was canceled before it finished; the credits were refunded and calling again converts again", context);
+    return new ApiError(
+      "convert.failed",
+      "the conversion was canceled before it finished; the credits were refunded and calling again converts again",
+      context,
+    );
   }
   const code = job.errorCode ?? "upstream_error";
   const detail = job.errorDetail ?? "the conversion failed";
   const status = statusOf(code as ErrorCode) as number | undefined;
   if (status !== undefined && status >= 400 && status < 500) return new ApiError(code as ErrorCode, detail, context);
-  return new ApiError("convert.failed", `the conversion failed: ${detail}; the credits were refunded and a retry converts again`, { ...context, cause: code });
+  return new ApiError(
+    "convert.failed",
+    `the conversion failed: ${detail}; the credits were refunded and a retry converts again`,
+    { ...context, cause: code },
+  );
 }
 
 /**
@@ -191,5 +230,9 @@ export function renditionHeaders(outcome: RenditionOutcome): Record<string, stri
 
 /** The 202 body when the wait ran out: the job goes on, and its status URL tells when it is done. */
 export function pendingBody(outcome: Extract<RenditionOutcome, { state: "pending" }>) {
-  return { job_id: outcome.jobId, status: outcome.status as "Queued" | "Running", status_url: statusUrl(outcome.jobId) };
+  return {
+    job_id: outcome.jobId,
+    status: outcome.status as "Queued" | "Running",
+    status_url: statusUrl(outcome.jobId),
+  };
 }

@@ -1,7 +1,7 @@
 // What the domain works with: the Worker's bindings, D1 (through drizzle and as raw statements) and, for a
 // request, its origin. Built here only, once for a request (app.ts), a queue batch and a cron run (index.ts),
 // and over a D1 session where a path must read its own writes (renditions.ts).
-import { openDb, pingDatabase, type D1, type Db } from "../db/client";
+import { type D1, type Db, openDb, pingDatabase } from "../db/client";
 
 export interface Services {
   env: Env;

@@ -4,15 +4,23 @@
 // or unknown binary is refused before the rest arrives); the whole file by the shared detector once stored,
 // reading bounded ranges only. A refused upload leaves nothing in R2; the D1 row is written by the caller once
 // the whole request has been read, so nothing half-written remains either.
-import { deleteFile, insertFile, type FileRow } from "../db/files";
+
+import {
+  bytesSource,
+  detect,
+  HEAD_BYTES,
+  type Refused,
+  refuseFromHead,
+  withKnownRanges,
+} from "../../container/src/detect/index.ts";
+import { deleteFile, type FileRow, insertFile } from "../db/files";
+import { toHex } from "../digests";
 import { ApiError } from "../errors";
 import { prefixedId } from "../ids";
-import { objectRanges, ObjectWriter, uploadKey } from "../storage/r2";
-import { bytesSource, detect, HEAD_BYTES, refuseFromHead, withKnownRanges, type Refused } from "../../container/src/detect/index.ts";
+import { ObjectWriter, objectRanges, uploadKey } from "../storage/r2";
 import { storedFileName } from "./file-names";
-import type { Services } from "./services";
 import { mediaTypeOf, sourceFormats } from "./formats";
-import { toHex } from "../digests";
+import type { Services } from "./services";
 
 // Cloudflare's request body limit on the Free and Pro plans (Business: 200 MB, Enterprise: 500 MB).
 export const DEFAULT_MAX_FILE_SIZE_BYTES = 100 * 1024 * 1024;
@@ -74,7 +82,9 @@ export function uploadSink(env: Env, accountId: string, name: string, limits: Up
   return {
     async write(chunk) {
       if (writer.size + chunk.length > limits.maxFileBytes) {
-        throw new ApiError("request.too_large", `the file is larger than the limit of ${limits.maxFileBytes} bytes`, { maxFileSizeBytes: limits.maxFileBytes });
+        throw new ApiError("request.too_large", `the file is larger than the limit of ${limits.maxFileBytes} bytes`, {
+          maxFileSizeBytes: limits.maxFileBytes,
+        });
       }
       limits.onBytes?.(chunk.length);
       if (headLength < head.length) {
@@ -140,7 +150,10 @@ function refusal(refused: Refused, filename: string): ApiError {
     case "empty":
       return new ApiError("request.empty_file", "the file is empty", { filename });
     case "unsupported":
-      return new ApiError("request.unsupported_format", refused.detail, { ...context, supportedFormats: sourceFormats() });
+      return new ApiError("request.unsupported_format", refused.detail, {
+        ...context,
+        supportedFormats: sourceFormats(),
+      });
     case "mismatch":
       return new ApiError("request.format_mismatch", refused.detail, context);
     case "corrupt":
@@ -169,7 +182,10 @@ export async function recordUploads(svc: Services, uploads: ReceivedUpload[]): P
 
 /** Removes uploads received by a request that then failed: their objects, and any rows already written. */
 export async function discardUploads(svc: Services, uploads: ReceivedUpload[], rows: FileRow[] = []): Promise<void> {
-  await Promise.allSettled([...uploads.map((u) => u.discard()), ...rows.map((row) => deleteFile(svc.env, svc.db, row))]);
+  await Promise.allSettled([
+    ...uploads.map((u) => u.discard()),
+    ...rows.map((row) => deleteFile(svc.env, svc.db, row)),
+  ]);
 }
 
 /** The last `capacity` bytes written, in a ring. */

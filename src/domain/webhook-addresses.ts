@@ -10,7 +10,15 @@ import { ApiError } from "../errors";
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
-export type AddressClass = "public" | "loopback" | "private" | "link-local" | "unspecified" | "multicast" | "reserved" | "metadata";
+export type AddressClass =
+  | "public"
+  | "loopback"
+  | "private"
+  | "link-local"
+  | "unspecified"
+  | "multicast"
+  | "reserved"
+  | "metadata";
 
 export type UrlVerdict =
   | { ok: true; url: string }
@@ -39,7 +47,8 @@ const PRIVATE_SUFFIXES = [".internal", ".local", ".localdomain", ".home.arpa", "
 /** Whether docconv may send webhooks to this URL; the normalized URL when it may. */
 export function checkWebhookUrl(raw: string, env: object): UrlVerdict {
   const allowLoopback = loopbackAllowed(env);
-  if (raw.length > MAX_WEBHOOK_URL_LENGTH) return invalid(`the URL is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
+  if (raw.length > MAX_WEBHOOK_URL_LENGTH)
+    return invalid(`the URL is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
   let url: URL;
   try {
     url = new URL(raw.trim());
@@ -49,7 +58,8 @@ export function checkWebhookUrl(raw: string, env: object): UrlVerdict {
   if (url.protocol !== "https:" && !(allowLoopback && url.protocol === "http:")) {
     return invalid(allowLoopback ? "the URL must use https or http" : "the URL must use https");
   }
-  if (url.username || url.password) return invalid("credentials in the URL are not allowed; sign with the webhook secret instead");
+  if (url.username || url.password)
+    return invalid("credentials in the URL are not allowed; sign with the webhook secret instead");
   const host = url.hostname.toLowerCase().replace(/\.+$/, "");
   if (!host) return invalid("the URL has no host");
 
@@ -63,7 +73,8 @@ export function checkWebhookUrl(raw: string, env: object): UrlVerdict {
 /** Throws the API's error when the URL may not receive webhooks; otherwise the normalized URL. */
 export function assertWebhookUrl(raw: string, env: object): string {
   const verdict = checkWebhookUrl(raw, env);
-  if (!verdict.ok) throw new ApiError(verdict.code, `webhook URL refused: ${verdict.reason}`, { url: raw, reason: verdict.reason });
+  if (!verdict.ok)
+    throw new ApiError(verdict.code, `webhook URL refused: ${verdict.reason}`, { url: raw, reason: verdict.reason });
   return verdict.url;
 }
 
@@ -155,7 +166,8 @@ export function classifyIPv4(n: number): AddressClass {
   if (n === IPV4_METADATA) return "metadata";
   if (inV4(n, ipv4(0, 0, 0, 0), 8)) return "unspecified"; // 0/8: "this network"
   if (inV4(n, ipv4(127, 0, 0, 0), 8)) return "loopback";
-  if (inV4(n, ipv4(10, 0, 0, 0), 8) || inV4(n, ipv4(172, 16, 0, 0), 12) || inV4(n, ipv4(192, 168, 0, 0), 16)) return "private";
+  if (inV4(n, ipv4(10, 0, 0, 0), 8) || inV4(n, ipv4(172, 16, 0, 0), 12) || inV4(n, ipv4(192, 168, 0, 0), 16))
+    return "private";
   if (inV4(n, ipv4(100, 64, 0, 0), 10)) return "private"; // carrier-grade NAT
   if (inV4(n, ipv4(169, 254, 0, 0), 16)) return "link-local";
   if (inV4(n, ipv4(224, 0, 0, 0), 4)) return "multicast";
@@ -221,7 +233,8 @@ function inPrefix(bytes: Uint8Array, prefix: number[], bits: number): boolean {
   return true;
 }
 
-const v4At = (b: Uint8Array, at: number, xor = 0) => ipv4(b[at]! ^ xor, b[at + 1]! ^ xor, b[at + 2]! ^ xor, b[at + 3]! ^ xor);
+const v4At = (b: Uint8Array, at: number, xor = 0) =>
+  ipv4(b[at]! ^ xor, b[at + 1]! ^ xor, b[at + 2]! ^ xor, b[at + 3]! ^ xor);
 
 /**
  * The IPv4 addresses an IPv6 address carries, with the form's name: IPv4-mapped ::ffff:0:0/96,
@@ -232,10 +245,12 @@ const v4At = (b: Uint8Array, at: number, xor = 0) => ipv4(b[at]! ^ xor, b[at + 1
 export function carriedIPv4(b: Uint8Array): { form: string; addresses: number[] } | null {
   const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
   if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return { form: "IPv4-mapped", addresses: [v4At(b, 12)] };
-  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) return { form: "IPv4-translated", addresses: [v4At(b, 12)] };
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12))
+    return { form: "IPv4-translated", addresses: [v4At(b, 12)] };
   if (zeros(0, 12)) return { form: "IPv4-compatible", addresses: [v4At(b, 12)] };
   if (inPrefix(b, [0x00, 0x64, 0xff, 0x9b], 96)) return { form: "NAT64", addresses: [v4At(b, 12)] };
-  if (inPrefix(b, [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01], 48)) return { form: "local-use NAT64", addresses: [v4At(b, 12)] };
+  if (inPrefix(b, [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01], 48))
+    return { form: "local-use NAT64", addresses: [v4At(b, 12)] };
   if (inPrefix(b, [0x20, 0x02], 16)) return { form: "6to4", addresses: [v4At(b, 2)] };
   if (inPrefix(b, [0x20, 0x01, 0x00, 0x00], 32)) return { form: "Teredo", addresses: [v4At(b, 4), v4At(b, 12, 0xff)] };
   return null;
@@ -264,12 +279,17 @@ function judgeIPv6(b: Uint8Array): { kind: AddressClass; why?: string } {
   if (inPrefix(b, [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01], 48)) return { kind: "private", why: "local-use NAT64" };
   if (!inPrefix(b, [0x20], 3)) {
     // Mapped, translated, compatible and NAT64 forms of public IPv4 addresses land here too.
-    return { kind: "reserved", why: carried ? `${carried.form}: write the IPv4 address itself` : "not global unicast 2000::/3" };
+    return {
+      kind: "reserved",
+      why: carried ? `${carried.form}: write the IPv4 address itself` : "not global unicast 2000::/3",
+    };
   }
   // Global unicast minus the IANA special-purpose blocks that are not globally reachable. 6to4 and Teredo
   // addresses whose IPv4 addresses are public pass.
   if (inPrefix(b, [0x20, 0x01, 0x00, 0x00], 32)) return { kind: "public" }; // Teredo, judged above
-  if (inPrefix(b, [0x20, 0x01, 0x00, 0x00], 23)) return { kind: "reserved", why: "IETF protocol assignments: benchmarking, ORCHID, anycast services" };
-  if (inPrefix(b, [0x20, 0x01, 0x0d, 0xb8], 32) || inPrefix(b, [0x3f, 0xff], 20)) return { kind: "reserved", why: "documentation" };
+  if (inPrefix(b, [0x20, 0x01, 0x00, 0x00], 23))
+    return { kind: "reserved", why: "IETF protocol assignments: benchmarking, ORCHID, anycast services" };
+  if (inPrefix(b, [0x20, 0x01, 0x0d, 0xb8], 32) || inPrefix(b, [0x3f, 0xff], 20))
+    return { kind: "reserved", why: "documentation" };
   return { kind: "public" };
 }

@@ -1,10 +1,13 @@
 // What an account manages of its webhooks: registered endpoints (at most MAX_ENDPOINTS_PER_ACCOUNT), the signing
 // secret for jobs' own webhookUrl, and the deliveries with their attempts (listed, redelivered).
-import { ownedOr404, type Caller } from "../auth/scope";
+import { type Caller, ownedOr404 } from "../auth/scope";
 import {
+  type AttemptRow,
   accountWebhookSecret,
   attemptsOf,
+  type DeliveryRow,
   deleteEndpoint,
+  type EndpointRow,
   ensureAccountWebhookSecret,
   findDelivery,
   findEndpoint,
@@ -13,9 +16,6 @@ import {
   listEndpoints,
   reopenDelivery,
   replaceAccountWebhookSecret,
-  type AttemptRow,
-  type DeliveryRow,
-  type EndpointRow,
 } from "../db/webhooks";
 import { ApiError } from "../errors";
 import { prefixedId } from "../ids";
@@ -46,7 +46,11 @@ export async function registerEndpoint(
   };
   // One conditional insert: registrations racing each other cannot pass the limit together.
   if (!(await insertEndpointWithinLimit(svc.d1, row, MAX_ENDPOINTS_PER_ACCOUNT))) {
-    throw new ApiError("webhooks.limit_reached", `an account may register at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints`, { maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT });
+    throw new ApiError(
+      "webhooks.limit_reached",
+      `an account may register at most ${MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints`,
+      { maxEndpoints: MAX_ENDPOINTS_PER_ACCOUNT },
+    );
   }
   return row;
 }
@@ -66,13 +70,19 @@ export async function removeEndpoint(svc: Services, caller: Caller, id: string):
 export async function signingSecretOf(svc: Services, accountId: string): Promise<string> {
   const secret = await accountWebhookSecret(svc.db, accountId);
   if (!secret) {
-    throw new ApiError("webhooks.secret_not_found", "the account has no signing secret yet: create it with POST /v1/webhooks/signing-secret");
+    throw new ApiError(
+      "webhooks.secret_not_found",
+      "the account has no signing secret yet: create it with POST /v1/webhooks/signing-secret",
+    );
   }
   return secret;
 }
 
 /** Makes the account's secret unless it has one, which is kept (`created: false`): concurrent calls agree. */
-export async function createSigningSecret(svc: Services, accountId: string): Promise<{ secret: string; created: boolean }> {
+export async function createSigningSecret(
+  svc: Services,
+  accountId: string,
+): Promise<{ secret: string; created: boolean }> {
   const candidate = newSigningSecret();
   const secret = await ensureAccountWebhookSecret(svc.db, accountId, candidate);
   return { secret, created: secret === candidate };
@@ -99,8 +109,14 @@ export async function deliveriesPage(
 ): Promise<{ page: DeliveryWithAttempts[]; hasMore: boolean }> {
   const rows = await listDeliveries(svc.db, accountId, { ...opts, limit: opts.limit + 1 });
   const page = rows.slice(0, opts.limit);
-  const attempts = await attemptsOf(svc.db, page.map((r) => r.id));
-  return { page: page.map((delivery) => ({ delivery, attempts: attempts.get(delivery.id)! })), hasMore: rows.length > opts.limit };
+  const attempts = await attemptsOf(
+    svc.db,
+    page.map((r) => r.id),
+  );
+  return {
+    page: page.map((delivery) => ({ delivery, attempts: attempts.get(delivery.id)! })),
+    hasMore: rows.length > opts.limit,
+  };
 }
 
 export async function visibleDelivery(svc: Services, caller: Caller, id: string): Promise<DeliveryWithAttempts> {
@@ -117,13 +133,21 @@ export async function redeliver(svc: Services, caller: Caller, id: string): Prom
   if (delivery.endpointId) {
     const endpoint = await findEndpoint(svc.db, delivery.endpointId);
     if (!endpoint || endpoint.disabledAt !== null) {
-      throw new ApiError("deliveries.endpoint_unavailable", `the delivery's endpoint was ${endpoint ? "disabled" : "deleted"}`, { endpointId: delivery.endpointId });
+      throw new ApiError(
+        "deliveries.endpoint_unavailable",
+        `the delivery's endpoint was ${endpoint ? "disabled" : "deleted"}`,
+        { endpointId: delivery.endpointId },
+      );
     }
   }
   const now = Date.now();
   const reopened = await reopenDelivery(svc.db, delivery.id, now, now - LOST_MESSAGE_AFTER_MS);
   if (!reopened) {
-    throw new ApiError("deliveries.pending", "the delivery is still being retried; redeliver it once it has been delivered or has failed", { status: delivery.status });
+    throw new ApiError(
+      "deliveries.pending",
+      "the delivery is still being retried; redeliver it once it has been delivered or has failed",
+      { status: delivery.status },
+    );
   }
   await sendDeliveryMessages(svc.env, [reopened.id]);
   return { delivery: reopened, attempts: (await attemptsOf(svc.db, [reopened.id])).get(reopened.id)! };

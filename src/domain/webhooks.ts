@@ -68,7 +68,9 @@ const encoder = new TextEncoder();
 
 /** Hex HMAC-SHA256 of `<timestamp>.<body>`, keyed with the whole secret string (`whsec_` included). */
 export async function signWebhook(secret: string, timestamp: number, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`));
   return toHex(mac);
 }
@@ -76,7 +78,13 @@ export async function signWebhook(secret: string, timestamp: number, body: strin
 export const WEBHOOK_USER_AGENT = "docconv-webhooks/1";
 
 /** Every header of one attempt; the timestamp is the attempt's, so a retry is signed afresh. */
-export async function webhookHeaders(secret: string, eventId: string, deliveryId: string, body: string, now = Date.now()): Promise<Record<string, string>> {
+export async function webhookHeaders(
+  secret: string,
+  eventId: string,
+  deliveryId: string,
+  body: string,
+  now = Date.now(),
+): Promise<Record<string, string>> {
   const timestamp = Math.floor(now / 1000);
   return {
     "Content-Type": "application/json",
@@ -94,7 +102,13 @@ export async function webhookHeaders(secret: string, eventId: string, deliveryId
  * The statements that write the deliveries of a job's end event; they join the batch of the terminal transition
  * (src/db/webhooks.ts `outboxStatements`). `eventId` names the event for `queueEventDeliveries` afterwards.
  */
-export function webhookOutbox(d1: D1, jobId: string, status: "Succeeded" | "Failed" | "Canceled", eventId: string, now: number): D1PreparedStatement[] {
+export function webhookOutbox(
+  d1: D1,
+  jobId: string,
+  status: "Succeeded" | "Failed" | "Canceled",
+  eventId: string,
+  now: number,
+): D1PreparedStatement[] {
   return outboxStatements(d1, { jobId, status, eventId, eventType: EVENT_OF_STATUS[status]!, now });
 }
 
@@ -113,6 +127,9 @@ export async function queueEventDeliveries(svc: Services, eventId: string): Prom
 }
 
 export async function sendDeliveryMessages(env: Env, deliveryIds: string[]): Promise<void> {
-  const messages = deliveryIds.map((deliveryId) => ({ body: { type: "webhook", deliveryId } satisfies WebhookMessage, contentType: "json" as const }));
+  const messages = deliveryIds.map((deliveryId) => ({
+    body: { type: "webhook", deliveryId } satisfies WebhookMessage,
+    contentType: "json" as const,
+  }));
   for (let i = 0; i < messages.length; i += 100) await env.WEBHOOKS_QUEUE.sendBatch(messages.slice(i, i + 100));
 }

@@ -4,12 +4,13 @@
 // A job that must run again later is never handed back with `message.retry()`: the platform counts every
 // retry against the queue's max_retries and then parks the message in the dead-letter queue. The job goes
 // back to Queued, a fresh message with `delaySeconds` is sent, and this one is acknowledged.
+
+import { ConverterError, type ConvertOptions, converterFor } from "../converter/client";
 import { findFile } from "../db/files";
-import { claimJob, completeJob, requeueJob, setPhase, type JobRow } from "../db/jobs";
-import { converterFor, ConverterError, type ConvertOptions } from "../converter/client";
+import { claimJob, completeJob, type JobRow, requeueJob, setPhase } from "../db/jobs";
+import { jobEnded } from "../domain/job-events";
 import { enqueueJobs, failJob, outputFileName } from "../domain/jobs";
 import type { Services } from "../domain/services";
-import { jobEnded } from "../domain/job-events";
 import { newEventId, webhookOutbox } from "../domain/webhooks";
 import { outputKey, putStream } from "../storage/r2";
 import type { JobMessage } from "./messages";
@@ -67,8 +68,18 @@ export function backpressureDelaySeconds(env: Env, retryAfter: number | null = n
 }
 
 /** Fails a job that waited out its budget for a converter; the detail says what it was waiting on. */
-export function failUnavailable(svc: Services, job: Pick<JobRow, "id" | "accountId" | "creditCost">, waitedMs: number, cause: string): Promise<boolean> {
-  return failJob(svc, job, "convert.unavailable", `no converter took the job in ${Math.round(waitedMs / 1000)} s (last: ${cause}); the credits were refunded`);
+export function failUnavailable(
+  svc: Services,
+  job: Pick<JobRow, "id" | "accountId" | "creditCost">,
+  waitedMs: number,
+  cause: string,
+): Promise<boolean> {
+  return failJob(
+    svc,
+    job,
+    "convert.unavailable",
+    `no converter took the job in ${Math.round(waitedMs / 1000)} s (last: ${cause}); the credits were refunded`,
+  );
 }
 
 export async function processJob(svc: Services, jobId: string): Promise<Outcome> {
@@ -101,11 +112,20 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     requestTimeoutMs: converterRequestTimeoutMs(env),
   });
 
-  const fileName = outputFileName(file.filename, job.sourceFormat, job.targetFormat, result.extension, result.fileCount);
+  const fileName = outputFileName(
+    file.filename,
+    job.sourceFormat,
+    job.targetFormat,
+    result.extension,
+    result.fileCount,
+  );
   const key = outputKey(job.accountId, job.id, fileName);
   try {
     // The phase is for callers polling; it need not hold up the write.
-    await Promise.all([setPhase(env.DB, job.id, "storing", 90), putStream(env.BUCKET, key, result.body, result.length, result.contentType)]);
+    await Promise.all([
+      setPhase(env.DB, job.id, "storing", 90),
+      putStream(env.BUCKET, key, result.body, result.length, result.contentType),
+    ]);
   } catch (err) {
     // Nothing half-written is served: the job never points at an object that failed to store.
     await env.BUCKET.delete(key).catch(() => undefined);

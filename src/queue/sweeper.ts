@@ -28,13 +28,18 @@ export interface SweepReport {
   webhooksResent: number;
 }
 
-export async function sweep(svc: Services, now = Date.now(), limits: SweepLimits = DEFAULT_LIMITS): Promise<SweepReport> {
+export async function sweep(
+  svc: Services,
+  now = Date.now(),
+  limits: SweepLimits = DEFAULT_LIMITS,
+): Promise<SweepReport> {
   const { env } = svc;
   const report: SweepReport = { requeued: 0, failed: 0, resent: 0, expired: 0, webhooksResent: 0 };
 
   for (const job of await staleRunningJobs(svc.db, now)) {
     if (job.attempts >= MAX_CONVERSION_ATTEMPTS) {
-      if (await failJob(svc, job, "upstream_error", `the conversion did not finish in ${job.attempts} attempts`)) report.failed++;
+      if (await failJob(svc, job, "upstream_error", `the conversion did not finish in ${job.attempts} attempts`))
+        report.failed++;
     } else if (await requeueJob(env.DB, job.id, now)) {
       await enqueueJobs(env, [job.id]);
       report.requeued++;
@@ -52,7 +57,10 @@ export async function sweep(svc: Services, now = Date.now(), limits: SweepLimits
     if (rows.length === 0) return 0;
     // One call deletes up to 1000 objects; only then do the rows forget them.
     await env.BUCKET.delete(rows.map((r) => r.outputKey));
-    await clearOutputs(env.DB, rows.map((r) => r.id));
+    await clearOutputs(
+      env.DB,
+      rows.map((r) => r.id),
+    );
     return rows.length;
   });
 

@@ -2,11 +2,24 @@
 // the retry schedule's delay; the message's own attempt count is the position in the schedule, so a
 // redelivery (a new message) starts a new sequence.
 import { findJob } from "../db/jobs";
-import { ensureAccountWebhookSecret, findDelivery, findEndpoint, markDeliveriesFailed, recordAttempt, type DeliveryRow } from "../db/webhooks";
+import {
+  type DeliveryRow,
+  ensureAccountWebhookSecret,
+  findDelivery,
+  findEndpoint,
+  markDeliveriesFailed,
+  recordAttempt,
+} from "../db/webhooks";
 import { jobStatusResponse } from "../domain/jobs";
-import { checkWebhookUrl } from "../domain/webhook-addresses";
-import { attemptTimeoutMs, eventOrigin, newSigningSecret, retryDelaysSeconds, webhookHeaders } from "../domain/webhooks";
 import type { Services } from "../domain/services";
+import { checkWebhookUrl } from "../domain/webhook-addresses";
+import {
+  attemptTimeoutMs,
+  eventOrigin,
+  newSigningSecret,
+  retryDelaysSeconds,
+  webhookHeaders,
+} from "../domain/webhooks";
 import type { WebhookMessage } from "./messages";
 
 export type WebhookOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
@@ -27,7 +40,11 @@ export interface WebhookEvent {
 }
 
 /** `sequenceAttempt` is 1 for the first attempt of a sequence, 2 for its first retry, and so on. */
-export async function attemptDelivery(svc: Services, deliveryId: string, sequenceAttempt: number): Promise<WebhookOutcome> {
+export async function attemptDelivery(
+  svc: Services,
+  deliveryId: string,
+  sequenceAttempt: number,
+): Promise<WebhookOutcome> {
   const { env, db } = svc;
   const delivery = await findDelivery(db, deliveryId);
   // Delivered, given up, or a duplicate message of a finished sequence: nothing to do.
@@ -52,23 +69,49 @@ export async function attemptDelivery(svc: Services, deliveryId: string, sequenc
   };
   const body = JSON.stringify(event);
   const at = Date.now();
-  const result = await post(target.url, body, await webhookHeaders(target.secret, delivery.eventId, delivery.id, body, at), attemptTimeoutMs(env));
+  const result = await post(
+    target.url,
+    body,
+    await webhookHeaders(target.secret, delivery.eventId, delivery.id, body, at),
+    attemptTimeoutMs(env),
+  );
 
-  const attempt = { attempt: delivery.attempts + 1, at, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error };
+  const attempt = {
+    attempt: delivery.attempts + 1,
+    at,
+    statusCode: result.statusCode,
+    latencyMs: result.latencyMs,
+    error: result.error,
+  };
   const delivered = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
   const gone = result.statusCode === 410;
   const delays = retryDelaysSeconds(env);
   const delay = delays[sequenceAttempt - 1];
   if (delivered) {
-    await recordAttempt(db, delivery, attempt, { status: "delivered", nextAttemptAt: null, deliveredAt: Date.now(), disableEndpoint: false });
+    await recordAttempt(db, delivery, attempt, {
+      status: "delivered",
+      nextAttemptAt: null,
+      deliveredAt: Date.now(),
+      disableEndpoint: false,
+    });
     return { kind: "done" };
   }
   if (gone || delay === undefined) {
     // 410: the receiver says it is gone for good; a registered endpoint is disabled with it.
-    await recordAttempt(db, delivery, attempt, { status: "failed", nextAttemptAt: null, deliveredAt: null, disableEndpoint: gone });
+    await recordAttempt(db, delivery, attempt, {
+      status: "failed",
+      nextAttemptAt: null,
+      deliveredAt: null,
+      disableEndpoint: gone,
+    });
     return { kind: "done" };
   }
-  await recordAttempt(db, delivery, attempt, { status: "pending", nextAttemptAt: Date.now() + delay * 1000, deliveredAt: null, disableEndpoint: false });
+  await recordAttempt(db, delivery, attempt, {
+    status: "pending",
+    nextAttemptAt: Date.now() + delay * 1000,
+    deliveredAt: null,
+    disableEndpoint: false,
+  });
   return { kind: "retry", delaySeconds: delay };
 }
 
@@ -96,7 +139,12 @@ interface PostResult {
 const MAX_ERROR_BODY_CHARS = 200;
 
 /** One POST: no redirects followed (a 3xx is a failure), bounded by the timeout, response body included. */
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostResult> {
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<PostResult> {
   const started = Date.now();
   const signal = AbortSignal.timeout(timeoutMs);
   try {

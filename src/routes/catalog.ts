@@ -3,43 +3,75 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { sha256Hex } from "../digests";
-import { validationHook } from "../errors";
 import { buildCatalog, estimateFor } from "../domain/catalog";
 import { CATEGORIES } from "../domain/matrix";
 import { maxFileSizeBytes } from "../domain/uploads";
+import { validationHook } from "../errors";
 import { errorResponses } from "../schemas";
 
 const CostVariantSchema = z.object({ description: z.string(), baseCost: z.number().int(), displaySuffix: z.string() });
 
 const CostingInfoSchema = z
   .object({
-    strategy: z.enum(["Fixed", "PerMegabyte", "PerPage", "PerMinute"]).openapi({ description: "docconv prices PerPage (where the page or slide count is exact from the file's structure) or PerMegabyte" }),
+    strategy: z.enum(["Fixed", "PerMegabyte", "PerPage", "PerMinute"]).openapi({
+      description:
+        "docconv prices PerPage (where the page or slide count is exact from the file's structure) or PerMegabyte",
+    }),
     baseCost: z.number().int(),
-    increment: z.number().nullable().openapi({ description: "pages, slides or MB per baseCost; null for Fixed", example: 10 }),
+    increment: z
+      .number()
+      .nullable()
+      .openapi({ description: "pages, slides or MB per baseCost; null for Fixed", example: 10 }),
     incrementUnit: z.enum(["pages", "slides", "mb"]).nullable().openapi({ example: "pages" }),
     displaySuffix: z.string().openapi({ example: "per 10 pages" }),
     costVariants: z
       .record(z.string(), CostVariantSchema)
       .nullable()
-      .openapi({ description: "pricing modes keyed by variant (`pdfa`: PDF/A output, chosen by the `pdfa` option); null when there are none", example: { pdfa: { description: "PDF/A archival output (the pdfa option)", baseCost: 2, displaySuffix: "per 10 pages" } } }),
+      .openapi({
+        description:
+          "pricing modes keyed by variant (`pdfa`: PDF/A output, chosen by the `pdfa` option); null when there are none",
+        example: {
+          pdfa: { description: "PDF/A archival output (the pdfa option)", baseCost: 2, displaySuffix: "per 10 pages" },
+        },
+      }),
   })
   .openapi("CostingInfo", {
     description: "credits = ceil(quantity / increment) × baseCost (Fixed: baseCost); a variant replaces baseCost",
-    example: { strategy: "PerPage", baseCost: 1, increment: 10, incrementUnit: "pages", displaySuffix: "per 10 pages", costVariants: null },
+    example: {
+      strategy: "PerPage",
+      baseCost: 1,
+      increment: 10,
+      incrementUnit: "pages",
+      displaySuffix: "per 10 pages",
+      costVariants: null,
+    },
   });
 
 const Category = z.enum(Object.keys(CATEGORIES) as [keyof typeof CATEGORIES, ...(keyof typeof CATEGORIES)[]]).openapi({
-  description: "the source's kind (documents, spreadsheets, presentations, drawings, images); any source rendered to png or jpg is `images`",
+  description:
+    "the source's kind (documents, spreadsheets, presentations, drawings, images); any source rendered to png or jpg is `images`",
 });
 const Limits = {
   maxFileSizeBytes: z.number().int(),
   maxConcurrentJobs: z.number().int(),
-  maxPages: z.number().int().nullable().openapi({ description: "PerPage conversions: the most pages or slides a document may have; null for the others" }),
+  maxPages: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: "PerPage conversions: the most pages or slides a document may have; null for the others" }),
   maxDurationMinutes: z.number().int().nullable().openapi({ description: "PerMinute conversions only; null here" }),
 };
 
 const ConversionEdgeSchema = z
-  .object({ sourceFormat: z.string(), targetFormat: z.string(), job: z.string().openapi({ example: "image.pdf-to-png" }), endpoint: z.string().nullable(), category: Category, costing: CostingInfoSchema, ...Limits })
+  .object({
+    sourceFormat: z.string(),
+    targetFormat: z.string(),
+    job: z.string().openapi({ example: "image.pdf-to-png" }),
+    endpoint: z.string().nullable(),
+    category: Category,
+    costing: CostingInfoSchema,
+    ...Limits,
+  })
   .openapi("ConversionEdge");
 
 const ConversionItemSchema = z
@@ -75,11 +107,18 @@ export const EstimateSchema = z
     inputs: z.object({
       bytes: z.number().int(),
       bytesSource: z.enum(["given", "assumed"]),
-      pages: z.number().int().nullable().openapi({ description: "PerPage: the pages or slides priced; null for other strategies" }),
+      pages: z
+        .number()
+        .int()
+        .nullable()
+        .openapi({ description: "PerPage: the pages or slides priced; null for other strategies" }),
       pagesSource: z.enum(["given", "assumed"]).nullable(),
       variant: z.string().nullable(),
     }),
-    assumptions: z.array(z.string()).openapi({ description: "what the estimate assumed for inputs it needs and was not given", example: ["no `pages` given: 10 pages assumed (one increment)"] }),
+    assumptions: z.array(z.string()).openapi({
+      description: "what the estimate assumed for inputs it needs and was not given",
+      example: ["no `pages` given: 10 pages assumed (one increment)"],
+    }),
     quantity: z.number().openapi({ description: "in `unit`s: pages, slides or megabytes" }),
     unit: z.string(),
     increments: z.number().int(),
@@ -95,7 +134,10 @@ function catalogExample() {
   return {
     ...full,
     conversions: full.conversions.filter((c) => picked.includes(c.job)),
-    sourceFormatTo: { pdf: full.sourceFormatTo.pdf!.filter((e) => e.targetFormat === "png"), docx: full.sourceFormatTo.docx!.filter((e) => e.targetFormat === "pdf") },
+    sourceFormatTo: {
+      pdf: full.sourceFormatTo.pdf!.filter((e) => e.targetFormat === "png"),
+      docx: full.sourceFormatTo.docx!.filter((e) => e.targetFormat === "pdf"),
+    },
   };
 }
 
@@ -104,9 +146,13 @@ const catalogRoute = createRoute({
   path: "/v1/convert/conversions",
   tags: ["Catalog"],
   summary: "Every supported conversion with its price and limits",
-  description: "Derived from the converter's format matrix and the pricing table. Public and cacheable (ETag, Cache-Control).",
+  description:
+    "Derived from the converter's format matrix and the pricing table. Public and cacheable (ETag, Cache-Control).",
   responses: {
-    200: { description: "the catalog", content: { "application/json": { schema: CatalogSchema, example: catalogExample() } } },
+    200: {
+      description: "the catalog",
+      content: { "application/json": { schema: CatalogSchema, example: catalogExample() } },
+    },
     304: { description: "not modified (If-None-Match)" },
     ...errorResponses(),
   },
@@ -130,7 +176,18 @@ const estimateRoute = createRoute({
   responses: {
     200: {
       description: "the estimate",
-      content: { "application/json": { schema: EstimateSchema, examples: { perPage: { summary: "pdf → png, 12 pages", value: estimateFor("pdf", "png", { pages: 12 }) }, perMegabyte: { summary: "docx → pdf, 12 MB, PDF/A", value: estimateFor("docx", "pdf", { bytes: 12_000_000, pdfa: "2b" }) } } } },
+      content: {
+        "application/json": {
+          schema: EstimateSchema,
+          examples: {
+            perPage: { summary: "pdf → png, 12 pages", value: estimateFor("pdf", "png", { pages: 12 }) },
+            perMegabyte: {
+              summary: "docx → pdf, 12 MB, PDF/A",
+              value: estimateFor("docx", "pdf", { bytes: 12_000_000, pdfa: "2b" }),
+            },
+          },
+        },
+      },
     },
     304: { description: "not modified (If-None-Match)" },
     ...errorResponses(400),

@@ -3,25 +3,52 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { sha256Hex } from "../digests";
-import { ApiError, validationError, validationHook } from "../errors";
-import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion, queryOrBody } from "../domain/conversions";
-import { planOf } from "../domain/accounts";
-import { visibleFile, type FileRow } from "../domain/files";
-import { admitJobs, IdempotencyRace, jobStatusResponse, replayIdempotent, type JobRow } from "../domain/jobs";
-import { MAX_BATCH_FILES } from "../domain/plans";
-import { discardUploads, maxBatchSizeBytes, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink, type ReceivedUpload } from "../domain/uploads";
-import { assertWebhookUrl } from "../domain/webhook-addresses";
 import type { ConvertOptions } from "../converter/client";
-import { apiKeySecurity, ConvertOptionsSchema, errorResponses, JobAcceptedResponseSchema, JobReplayResponseSchema, SheetQuerySchema } from "../schemas";
+import { sha256Hex } from "../digests";
+import { planOf } from "../domain/accounts";
+import {
+  canonicalOptions,
+  effectiveOptions,
+  jobSpecFor,
+  normalizeFormat,
+  planConversion,
+  queryOrBody,
+} from "../domain/conversions";
+import { type FileRow, visibleFile } from "../domain/files";
+import { admitJobs, IdempotencyRace, type JobRow, jobStatusResponse, replayIdempotent } from "../domain/jobs";
+import { MAX_BATCH_FILES } from "../domain/plans";
+import {
+  discardUploads,
+  MULTIPART_OVERHEAD_BYTES,
+  maxBatchSizeBytes,
+  maxFileSizeBytes,
+  type ReceivedUpload,
+  recordUploads,
+  uploadSink,
+} from "../domain/uploads";
+import { assertWebhookUrl } from "../domain/webhook-addresses";
+import { ApiError, validationError, validationHook } from "../errors";
+import {
+  apiKeySecurity,
+  ConvertOptionsSchema,
+  errorResponses,
+  JobAcceptedResponseSchema,
+  JobReplayResponseSchema,
+  SheetQuerySchema,
+} from "../schemas";
 import { isMultipart, readUploadForm, streamingRoute } from "./upload-form";
 
 // Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
 const WebhookUrlField = z.string().optional().openapi({
-  description: "https URL POSTed a signed event when the job ends (see README \"Webhooks\"); signed with the account's secret (POST /v1/webhooks/signing-secret creates it, GET reads it)",
+  description:
+    'https URL POSTed a signed event when the job ends (see README "Webhooks"); signed with the account\'s secret (POST /v1/webhooks/signing-secret creates it, GET reads it)',
   example: "https://example.com/hooks/docconv",
 });
-const WebhookMetadataField = z.string().max(4096).optional().openapi({ description: "echoed back as `metadata` in the webhook event" });
+const WebhookMetadataField = z
+  .string()
+  .max(4096)
+  .optional()
+  .openapi({ description: "echoed back as `metadata` in the webhook event" });
 
 const JobFields = ConvertOptionsSchema.extend({
   fileId: z.string().optional().openapi({ description: "a file uploaded with POST /v1/files (instead of `file`)" }),
@@ -29,10 +56,19 @@ const JobFields = ConvertOptionsSchema.extend({
   webhookUrl: WebhookUrlField,
   webhookMetadata: WebhookMetadataField,
 });
-const ConvertForm = JobFields.extend({ file: z.any().optional().openapi({ type: "string", format: "binary", description: "the document (one file part, streamed to storage); or `fileId`" }) });
+const ConvertForm = JobFields.extend({
+  file: z.any().optional().openapi({
+    type: "string",
+    format: "binary",
+    description: "the document (one file part, streamed to storage); or `fileId`",
+  }),
+});
 
 const BatchFields = ConvertOptionsSchema.extend({
-  fileIds: z.array(z.string()).optional().openapi({ description: "uploaded files to convert (instead of or besides `files`)" }),
+  fileIds: z
+    .array(z.string())
+    .optional()
+    .openapi({ description: "uploaded files to convert (instead of or besides `files`)" }),
   targetFormat: z.string().min(1).openapi({ example: "pdf" }),
   webhookUrl: WebhookUrlField,
   webhookMetadata: WebhookMetadataField,
@@ -45,8 +81,18 @@ const BatchFormFields = ConvertOptionsSchema.extend({
   webhookMetadata: WebhookMetadataField,
 });
 const BatchForm = ConvertOptionsSchema.extend({
-  files: z.any().optional().openapi({ type: "array", items: { type: "string", format: "binary" }, description: "the documents (repeat the field; each streamed to storage)" }),
-  fileIds: z.any().optional().openapi({ type: "array", items: { type: "string" }, description: "repeat the field, or comma-separated" }),
+  files: z
+    .any()
+    .optional()
+    .openapi({
+      type: "array",
+      items: { type: "string", format: "binary" },
+      description: "the documents (repeat the field; each streamed to storage)",
+    }),
+  fileIds: z
+    .any()
+    .optional()
+    .openapi({ type: "array", items: { type: "string" }, description: "repeat the field, or comma-separated" }),
   targetFormat: z.string().min(1),
   webhookUrl: WebhookUrlField,
   webhookMetadata: WebhookMetadataField,
@@ -75,7 +121,9 @@ const submit = createRoute({
   responses: {
     202: {
       description: "accepted; or, for an Idempotency-Key replay, the job as it is now",
-      headers: z.object({ "Idempotent-Replayed": z.literal("true").optional().openapi({ description: "set on a replay" }) }),
+      headers: z.object({
+        "Idempotent-Replayed": z.literal("true").optional().openapi({ description: "set on a replay" }),
+      }),
       content: { "application/json": { schema: z.union([JobAcceptedResponseSchema, JobReplayResponseSchema]) } },
     },
     ...errorResponses(400, 401, 402, 404, 413, 415, 422, 429),
@@ -120,9 +168,17 @@ async function fieldsBody<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<
     if (!parsed.success) throw validationError(parsed.error, "json");
     return parsed.data;
   }
-  if (FORM_MEDIA_TYPES.has(mediaType)) return formFields(schema, (await c.req.parseBody({ all: true })) as Record<string, string | string[]>);
-  if (mediaType) throw new ApiError("request.unsupported_content_type", `send the body as multipart/form-data, application/x-www-form-urlencoded or JSON (not ${mediaType})`);
-  throw new ApiError("request.invalid", "send the request as multipart/form-data, application/x-www-form-urlencoded or JSON");
+  if (FORM_MEDIA_TYPES.has(mediaType))
+    return formFields(schema, (await c.req.parseBody({ all: true })) as Record<string, string | string[]>);
+  if (mediaType)
+    throw new ApiError(
+      "request.unsupported_content_type",
+      `send the body as multipart/form-data, application/x-www-form-urlencoded or JSON (not ${mediaType})`,
+    );
+  throw new ApiError(
+    "request.invalid",
+    "send the request as multipart/form-data, application/x-www-form-urlencoded or JSON",
+  );
 }
 
 function formFields<T>(schema: z.ZodType<T>, fields: Record<string, string | string[] | unknown>): T {
@@ -140,14 +196,30 @@ function checkQuery(c: Context<AppEnv>): void {
 /** The job's options: `?sheet=` merged with the body's, and what "every page" means spelled one way. */
 const optionsOf = (c: Context<AppEnv>, input: ConvertOptions & { targetFormat: string }) => {
   const sheet = queryOrBody("sheet", c.req.query("sheet"), input.sheet);
-  return canonicalOptions(effectiveOptions(input.targetFormat, { sheet, pages: input.pages, dpi: input.dpi, quality: input.quality, pdfa: input.pdfa, escapeFormulas: input.escapeFormulas }, "every-page"));
+  return canonicalOptions(
+    effectiveOptions(
+      input.targetFormat,
+      {
+        sheet,
+        pages: input.pages,
+        dpi: input.dpi,
+        quality: input.quality,
+        pdfa: input.pdfa,
+        escapeFormulas: input.escapeFormulas,
+      },
+      "every-page",
+    ),
+  );
 };
 
 /** An Idempotency-Key replay answers the job as it is now, not as it was admitted. */
 async function replayed(c: Context<AppEnv>, job: JobRow): Promise<Response> {
   c.header("Location", `/v1/convert/job/${job.id}`);
   c.header("Idempotent-Replayed", "true");
-  return c.json({ ...(await jobStatusResponse(c.env, job, c.var.svc.origin ?? null)), creditCost: job.creditCost }, 202);
+  return c.json(
+    { ...(await jobStatusResponse(c.env, job, c.var.svc.origin ?? null)), creditCost: job.creditCost },
+    202,
+  );
 }
 
 /** POST /v1/convert: one job, for an upload streamed in with the request or an uploaded file's id. */
@@ -164,7 +236,12 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
       maxFiles: 1,
       tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
       maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
-      tooLarge: () => new ApiError("request.too_large", `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`, { maxFileSizeBytes: limit }),
+      tooLarge: () =>
+        new ApiError(
+          "request.too_large",
+          `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`,
+          { maxFileSizeBytes: limit },
+        ),
       openFile: (name) => uploadSink(c.env, caller.accountId, name, { maxFileBytes: limit }),
       discard: (received) => received.discard(),
     });
@@ -184,7 +261,11 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
   let requestHash: string | null = null;
   try {
     const options = optionsOf(c, input);
-    if (!upload && !input.fileId) throw new ApiError("request.missing_file", "send the document as `file`, or the id of an uploaded file as `fileId`");
+    if (!upload && !input.fileId)
+      throw new ApiError(
+        "request.missing_file",
+        "send the document as `file`, or the id of an uploaded file as `fileId`",
+      );
     if (upload && input.fileId) throw new ApiError("request.invalid", "send either `file` or `fileId`, not both");
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
@@ -192,7 +273,15 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
       // The file by the SHA-256 computed while it streamed in: no second copy is read.
       const source = upload ? `sha256:${upload.sha256}` : `file:${input.fileId}`;
       // Everything the job is made of, each spelled one way (the target's aliases, the URL as checked).
-      requestHash = await sha256Hex(JSON.stringify([source, normalizeFormat(input.targetFormat), options, webhookUrl, input.webhookMetadata ?? null]));
+      requestHash = await sha256Hex(
+        JSON.stringify([
+          source,
+          normalizeFormat(input.targetFormat),
+          options,
+          webhookUrl,
+          input.webhookMetadata ?? null,
+        ]),
+      );
       const existing = await replayIdempotent(c.var.svc, caller.accountId, idempotencyKey, requestHash);
       if (existing) {
         await upload?.discard();
@@ -200,7 +289,9 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
       }
     }
 
-    const file = upload ? (recorded = (await recordUploads(c.var.svc, [upload]))[0]!) : await visibleFile(c.var.svc, caller, input.fileId!);
+    const file = upload
+      ? (recorded = (await recordUploads(c.var.svc, [upload]))[0]!)
+      : await visibleFile(c.var.svc, caller, input.fileId!);
     const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
     const [job] = await admitJobs(c.var.svc, await planOf(c.var.svc, caller.accountId), [
       jobSpecFor(file, target, options, quote, {
@@ -233,7 +324,13 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
   checkQuery(c);
   const batchLimit = maxBatchSizeBytes(c.env);
   const tooLarge = (bytes?: number) =>
-    new ApiError("limits.batch_too_large", bytes === undefined ? `the batch's request body exceeds ${batchLimit + MULTIPART_OVERHEAD_BYTES} bytes` : `the batch's files total ${bytes} bytes; at most ${batchLimit}`, { maxBatchSizeBytes: batchLimit });
+    new ApiError(
+      "limits.batch_too_large",
+      bytes === undefined
+        ? `the batch's request body exceeds ${batchLimit + MULTIPART_OVERHEAD_BYTES} bytes`
+        : `the batch's files total ${bytes} bytes; at most ${batchLimit}`,
+      { maxBatchSizeBytes: batchLimit },
+    );
   let input: { fileIds?: unknown } & z.infer<typeof BatchFormFields>;
   let uploads: ReceivedUpload[] = [];
   if (isMultipart(c.req.raw)) {
@@ -243,7 +340,10 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
       repeatable: ["fileIds"],
       fileField: "files",
       maxFiles: MAX_BATCH_FILES,
-      tooManyFiles: () => new ApiError("limits.batch_too_large", `a batch holds at most ${MAX_BATCH_FILES} files`, { maxBatchFiles: MAX_BATCH_FILES }),
+      tooManyFiles: () =>
+        new ApiError("limits.batch_too_large", `a batch holds at most ${MAX_BATCH_FILES} files`, {
+          maxBatchFiles: MAX_BATCH_FILES,
+        }),
       maxBodyBytes: batchLimit + MULTIPART_OVERHEAD_BYTES,
       tooLarge: () => tooLarge(),
       openFile: (name) =>
@@ -265,7 +365,10 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
     }
   } else {
     // JSON sends fileIds as an array; a URL-encoded form repeats the field (one value is a string).
-    input = await fieldsBody(c, BatchFields.extend({ fileIds: z.union([z.array(z.string()), z.string()]).optional() })) as typeof input;
+    input = (await fieldsBody(
+      c,
+      BatchFields.extend({ fileIds: z.union([z.array(z.string()), z.string()]).optional() }),
+    )) as typeof input;
   }
 
   let recorded: FileRow[] = [];
@@ -277,8 +380,14 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
       .map((v) => v.trim())
       .filter(Boolean);
     const count = uploads.length + fileIds.length;
-    if (count === 0) throw new ApiError("request.missing_file", "send documents as repeated `files` fields, or ids as `fileIds`");
-    if (count > MAX_BATCH_FILES) throw new ApiError("limits.batch_too_large", `a batch holds at most ${MAX_BATCH_FILES} files; this one has ${count}`, { maxBatchFiles: MAX_BATCH_FILES });
+    if (count === 0)
+      throw new ApiError("request.missing_file", "send documents as repeated `files` fields, or ids as `fileIds`");
+    if (count > MAX_BATCH_FILES)
+      throw new ApiError(
+        "limits.batch_too_large",
+        `a batch holds at most ${MAX_BATCH_FILES} files; this one has ${count}`,
+        { maxBatchFiles: MAX_BATCH_FILES },
+      );
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
     const existing = await Promise.all(fileIds.map((id) => visibleFile(c.var.svc, caller, id)));
@@ -299,7 +408,13 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
     const jobs = await admitJobs(c.var.svc, await planOf(c.var.svc, caller.accountId), specs);
     return c.json(
       {
-        jobs: jobs.map((j, i) => ({ id: j.id, status: "Queued" as const, creditCost: j.creditCost, fileId: files[i]!.id, filename: files[i]!.filename })),
+        jobs: jobs.map((j, i) => ({
+          id: j.id,
+          status: "Queued" as const,
+          creditCost: j.creditCost,
+          fileId: files[i]!.id,
+          filename: files[i]!.filename,
+        })),
         creditCost: jobs.reduce((s, j) => s + j.creditCost, 0),
       },
       202,

@@ -2,8 +2,8 @@
 // swagger-ui-dist as text modules (wrangler.toml [[rules]]), so the page needs no CDN, and "try it" calls
 // this same origin with the key the reader pastes under Authorize.
 import { Hono } from "hono";
-import swaggerUiBundle from "swagger-ui-dist/swagger-ui-bundle.js";
 import swaggerUiCss from "swagger-ui-dist/swagger-ui.css";
+import swaggerUiBundle from "swagger-ui-dist/swagger-ui-bundle.js";
 import type { AppEnv } from "../app-env";
 import { OPENAPI_PATH } from "../openapi";
 
@@ -54,11 +54,23 @@ const INIT = `window.ui = SwaggerUIBundle({
 `;
 
 function asset(body: string, contentType: string): Response {
-  return new Response(body, { headers: { "Content-Type": contentType, "Cache-Control": ASSET_CACHE_CONTROL, "X-Content-Type-Options": "nosniff" } });
+  return new Response(body, {
+    headers: { "Content-Type": contentType, "Cache-Control": ASSET_CACHE_CONTROL, "X-Content-Type-Options": "nosniff" },
+  });
 }
 
 export const docsRoutes = new Hono<AppEnv>()
-  .get("/docs", () => new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff" } }))
+  .get(
+    "/docs",
+    () =>
+      new Response(PAGE, {
+        headers: {
+          "Content-Type": "text/html; charset=utf-8",
+          "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+          "X-Content-Type-Options": "nosniff",
+        },
+      }),
+  )
   .get("/docs/", (c) => c.redirect("/docs", 301))
   .get("/docs/swagger-ui-bundle.js", () => asset(swaggerUiBundle, "text/javascript; charset=utf-8"))
   .get("/docs/swagger-ui.css", () => asset(swaggerUiCss, "text/css; charset=utf-8"))

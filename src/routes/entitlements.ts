@@ -13,8 +13,14 @@ export const EntitlementsSchema = z
     planName: z.string(),
     accessDisplayName: z.string(),
     totalCredits: z.number().int().openapi({ description: "the balance" }),
-    tier: z.enum(["free", "pro"]).openapi({ description: "the plan's tier, as seed 003 names it (\"pro\" for API users on Pro)", example: "pro" }),
-    dailyLimit: z.number().int().nullable().openapi({ description: "credits a UTC day (free plan); null: no daily limit" }),
+    tier: z
+      .enum(["free", "pro"])
+      .openapi({ description: 'the plan\'s tier, as seed 003 names it ("pro" for API users on Pro)', example: "pro" }),
+    dailyLimit: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "credits a UTC day (free plan); null: no daily limit" }),
     dailyUsed: z.number().int().nullable(),
     resetDate: z.string().nullable().openapi({ description: "next UTC midnight, when dailyUsed resets" }),
     maxConcurrentJobs: z.number().int(),

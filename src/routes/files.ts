@@ -2,20 +2,40 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { ApiError, validationError, validationHook } from "../errors";
-import { fileResponse, visibleFile } from "../domain/files";
-import { discardUploads, maxFileSizeBytes, MULTIPART_OVERHEAD_BYTES, recordUploads, uploadSink } from "../domain/uploads";
-import { readUploadForm, streamingRoute } from "./upload-form";
-import { apiKeySecurity, filesErrorResponses, FileResponseSchema, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
 import { fieldsOnlyBodyLimit } from "../body-limits";
+import { fileResponse, visibleFile } from "../domain/files";
 import { BOOKMARK_HEADER, seedTimestamp } from "../domain/renditions";
+import {
+  discardUploads,
+  MULTIPART_OVERHEAD_BYTES,
+  maxFileSizeBytes,
+  recordUploads,
+  uploadSink,
+} from "../domain/uploads";
+import { ApiError, validationError, validationHook } from "../errors";
+import {
+  apiKeySecurity,
+  FileResponseSchema,
+  filesErrorResponses,
+  RenditionPendingResponseSchema,
+  RenditionRequestSchema,
+  RenditionResponseHeaders,
+  SheetQuerySchema,
+} from "../schemas";
 import { renditionAnswer } from "./renditions";
+import { readUploadForm, streamingRoute } from "./upload-form";
 
 const UploadFields = z.object({
-  purpose: z.string().max(64).optional().openapi({ example: "conversion", description: "free label, default `conversion`" }),
+  purpose: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ example: "conversion", description: "free label, default `conversion`" }),
 });
 const UploadForm = UploadFields.extend({
-  file: z.any().openapi({ type: "string", format: "binary", description: "the document (one file part, streamed to storage)" }),
+  file: z
+    .any()
+    .openapi({ type: "string", format: "binary", description: "the document (one file part, streamed to storage)" }),
 });
 
 const upload = createRoute({
@@ -51,8 +71,13 @@ export const FileRenditionSchema = z
     file_id: z.string().openapi({ example: "file_8hZt2kq0aB3cD4eF5gH6" }),
     source_format: z.string().openapi({ example: "docx" }),
     format: z.string().openapi({ example: "pdf" }),
-    download_url: z.string().openapi({ description: "signed URL of the rendition, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
-    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00+00:00", description: "when `download_url` stops working, to the second, UTC with a numeric offset (as seed 000 shows it)" }),
+    download_url: z
+      .string()
+      .openapi({ description: "signed URL of the rendition, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
+    expires_at: z.string().openapi({
+      example: "2026-04-20T12:00:00+00:00",
+      description: "when `download_url` stops working, to the second, UTC with a numeric offset (as seed 000 shows it)",
+    }),
   })
   .openapi("FileRendition");
 
@@ -73,8 +98,15 @@ const convertFile = createRoute({
     body: { required: true, content: { "multipart/form-data": { schema: RenditionRequestSchema } } },
   },
   responses: {
-    200: { description: "the rendition", headers: RenditionResponseHeaders, content: { "application/json": { schema: FileRenditionSchema } } },
-    202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
+    200: {
+      description: "the rendition",
+      headers: RenditionResponseHeaders,
+      content: { "application/json": { schema: FileRenditionSchema } },
+    },
+    202: {
+      description: "still converting after the wait",
+      content: { "application/json": { schema: RenditionPendingResponseSchema } },
+    },
     ...filesErrorResponses(400, 401, 402, 404, 413, 422, 429, 502),
   },
 });
@@ -88,7 +120,12 @@ async function receiveUpload(c: Context<AppEnv>): Promise<Response> {
     maxFiles: 1,
     tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
     maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
-    tooLarge: () => new ApiError("request.too_large", `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`, { maxFileSizeBytes: limit }),
+    tooLarge: () =>
+      new ApiError(
+        "request.too_large",
+        `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`,
+        { maxFileSizeBytes: limit },
+      ),
     openFile: (name) => uploadSink(c.env, c.var.caller.accountId, name, { maxFileBytes: limit }),
     discard: (upload) => upload.discard(),
   });
@@ -113,13 +150,19 @@ export const filesRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook
   })
   .openapi(convertFile, async (c) => {
     const { file_id } = c.req.valid("param");
-    return renditionAnswer(c, { kind: "file", id: file_id }, c.req.valid("form"), c.req.valid("query"), ({ rendition, downloadUrl, expiresAt }) => ({
-      file_id,
-      source_format: rendition.sourceFormat,
-      format: rendition.targetFormat,
-      download_url: downloadUrl,
-      expires_at: seedTimestamp(expiresAt),
-    }));
+    return renditionAnswer(
+      c,
+      { kind: "file", id: file_id },
+      c.req.valid("form"),
+      c.req.valid("query"),
+      ({ rendition, downloadUrl, expiresAt }) => ({
+        file_id,
+        source_format: rendition.sourceFormat,
+        format: rendition.targetFormat,
+        download_url: downloadUrl,
+        expires_at: seedTimestamp(expiresAt),
+      }),
+    );
   });
 
 streamingRoute(filesRoutes, upload, receiveUpload);

@@ -18,7 +18,8 @@ const route = createRoute({
   path: "/health",
   tags: ["Health"],
   summary: "Liveness of the API and its database",
-  description: "Public. Never wakes or starts a converter container: for the converter's state, see `GET /v1/converter`.",
+  description:
+    "Public. Never wakes or starts a converter container: for the converter's state, see `GET /v1/converter`.",
   responses: {
     200: { description: "the API and D1 answer", content: { "application/json": { schema: HealthSchema } } },
     503: { description: "D1 does not answer", content: { "application/json": { schema: HealthSchema } } },

@@ -3,9 +3,17 @@
 // ran out. Each route shapes only its 200 body.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { queryOrBody } from "../domain/conversions";
-import { BOOKMARK_HEADER, pendingBody, renditionFor, renditionHeaders, waitMsFor, type ReadyRendition, type RenditionSource } from "../domain/renditions";
 import type { ConvertOptions } from "../converter/client";
+import { queryOrBody } from "../domain/conversions";
+import {
+  BOOKMARK_HEADER,
+  pendingBody,
+  type ReadyRendition,
+  type RenditionSource,
+  renditionFor,
+  renditionHeaders,
+  waitMsFor,
+} from "../domain/renditions";
 
 export async function renditionAnswer<Body>(
   c: Context<AppEnv>,

@@ -3,18 +3,32 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import { fieldsOnlyBodyLimit } from "../body-limits";
-import { validationHook } from "../errors";
 import { BOOKMARK_HEADER, seedTimestamp } from "../domain/renditions";
-import { apiKeySecurity, filesErrorResponses, RenditionPendingResponseSchema, RenditionRequestSchema, RenditionResponseHeaders, SheetQuerySchema } from "../schemas";
+import { validationHook } from "../errors";
+import {
+  apiKeySecurity,
+  filesErrorResponses,
+  RenditionPendingResponseSchema,
+  RenditionRequestSchema,
+  RenditionResponseHeaders,
+  SheetQuerySchema,
+} from "../schemas";
 import { renditionAnswer } from "./renditions";
 
-const RunParams = z.object({ run_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "a job id" }) });
+const RunParams = z.object({
+  run_id: z.string().openapi({ example: "019a4f6e-7c3b-7d2e-9f10-3b5c2a1d4e5f", description: "a job id" }),
+});
 
 export const RunExportSchema = z
   .object({
     format: z.string().openapi({ example: "pdf" }),
-    download_url: z.string().openapi({ description: "signed URL of the export, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
-    expires_at: z.string().openapi({ example: "2026-04-20T12:00:00+00:00", description: "when `download_url` stops working, to the second, UTC with a numeric offset (as seed 000 shows it)" }),
+    download_url: z
+      .string()
+      .openapi({ description: "signed URL of the export, valid until `expires_at` (DOWNLOAD_URL_TTL_SECONDS)" }),
+    expires_at: z.string().openapi({
+      example: "2026-04-20T12:00:00+00:00",
+      description: "when `download_url` stops working, to the second, UTC with a numeric offset (as seed 000 shows it)",
+    }),
   })
   .openapi("RunExport");
 
@@ -35,16 +49,29 @@ const exportRun = createRoute({
     body: { required: true, content: { "application/json": { schema: RenditionRequestSchema } } },
   },
   responses: {
-    200: { description: "the export", headers: RenditionResponseHeaders, content: { "application/json": { schema: RunExportSchema } } },
-    202: { description: "still converting after the wait", content: { "application/json": { schema: RenditionPendingResponseSchema } } },
+    200: {
+      description: "the export",
+      headers: RenditionResponseHeaders,
+      content: { "application/json": { schema: RunExportSchema } },
+    },
+    202: {
+      description: "still converting after the wait",
+      content: { "application/json": { schema: RenditionPendingResponseSchema } },
+    },
     ...filesErrorResponses(400, 401, 402, 404, 409, 410, 413, 422, 429, 502),
   },
 });
 
 export const runsRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(exportRun, async (c) =>
-  renditionAnswer(c, { kind: "run", id: c.req.valid("param").run_id }, c.req.valid("json"), c.req.valid("query"), ({ rendition, downloadUrl, expiresAt }) => ({
-    format: rendition.targetFormat,
-    download_url: downloadUrl,
-    expires_at: seedTimestamp(expiresAt),
-  })),
+  renditionAnswer(
+    c,
+    { kind: "run", id: c.req.valid("param").run_id },
+    c.req.valid("json"),
+    c.req.valid("query"),
+    ({ rendition, downloadUrl, expiresAt }) => ({
+      format: rendition.targetFormat,
+      download_url: downloadUrl,
+      expires_at: seedTimestamp(expiresAt),
+    }),
+  ),
 );

@@ -51,7 +51,11 @@ const READ_BYTES = 64 * 1024;
 // write; headers and text fields are copied as they arrive. A buffer is refilled only after three others.
 const READ_BUFFERS = 4;
 
-type Event = { kind: "field"; name: string; value: string } | { kind: "start"; name: string; filename: string } | { kind: "chunk"; chunk: Uint8Array } | { kind: "end" };
+type Event =
+  | { kind: "field"; name: string; value: string }
+  | { kind: "start"; name: string; filename: string }
+  | { kind: "chunk"; chunk: Uint8Array }
+  | { kind: "end" };
 
 const MAX_HEADER_BYTES = 16 * 1024;
 const CRLF = Uint8Array.of(13, 10);
@@ -105,7 +109,8 @@ class PartReader {
           this.state = "epilogue";
           return;
         }
-        if (++this.parts > MAX_PARTS) return this.fail(new ApiError("request.invalid", `a form has at most ${MAX_PARTS} parts`));
+        if (++this.parts > MAX_PARTS)
+          return this.fail(new ApiError("request.invalid", `a form has at most ${MAX_PARTS} parts`));
         this.state = "headers";
         this.header = joined;
         return this.headers(chunk.subarray(2 - this.lead.length));
@@ -118,7 +123,8 @@ class PartReader {
       case "field": {
         const field = this.field!;
         field.size += chunk.length;
-        if (field.size > MAX_FIELD_BYTES) return this.fail(new ApiError("request.too_large", `a text field is longer than ${MAX_FIELD_BYTES} bytes`));
+        if (field.size > MAX_FIELD_BYTES)
+          return this.fail(new ApiError("request.too_large", `a text field is longer than ${MAX_FIELD_BYTES} bytes`));
         // A copy: the chunk's buffer is reused for later reads.
         field.bytes.push(chunk.slice());
         return;
@@ -132,7 +138,8 @@ class PartReader {
     // The header block starts with the CRLF after the boundary and ends with an empty line.
     const end = indexOfBlankLine(this.header, from);
     if (end < 0) {
-      if (this.header.length > MAX_HEADER_BYTES) this.fail(new ApiError("request.invalid", `a part's headers are longer than ${MAX_HEADER_BYTES} bytes`));
+      if (this.header.length > MAX_HEADER_BYTES)
+        this.fail(new ApiError("request.invalid", `a part's headers are longer than ${MAX_HEADER_BYTES} bytes`));
       return;
     }
     const disposition = contentDisposition(utf8.decode(this.header.subarray(2, end)));
@@ -155,7 +162,11 @@ class PartReader {
   private finishPart(): void {
     if (this.state === "file") this.events.push({ kind: "end" });
     if (this.state === "field" && this.field) {
-      this.events.push({ kind: "field", name: this.field.name, value: utf8.decode(concatAll(this.field.bytes, this.field.size)) });
+      this.events.push({
+        kind: "field",
+        name: this.field.name,
+        value: utf8.decode(concatAll(this.field.bytes, this.field.size)),
+      });
       this.field = null;
     }
   }
@@ -172,12 +183,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 function concatAll(parts: Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) out.set(p, at), (at += p.length);
   return out;
 }
 
 function indexOfBlankLine(bytes: Uint8Array, from: number): number {
-  for (let i = from; i + 3 < bytes.length; i++) if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
+  for (let i = from; i + 3 < bytes.length; i++)
+    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
   return -1;
 }
 
@@ -239,14 +251,22 @@ export function contentDisposition(block: string): { type: string; name?: string
       }
     }
   }
-  return { type: type.trim().toLowerCase(), ...(params.name !== undefined ? { name: params.name } : {}), ...(filename !== undefined ? { filename } : {}) };
+  return {
+    type: type.trim().toLowerCase(),
+    ...(params.name !== undefined ? { name: params.name } : {}),
+    ...(filename !== undefined ? { filename } : {}),
+  };
 }
 
 /**
  * Documents `route` in the OpenAPI document like any other, but serves it with `handler` alone: zod-openapi
  * would put its form validator in front, and that reads the whole body (c.req.parseBody) before the handler.
  */
-export function streamingRoute(app: OpenAPIHono<AppEnv>, route: RouteConfig, handler: (c: Context<AppEnv>) => Promise<Response>): void {
+export function streamingRoute(
+  app: OpenAPIHono<AppEnv>,
+  route: RouteConfig,
+  handler: (c: Context<AppEnv>) => Promise<Response>,
+): void {
   app.openAPIRegistry.registerPath(route);
   app.on(route.method.toUpperCase(), route.path.replaceAll(/\/{(\w+)}/g, "/:$1"), handler);
 }
@@ -298,10 +318,15 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
       const event = events.shift()!;
       switch (event.kind) {
         case "field":
-          if (event.name === spec.fileField) throw new ApiError("request.invalid", `\`${spec.fileField}\` must be a file part (with a filename), not a text field`);
+          if (event.name === spec.fileField)
+            throw new ApiError(
+              "request.invalid",
+              `\`${spec.fileField}\` must be a file part (with a filename), not a text field`,
+            );
           if (!spec.fields.includes(event.name)) throw unknownField(event.name, spec);
           if (spec.repeatable?.includes(event.name)) ((fields[event.name] ??= []) as string[]).push(event.value);
-          else if (event.name in fields) throw new ApiError("request.invalid", `the field \`${event.name}\` appears more than once`);
+          else if (event.name in fields)
+            throw new ApiError("request.invalid", `the field \`${event.name}\` appears more than once`);
           else fields[event.name] = event.value;
           break;
         case "start":
@@ -310,7 +335,10 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
               ? new ApiError("request.invalid", `\`${event.name}\` must be a text field, not a file`)
               : unknownField(event.name, spec);
           }
-          if (++fileParts > spec.maxFiles) throw spec.maxFiles === 1 ? new ApiError("request.invalid", `send one \`${spec.fileField}\` field; this request has more`) : spec.tooManyFiles();
+          if (++fileParts > spec.maxFiles)
+            throw spec.maxFiles === 1
+              ? new ApiError("request.invalid", `send one \`${spec.fileField}\` field; this request has more`)
+              : spec.tooManyFiles();
           open.sink = spec.openFile(event.filename, fileParts - 1);
           break;
         case "chunk":
@@ -332,7 +360,10 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
       try {
         chunk = await reader.read();
       } catch (error) {
-        throw new ApiError("request.incomplete_body", `the upload was cut off: ${(error as Error).message || "the connection closed before the end of the body"}`);
+        throw new ApiError(
+          "request.incomplete_body",
+          `the upload was cut off: ${(error as Error).message || "the connection closed before the end of the body"}`,
+        );
       }
       if (chunk === null) {
         feed(new Uint8Array(0), true);
@@ -346,7 +377,11 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
       if (failure) throw failure;
     }
     if (failure) throw failure;
-    if (!done()) throw new ApiError("request.incomplete_body", "the body ended before the form's closing boundary: the upload was cut off");
+    if (!done())
+      throw new ApiError(
+        "request.incomplete_body",
+        "the body ended before the form's closing boundary: the upload was cut off",
+      );
     return { fields, files: stored };
   } catch (error) {
     await Promise.allSettled([...(open.sink ? [open.sink.abort()] : []), ...stored.map((s) => spec.discard(s))]);
@@ -409,7 +444,11 @@ class BodyReader {
 }
 
 function unknownField(name: string, spec: Pick<UploadFormSpec<unknown>, "fileField" | "fields">): ApiError {
-  return new ApiError("request.invalid", `unknown field \`${name}\`; this endpoint takes: ${[spec.fileField, ...spec.fields].map((f) => `\`${f}\``).join(", ")}`, { field: name });
+  return new ApiError(
+    "request.invalid",
+    `unknown field \`${name}\`; this endpoint takes: ${[spec.fileField, ...spec.fields].map((f) => `\`${f}\``).join(", ")}`,
+    { field: name },
+  );
 }
 
 /** The boundary parameter of a multipart Content-Type (quoted or not), or null. */

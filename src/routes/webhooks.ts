@@ -2,10 +2,11 @@
 // deliveries with their attempts (list, redeliver).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
-import { ApiError, validationHook } from "../errors";
 import {
   createSigningSecret,
+  type DeliveryWithAttempts,
   deliveriesPage,
+  type EndpointRow,
   endpointsOf,
   redeliver,
   registerEndpoint,
@@ -13,10 +14,9 @@ import {
   rotateSigningSecret,
   signingSecretOf,
   visibleDelivery,
-  type DeliveryWithAttempts,
-  type EndpointRow,
 } from "../domain/webhook-endpoints";
 import { WEBHOOK_EVENT_TYPES } from "../domain/webhooks";
+import { ApiError, validationHook } from "../errors";
 import { apiKeySecurity, errorResponses, JobStatusResponseSchema } from "../schemas";
 
 const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi({ example: "job.succeeded" });
@@ -28,7 +28,10 @@ export const EndpointSchema = z
     events: z.array(EventType),
     description: z.string().nullable(),
     createdAt: z.string(),
-    disabledAt: z.string().nullable().openapi({ description: "set when the endpoint answered 410 Gone; a disabled endpoint gets no events" }),
+    disabledAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "set when the endpoint answered 410 Gone; a disabled endpoint gets no events" }),
   })
   .openapi("WebhookEndpoint");
 
@@ -44,7 +47,11 @@ const AttemptSchema = z
   .object({
     attempt: z.number().int().openapi({ description: "1, 2, …; redeliveries continue the count" }),
     at: z.string(),
-    statusCode: z.number().int().nullable().openapi({ description: "null when no response came (timeout, connection error)" }),
+    statusCode: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "null when no response came (timeout, connection error)" }),
     latencyMs: z.number().int(),
     error: z.string().nullable(),
   })
@@ -53,7 +60,10 @@ const AttemptSchema = z
 export const DeliverySchema = z
   .object({
     id: z.string().openapi({ example: "dlv_…" }),
-    eventId: z.string().openapi({ example: "evt_…", description: "the `id` of the event and `Docconv-Event-Id`; the same on every attempt and redelivery" }),
+    eventId: z.string().openapi({
+      example: "evt_…",
+      description: "the `id` of the event and `Docconv-Event-Id`; the same on every attempt and redelivery",
+    }),
     eventType: EventType,
     jobId: z.string(),
     endpointId: z.string().nullable().openapi({ description: "null: the job's own webhookUrl" }),
@@ -79,7 +89,8 @@ export const WebhookEventSchema = z
   })
   .openapi("WebhookEvent");
 
-const IdParam = (example: string) => z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example }) });
+const IdParam = (example: string) =>
+  z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example }) });
 
 const create = createRoute({
   method: "post",
@@ -95,7 +106,11 @@ const create = createRoute({
         "application/json": {
           schema: z.object({
             url: z.string().openapi({ example: "https://example.com/hooks/docconv" }),
-            events: z.array(EventType).min(1).optional().openapi({ description: "the events to send; all of them when omitted" }),
+            events: z
+              .array(EventType)
+              .min(1)
+              .optional()
+              .openapi({ description: "the events to send; all of them when omitted" }),
             description: z.string().max(256).optional(),
           }),
         },
@@ -116,7 +131,12 @@ const list = createRoute({
   summary: "List the account's webhook endpoints (without secrets)",
   security: apiKeySecurity,
   responses: {
-    200: { description: "the endpoints", content: { "application/json": { schema: z.object({ data: z.array(EndpointSchema) }).openapi("WebhookEndpointList") } } },
+    200: {
+      description: "the endpoints",
+      content: {
+        "application/json": { schema: z.object({ data: z.array(EndpointSchema) }).openapi("WebhookEndpointList") },
+      },
+    },
     ...errorResponses(401),
   },
 });
@@ -140,7 +160,10 @@ const getSecret = createRoute({
   description:
     "Events sent to a `webhookUrl` given with a job are signed with this secret (registered endpoints use their own). Only reads: before the secret exists (POST /v1/webhooks/signing-secret, or the first event sent to a job's `webhookUrl`) → 404 `webhooks.secret_not_found`.",
   security: apiKeySecurity,
-  responses: { 200: { description: "the secret", content: { "application/json": { schema: SigningSecretSchema } } }, ...errorResponses(401, 404) },
+  responses: {
+    200: { description: "the secret", content: { "application/json": { schema: SigningSecretSchema } } },
+    ...errorResponses(401, 404),
+  },
 });
 
 const createSecret = createRoute({
@@ -148,11 +171,15 @@ const createSecret = createRoute({
   path: "/v1/webhooks/signing-secret",
   tags: ["Webhooks"],
   summary: "Create the account's signing secret",
-  description: "Makes the secret that signs events sent to jobs' own `webhookUrl` → 201. When the account already has one it is kept and returned → 200 (replace it with `/rotate`).",
+  description:
+    "Makes the secret that signs events sent to jobs' own `webhookUrl` → 201. When the account already has one it is kept and returned → 200 (replace it with `/rotate`).",
   security: apiKeySecurity,
   responses: {
     201: { description: "created", content: { "application/json": { schema: SigningSecretSchema } } },
-    200: { description: "the account already had one: that secret", content: { "application/json": { schema: SigningSecretSchema } } },
+    200: {
+      description: "the account already had one: that secret",
+      content: { "application/json": { schema: SigningSecretSchema } },
+    },
     ...errorResponses(401),
   },
 });
@@ -164,7 +191,10 @@ const rotateSecret = createRoute({
   summary: "Replace the account's signing secret",
   description: "Every later attempt, retries of earlier events included, is signed with the new secret.",
   security: apiKeySecurity,
-  responses: { 200: { description: "the new secret", content: { "application/json": { schema: SigningSecretSchema } } }, ...errorResponses(401) },
+  responses: {
+    200: { description: "the new secret", content: { "application/json": { schema: SigningSecretSchema } } },
+    ...errorResponses(401),
+  },
 });
 
 const deliveries = createRoute({
@@ -185,7 +215,9 @@ const deliveries = createRoute({
       description: "a page of deliveries",
       content: {
         "application/json": {
-          schema: z.object({ data: z.array(DeliverySchema), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi("WebhookDeliveryList"),
+          schema: z
+            .object({ data: z.array(DeliverySchema), has_more: z.boolean(), next_cursor: z.string().nullable() })
+            .openapi("WebhookDeliveryList"),
         },
       },
     },
@@ -200,7 +232,10 @@ const getDelivery = createRoute({
   summary: "A webhook delivery with its attempts",
   security: apiKeySecurity,
   request: { params: IdParam("dlv_…") },
-  responses: { 200: { description: "the delivery", content: { "application/json": { schema: DeliverySchema } } }, ...errorResponses(401, 404) },
+  responses: {
+    200: { description: "the delivery", content: { "application/json": { schema: DeliverySchema } } },
+    ...errorResponses(401, 404),
+  },
 });
 
 const redeliverRoute = createRoute({
@@ -212,7 +247,10 @@ const redeliverRoute = createRoute({
     "Starts a new attempt sequence (the full retry schedule) with the same event id. A delivery still retrying → 409 `deliveries.pending`; one whose endpoint was deleted or disabled → 409 `deliveries.endpoint_unavailable`.",
   security: apiKeySecurity,
   request: { params: IdParam("dlv_…") },
-  responses: { 202: { description: "queued again", content: { "application/json": { schema: DeliverySchema } } }, ...errorResponses(401, 404, 409) },
+  responses: {
+    202: { description: "queued again", content: { "application/json": { schema: DeliverySchema } } },
+    ...errorResponses(401, 404, 409),
+  },
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -243,7 +281,13 @@ function deliveryView({ delivery: row, attempts }: DeliveryWithAttempts) {
     nextAttemptAt: iso(row.nextAttemptAt),
     createdAt: iso(row.createdAt)!,
     deliveredAt: iso(row.deliveredAt),
-    attempts: attempts.map((a) => ({ attempt: a.attempt, at: iso(a.at)!, statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      at: iso(a.at)!,
+      statusCode: a.statusCode,
+      latencyMs: a.latencyMs,
+      error: a.error,
+    })),
   };
 }
 
@@ -265,7 +309,9 @@ export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationH
     const { secret, created } = await createSigningSecret(c.var.svc, c.var.caller.accountId);
     return created ? c.json({ secret }, 201) : c.json({ secret }, 200);
   })
-  .openapi(rotateSecret, async (c) => c.json({ secret: await rotateSigningSecret(c.var.svc, c.var.caller.accountId) }, 200))
+  .openapi(rotateSecret, async (c) =>
+    c.json({ secret: await rotateSigningSecret(c.var.svc, c.var.caller.accountId) }, 200),
+  )
   .openapi(deliveries, async (c) => {
     const q = c.req.valid("query");
     let before: { createdAt: number; id: string } | undefined;
@@ -274,12 +320,27 @@ export const webhooksRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationH
       if (!m) throw new ApiError("request.invalid", "cursor is not valid");
       before = { createdAt: Number(m[1]), id: m[2]! };
     }
-    const { page, hasMore } = await deliveriesPage(c.var.svc, c.var.caller.accountId, { jobId: q.jobId, limit: q.limit, before });
+    const { page, hasMore } = await deliveriesPage(c.var.svc, c.var.caller.accountId, {
+      jobId: q.jobId,
+      limit: q.limit,
+      before,
+    });
     const last = page[page.length - 1]?.delivery;
-    return c.json({ data: page.map(deliveryView), has_more: hasMore, next_cursor: hasMore && last ? `${last.createdAt}.${last.id}` : null }, 200);
+    return c.json(
+      {
+        data: page.map(deliveryView),
+        has_more: hasMore,
+        next_cursor: hasMore && last ? `${last.createdAt}.${last.id}` : null,
+      },
+      200,
+    );
   })
-  .openapi(getDelivery, async (c) => c.json(deliveryView(await visibleDelivery(c.var.svc, c.var.caller, c.req.valid("param").id)), 200))
-  .openapi(redeliverRoute, async (c) => c.json(deliveryView(await redeliver(c.var.svc, c.var.caller, c.req.valid("param").id)), 202))
+  .openapi(getDelivery, async (c) =>
+    c.json(deliveryView(await visibleDelivery(c.var.svc, c.var.caller, c.req.valid("param").id)), 200),
+  )
+  .openapi(redeliverRoute, async (c) =>
+    c.json(deliveryView(await redeliver(c.var.svc, c.var.caller, c.req.valid("param").id)), 202),
+  )
   .openapi(remove, async (c) => {
     await removeEndpoint(c.var.svc, c.var.caller, c.req.valid("param").id);
     return c.body(null, 204);

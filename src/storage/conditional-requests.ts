@@ -15,7 +15,12 @@ export type PreconditionOutcome = "proceed" | "not_modified" | "precondition_fai
  * §13.2.2's order: If-Match (else If-Unmodified-Since) failing → 412; If-None-Match (else If-Modified-Since)
  * matching → 304 on GET/HEAD, 412 otherwise. A field that does not parse is treated as absent.
  */
-export function evaluatePreconditions(method: string, headers: Headers, validators: Validators, now = Date.now()): PreconditionOutcome {
+export function evaluatePreconditions(
+  method: string,
+  headers: Headers,
+  validators: Validators,
+  now = Date.now(),
+): PreconditionOutcome {
   const safe = method === "GET" || method === "HEAD";
   const lastModified = Math.floor(validators.lastModified / 1000) * 1000;
   const ifMatch = parseEntityTags(headers.get("if-match"));
@@ -36,7 +41,10 @@ export function evaluatePreconditions(method: string, headers: Headers, validato
   return "proceed";
 }
 
-export type RangeOutcome = { kind: "full" } | { kind: "partial"; offset: number; length: number } | { kind: "unsatisfiable" };
+export type RangeOutcome =
+  | { kind: "full" }
+  | { kind: "partial"; offset: number; length: number }
+  | { kind: "unsatisfiable" };
 
 /**
  * The part of the object to send (§14.2): the whole of it when the request has no usable Range (not GET, an
@@ -142,7 +150,8 @@ function matches(tags: "*" | EntityTag[], etag: string, comparison: "strong" | "
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/;
-const RFC850_DATE = /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d\d)-([A-Z][a-z]{2})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/;
+const RFC850_DATE =
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d\d)-([A-Z][a-z]{2})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/;
 const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})$/;
 
 /** ms since the epoch for the three formats a recipient must accept; null for anything else. */
@@ -162,7 +171,14 @@ export function parseHttpDate(field: string | null): number | null {
   return null;
 }
 
-function utc(year: number, monthName: string, day: number, hour: number, minute: number, second: number): number | null {
+function utc(
+  year: number,
+  monthName: string,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): number | null {
   const month = MONTHS.indexOf(monthName);
   if (month < 0 || hour > 23 || minute > 59 || second > 60) return null;
   const date = new Date(Date.UTC(2000, 0, 1, hour, minute, Math.min(second, 59)));

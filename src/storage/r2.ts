@@ -4,13 +4,23 @@ import { ApiError } from "../errors";
 import { evaluatePreconditions, selectRange, type Validators } from "./conditional-requests";
 
 export const uploadKey = (accountId: string, fileId: string) => `uploads/${accountId}/${fileId}`;
-export const outputKey = (accountId: string, jobId: string, fileName: string) => `outputs/${accountId}/${jobId}/${fileName}`;
+export const outputKey = (accountId: string, jobId: string, fileName: string) =>
+  `outputs/${accountId}/${jobId}/${fileName}`;
 
 /** Stores a stream of known length (R2 needs the length up front). */
-export async function putStream(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, length: number, contentType: string): Promise<R2Object> {
+export async function putStream(
+  bucket: R2Bucket,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  contentType: string,
+): Promise<R2Object> {
   // pipeTo, not pipeThrough: a source that breaks off rejects here, where the put's failure is handled.
   const sized = new FixedLengthStream(length);
-  const [object] = await Promise.all([bucket.put(key, sized.readable, { httpMetadata: { contentType } }), body.pipeTo(sized.writable)]);
+  const [object] = await Promise.all([
+    bucket.put(key, sized.readable, { httpMetadata: { contentType } }),
+    body.pipeTo(sized.writable),
+  ]);
   if (!object) throw new Error(`R2 refused ${key}`);
   return object;
 }
@@ -26,7 +36,13 @@ export async function putStream(bucket: R2Bucket, key: string, body: ReadableStr
  * read the object's metadata first (`head`), decide here, then read only the bytes sent, guarded by the ETag
  * the decision was made on.
  */
-export async function serveObject(bucket: R2Bucket, key: string, request: Request, fileName: string, contentType: string): Promise<Response | null> {
+export async function serveObject(
+  bucket: R2Bucket,
+  key: string,
+  request: Request,
+  fileName: string,
+  contentType: string,
+): Promise<Response | null> {
   const method = request.method;
   if (method === "GET" && !CONDITIONAL_FIELDS.some((f) => request.headers.has(f))) {
     const object = await bucket.get(key);
@@ -42,9 +58,14 @@ export async function serveObject(bucket: R2Bucket, key: string, request: Reques
     const validators: Validators = { etag: meta.httpEtag, lastModified: meta.uploaded.getTime() };
     const headers = downloadHeaders(meta, fileName, contentType);
     const precondition = evaluatePreconditions(method, request.headers, validators);
-    if (precondition === "not_modified") return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
+    if (precondition === "not_modified")
+      return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
     if (precondition === "precondition_failed") {
-      throw new ApiError("download.precondition_failed", "the file does not match the request's If-Match or If-Unmodified-Since", { etag: meta.httpEtag });
+      throw new ApiError(
+        "download.precondition_failed",
+        "the file does not match the request's If-Match or If-Unmodified-Since",
+        { etag: meta.httpEtag },
+      );
     }
     if (method === "HEAD") {
       headers.set("Content-Length", String(meta.size));
@@ -52,7 +73,12 @@ export async function serveObject(bucket: R2Bucket, key: string, request: Reques
     }
     const range = selectRange(method, request.headers, meta.size, validators);
     if (range.kind === "unsatisfiable") {
-      throw new ApiError("download.range_not_satisfiable", `the requested range is outside the file's ${meta.size} bytes`, { size: meta.size }, { "Content-Range": `bytes */${meta.size}` });
+      throw new ApiError(
+        "download.range_not_satisfiable",
+        `the requested range is outside the file's ${meta.size} bytes`,
+        { size: meta.size },
+        { "Content-Range": `bytes */${meta.size}` },
+      );
     }
     const object = await bucket.get(key, {
       onlyIf: { etagMatches: meta.etag },
@@ -165,7 +191,10 @@ export class ObjectWriter {
       if (this.filled > 0) await this.flushPart();
       await this.upload.complete(this.parts);
     } else {
-      await this.bucket.put(this.key, this.bytes, { customMetadata: this.customMetadata, ...(sha256Hex ? { sha256: sha256Hex } : {}) });
+      await this.bucket.put(this.key, this.bytes, {
+        customMetadata: this.customMetadata,
+        ...(sha256Hex ? { sha256: sha256Hex } : {}),
+      });
     }
     this.stored = true;
     this.buffer = new Uint8Array(0);
@@ -211,7 +240,12 @@ export function objectRanges(
   bucket: R2Bucket,
   key: string,
   size: number,
-): { size: number; maxReads: number; read(offset: number, length: number): Promise<Uint8Array>; stream(offset: number, length: number): ReadableStream<Uint8Array> } {
+): {
+  size: number;
+  maxReads: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  stream(offset: number, length: number): ReadableStream<Uint8Array>;
+} {
   const get = async (offset: number, length: number) => {
     const object = await bucket.get(key, { range: { offset, length } });
     if (!object) throw new Error(`${key} vanished while it was read`);

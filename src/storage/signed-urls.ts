@@ -28,14 +28,21 @@ const hmacKeys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = hmacKeys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
     hmacKeys.set(secret, key);
   }
   return key;
 }
 
 export async function signDownloadToken(secret: string, grant: DownloadGrant): Promise<string> {
-  const payload = b64url(encoder.encode(JSON.stringify({ k: grant.key, n: grant.fileName, t: grant.contentType, e: Math.floor(grant.expiresAt / 1000) })));
+  const payload = b64url(
+    encoder.encode(
+      JSON.stringify({ k: grant.key, n: grant.fileName, t: grant.contentType, e: Math.floor(grant.expiresAt / 1000) }),
+    ),
+  );
   const signature = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload)));
   return `${payload}.${b64url(signature)}`;
 }
@@ -47,7 +54,8 @@ export async function signDownloadUrl(origin: string, secret: string, grant: Dow
 /** The grant a token carries; tampered → download.invalid_signature, past its time → download.expired. */
 export async function verifyDownloadToken(secret: string, token: string, now = Date.now()): Promise<DownloadGrant> {
   const [payload, signature, ...rest] = token.split(".");
-  if (!payload || !signature || rest.length) throw new ApiError("download.invalid_signature", "the download link is malformed");
+  if (!payload || !signature || rest.length)
+    throw new ApiError("download.invalid_signature", "the download link is malformed");
   let valid = false;
   try {
     valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), fromB64url(signature), encoder.encode(payload));
@@ -55,9 +63,16 @@ export async function verifyDownloadToken(secret: string, token: string, now = D
     valid = false;
   }
   if (!valid) throw new ApiError("download.invalid_signature", "the download link's signature does not match");
-  const claims = JSON.parse(new TextDecoder().decode(fromB64url(payload))) as { k: string; n: string; t: string; e: number };
+  const claims = JSON.parse(new TextDecoder().decode(fromB64url(payload))) as {
+    k: string;
+    n: string;
+    t: string;
+    e: number;
+  };
   if (claims.e * 1000 <= now) {
-    throw new ApiError("download.expired", "the download link has expired; request a new one", { expiredAt: new Date(claims.e * 1000).toISOString() });
+    throw new ApiError("download.expired", "the download link has expired; request a new one", {
+      expiredAt: new Date(claims.e * 1000).toISOString(),
+    });
   }
   return { key: claims.k, fileName: claims.n, contentType: claims.t, expiresAt: claims.e * 1000 };
 }

@@ -2,25 +2,29 @@
 // simulation, sent through src/converter/container-transport.ts and @cloudflare/containers to the stand-in
 // container (stand-in.ts) in front of the real converter. What the platform does is scripted per test.
 import { env } from "cloudflare:workers";
-import { openServices } from "../../src/domain/services";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { containerName } from "../../src/converter/container-transport";
+import { openServices } from "../../src/domain/services";
 import { processJob } from "../../src/queue/consumer";
-import { balance, fixture, parkedJob, seedAccount, submit, waitForJob, type TestAccount } from "../harness";
+import { balance, fixture, parkedJob, seedAccount, submit, type TestAccount, waitForJob } from "../harness";
 import type { ConverterStandIn, Script } from "./stand-in";
 
 const namespace = env.CONVERTER as unknown as DurableObjectNamespace<ConverterStandIn>;
 const container = () => namespace.get(namespace.idFromName(containerName(0)));
 
 async function jobRow(id: string) {
-  return (await env.DB.prepare("SELECT status, attempts, error_code, error_detail, waiting_since, enqueued_at FROM jobs WHERE id = ?1").bind(id).first<{
-    status: string;
-    attempts: number;
-    error_code: string | null;
-    error_detail: string | null;
-    waiting_since: number | null;
-    enqueued_at: number;
-  }>())!;
+  return (await env.DB.prepare(
+    "SELECT status, attempts, error_code, error_detail, waiting_since, enqueued_at FROM jobs WHERE id = ?1",
+  )
+    .bind(id)
+    .first<{
+      status: string;
+      attempts: number;
+      error_code: string | null;
+      error_detail: string | null;
+      waiting_since: number | null;
+      enqueued_at: number;
+    }>())!;
 }
 
 /** The platform as a test wants it, from a stopped container. */
@@ -31,7 +35,10 @@ async function platform(script: Script) {
 }
 
 async function convertTxt(account: TestAccount, name = "report.docx") {
-  const accepted = await submit(account, { file: { name, bytes: fixture("docx-header-footer.docx") }, targetFormat: "txt" });
+  const accepted = await submit(account, {
+    file: { name, bytes: fixture("docx-header-footer.docx") },
+    targetFormat: "txt",
+  });
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
   return accepted.body as { id: string; creditCost: number };
 }
@@ -62,7 +69,8 @@ describe("the container transport", () => {
   });
 
   it("answers exactly what @cloudflare/containers answers when the platform cannot start an instance, or the connection drops", async () => {
-    const request = () => new Request("http://converter/convert?from=docx&to=txt&filename=a.docx", { method: "POST", body: "x" });
+    const request = () =>
+      new Request("http://converter/convert?from=docx&to=txt&filename=a.docx", { method: "POST", body: "x" });
     const before = await platform({ start: ["no-instance", "rate-limited", "start-error"], requests: ["disconnect"] });
     const noInstance = await container().fetch(request());
     expect(noInstance.status).toBe(503);
@@ -171,7 +179,11 @@ describe("health without side effects", () => {
     expect(health.body).toEqual({ status: "ok", api: "ok", database: "ok" });
     const status = await account.json("/v1/converter");
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ transport: "container", running: 0, containers: [{ name: "converter-0", status: "stopped", converter: null }] });
+    expect(status.body).toMatchObject({
+      transport: "container",
+      running: 0,
+      containers: [{ name: "converter-0", status: "stopped", converter: null }],
+    });
     const after = await container().stats();
     expect(after.startAttempts).toBe(before.startAttempts);
     expect(after.running).toBe(false);
@@ -187,7 +199,11 @@ describe("health without side effects", () => {
     expect(status.status).toBe(200);
     expect(status.body.running).toBe(1);
     const [c0] = status.body.containers;
-    expect(c0).toMatchObject({ name: "converter-0", status: "healthy", converter: { status: "ok", instances: { total: 2 }, queued: 0 } });
+    expect(c0).toMatchObject({
+      name: "converter-0",
+      status: "healthy",
+      converter: { status: "ok", instances: { total: 2 }, queued: 0 },
+    });
     expect(c0.converter.conversions).toBeGreaterThanOrEqual(1);
     expect(Date.parse(c0.since)).toBeGreaterThan(0);
     // Asking converted nothing.

@@ -98,7 +98,10 @@ class LocalContainer {
       const step = this.script.requests[0] === "do-error" ? undefined : this.script.requests.shift();
       if (step === "busy") {
         await request.body?.cancel();
-        return Response.json({ error: "convert.busy", detail: "all instances are busy and the queue is full" }, { status: 503, headers: { "Retry-After": "1" } });
+        return Response.json(
+          { error: "convert.busy", detail: "all instances are busy and the queue is full" },
+          { status: 503, headers: { "Retry-After": "1" } },
+        );
       }
       if (step === "disconnect") {
         await request.body?.cancel();
@@ -134,7 +137,11 @@ export class ConverterStandIn extends Converter {
   }
 
   script(script: Script): void {
-    this.local.script = { start: [...(script.start ?? [])], requests: [...(script.requests ?? [])], coldStartMs: script.coldStartMs ?? 0 };
+    this.local.script = {
+      start: [...(script.start ?? [])],
+      requests: [...(script.requests ?? [])],
+      coldStartMs: script.coldStartMs ?? 0,
+    };
   }
 
   async stopContainer(): Promise<void> {

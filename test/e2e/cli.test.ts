@@ -95,7 +95,9 @@ describe("docconv jobs, job, credits, formats, estimate", () => {
 
 describe("docconv configuration and errors", () => {
   it("takes the server and key from flags when the environment has none", async () => {
-    const run = await cli(["credits", "--api-url", apiUrl(), "--api-key", apiKey()], { env: { DOCCONV_API_URL: undefined, DOCCONV_API_KEY: undefined } });
+    const run = await cli(["credits", "--api-url", apiUrl(), "--api-key", apiKey()], {
+      env: { DOCCONV_API_URL: undefined, DOCCONV_API_KEY: undefined },
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^credits: \d+$/m);
   });

@@ -23,8 +23,16 @@ describe("DocconvClient against the local stack", () => {
     const docconv = client();
     const blob = fixtureBlob("docx-header-footer.docx");
     const progress: [number, number][] = [];
-    const file = await docconv.uploadFile(blob, { filename: "header-footer.docx", onProgress: (sent, total) => progress.push([sent, total]) });
-    expect(file).toMatchObject({ filename: "header-footer.docx", bytes: blob.size, source_format: "docx", purpose: "conversion" });
+    const file = await docconv.uploadFile(blob, {
+      filename: "header-footer.docx",
+      onProgress: (sent, total) => progress.push([sent, total]),
+    });
+    expect(file).toMatchObject({
+      filename: "header-footer.docx",
+      bytes: blob.size,
+      source_format: "docx",
+      purpose: "conversion",
+    });
     expect(file.file_id).toMatch(/^file_/);
     const total = progress[0]![1];
     expect(total).toBeGreaterThan(blob.size);
@@ -34,11 +42,18 @@ describe("DocconvClient against the local stack", () => {
 
   it("converts, follows the phases to Succeeded and downloads a real PDF under the server's file name", async () => {
     const docconv = client();
-    const accepted = await docconv.convert({ file: fixtureBlob("docx-header-footer.docx"), filename: "report.docx", targetFormat: "pdf" });
+    const accepted = await docconv.convert({
+      file: fixtureBlob("docx-header-footer.docx"),
+      filename: "report.docx",
+      targetFormat: "pdf",
+    });
     expect(accepted).toMatchObject({ status: "Queued" });
     expect(accepted.creditCost).toBeGreaterThan(0);
     const phases: string[] = [];
-    const job = await docconv.waitForJob(accepted.id, { intervalMs: 100, onPhase: (j) => phases.push(`${j.status}/${j.progress.phase}`) });
+    const job = await docconv.waitForJob(accepted.id, {
+      intervalMs: 100,
+      onPhase: (j) => phases.push(`${j.status}/${j.progress.phase}`),
+    });
     expect(job.status).toBe("Succeeded");
     expect(phases.at(-1)).toMatch(/^Succeeded\//);
     expect(job.output).toMatchObject({ contentType: "application/pdf", fileCount: 1 });
@@ -53,7 +68,9 @@ describe("DocconvClient against the local stack", () => {
   it("follows the signed download_url without any key", async () => {
     const docconv = client();
     const file = await docconv.uploadFile(fixtureBlob("xlsx-simple.xlsx"), { filename: "simple.xlsx" });
-    const job = await docconv.waitForJob((await docconv.convert({ fileId: file.file_id, targetFormat: "pdf" })).id, { intervalMs: 100 });
+    const job = await docconv.waitForJob((await docconv.convert({ fileId: file.file_id, targetFormat: "pdf" })).id, {
+      intervalMs: 100,
+    });
     expect(job.download_url).toBeTruthy();
     const anonymous = new DocconvClient({ baseUrl: apiUrl() });
     const download = await anonymous.downloadUrl(job.download_url!);
@@ -63,7 +80,11 @@ describe("DocconvClient against the local stack", () => {
   it("throws JobFailedError with the job's error code when the conversion fails", async () => {
     const docconv = client();
     // Accepted (the bytes are a valid ODF package); LibreOffice finds the password when converting.
-    const accepted = await docconv.convert({ file: fixtureBlob("hostile-password-protected.odt"), filename: "secret.odt", targetFormat: "pdf" });
+    const accepted = await docconv.convert({
+      file: fixtureBlob("hostile-password-protected.odt"),
+      filename: "secret.odt",
+      targetFormat: "pdf",
+    });
     const err = await rejection(docconv.waitForJob(accepted.id, { intervalMs: 100 }));
     expect(err).toBeInstanceOf(JobFailedError);
     const job = (err as JobFailedError).job;
@@ -73,13 +94,17 @@ describe("DocconvClient against the local stack", () => {
     expect(err.detail).toBe(job.error!.detail);
 
     // A document refused at submission is an ordinary API error, before any job exists.
-    const truncated = await rejection(docconv.convert({ file: fixtureBlob("hostile-truncated.docx"), filename: "truncated.docx", targetFormat: "pdf" }));
+    const truncated = await rejection(
+      docconv.convert({ file: fixtureBlob("hostile-truncated.docx"), filename: "truncated.docx", targetFormat: "pdf" }),
+    );
     expect(truncated).toMatchObject({ status: 422, code: "convert.corrupt_input" });
   });
 
   it("carries the envelope in DocconvError: code, type, status, detail and context", async () => {
     const docconv = client();
-    const err = await rejection(docconv.convert({ file: fixtureBlob("docx-header-footer.docx"), filename: "a.docx", targetFormat: "mp3" }));
+    const err = await rejection(
+      docconv.convert({ file: fixtureBlob("docx-header-footer.docx"), filename: "a.docx", targetFormat: "mp3" }),
+    );
     expect(err).toMatchObject({ status: 400, code: "convert.unsupported_format_pair", type: "invalid_request" });
     expect(err.detail).toContain("mp3");
     expect(err.body.supportedTargets).toEqual(expect.arrayContaining(["pdf"]));
@@ -110,7 +135,9 @@ describe("DocconvClient against the local stack", () => {
   it("answers 409 jobs.already_finished when canceling a finished job", async () => {
     const docconv = client();
     const file = await docconv.uploadFile(fixtureBlob("csv-raw-text.csv"), { filename: "raw.csv" });
-    const job = await docconv.waitForJob((await docconv.convert({ fileId: file.file_id, targetFormat: "pdf" })).id, { intervalMs: 100 });
+    const job = await docconv.waitForJob((await docconv.convert({ fileId: file.file_id, targetFormat: "pdf" })).id, {
+      intervalMs: 100,
+    });
     const err = await rejection(docconv.cancelJob(job.id));
     expect(err).toMatchObject({ status: 409, code: "jobs.already_finished", type: "conflict" });
   });
@@ -138,7 +165,13 @@ describe("DocconvClient against the local stack", () => {
     expect(catalog.sourceFormatTo.docx!.map((e) => e.targetFormat)).toContain("pdf");
     expect(catalog.conversions.length).toBeGreaterThan(0);
     const estimate = await docconv.estimate("pptx", "pdf", { bytes: 250_000, pages: 12 });
-    expect(estimate).toMatchObject({ sourceFormat: "pptx", targetFormat: "pdf", costing: { strategy: "PerPage", incrementUnit: "slides" }, creditCost: 2, assumptions: [] });
+    expect(estimate).toMatchObject({
+      sourceFormat: "pptx",
+      targetFormat: "pdf",
+      costing: { strategy: "PerPage", incrementUnit: "slides" },
+      creditCost: 2,
+      assumptions: [],
+    });
     const entitlements = await docconv.entitlements();
     expect(entitlements).toMatchObject({ planId: "pro", tier: "pro" });
     expect(entitlements.totalCredits).toBeGreaterThan(0);
@@ -152,7 +185,9 @@ describe("DocconvClient against the local stack", () => {
     expect(rendition).toMatchObject({ file_id: file.file_id, format: "pdf" });
     expect("download_url" in rendition && rendition.download_url).toBeTruthy();
 
-    const run = await docconv.waitForJob((await docconv.convert({ fileId: file.file_id, targetFormat: "docx" })).id, { intervalMs: 100 });
+    const run = await docconv.waitForJob((await docconv.convert({ fileId: file.file_id, targetFormat: "docx" })).id, {
+      intervalMs: 100,
+    });
     const exported = await docconv.exportRun(run.id, { format: "pdf", wait: 60 });
     expect(exported).toMatchObject({ format: "pdf" });
   });
@@ -160,7 +195,11 @@ describe("DocconvClient against the local stack", () => {
   it("manages webhook endpoints and reads the delivery log", async () => {
     const docconv = client();
     // Loopback only (ALLOW_LOOPBACK_WEBHOOKS in the e2e stack): nothing leaves the machine.
-    const created = await docconv.createWebhook({ url: "https://127.0.0.1:9/docconv-e2e", events: ["job.failed"], description: "e2e" });
+    const created = await docconv.createWebhook({
+      url: "https://127.0.0.1:9/docconv-e2e",
+      events: ["job.failed"],
+      description: "e2e",
+    });
     try {
       expect(created.secret).toBeTruthy();
       expect((await docconv.listWebhooks()).map((w) => w.id)).toContain(created.id);
@@ -181,7 +220,9 @@ describe("DocconvClient against the local stack", () => {
     await expect(docconv.converterStatus()).rejects.toMatchObject({ status: 401, code: "auth.missing_key" });
     const status = await client().converterStatus();
     expect(status).toMatchObject({ transport: "url", running: 1, containers: [{ name: "local", status: "healthy" }] });
-    expect((status.containers[0]!.converter as { instances: { total: number } }).instances.total).toBeGreaterThanOrEqual(1);
+    expect(
+      (status.containers[0]!.converter as { instances: { total: number } }).instances.total,
+    ).toBeGreaterThanOrEqual(1);
     expect((await docconv.openapi()).openapi).toBe("3.1.0");
   });
 });

@@ -1,12 +1,21 @@
 // /docs in headless Chromium (Debian's chromium, driven by playwright-core; no browser download): the page
 // loads from the Worker alone, lists the endpoints, and "try it" with a pasted key gets a 200 from the stack.
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKey, apiUrl } from "./harness";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let browser: Browser;
 let page: Page;
@@ -29,7 +38,10 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const operation = (method: string, path: string) => page.locator(`.opblock-${method.toLowerCase()}`).filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) });
+const operation = (method: string, path: string) =>
+  page
+    .locator(`.opblock-${method.toLowerCase()}`)
+    .filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) });
 
 describe("/docs in Chromium", () => {
   it("renders the API reference with every endpoint, loading nothing from another origin", async () => {
@@ -47,8 +59,13 @@ describe("/docs in Chromium", () => {
       await expect(block.locator(".opblock-summary-method").innerText()).resolves.toBe(method);
     }
     // Swagger UI draws a block for every operation, the documented webhook events included.
-    const documented = await fetch(`${apiUrl()}/v1/openapi.json`).then((r) => r.json() as Promise<{ paths: Record<string, object>; webhooks?: Record<string, object> }>);
-    const operations = [...Object.values(documented.paths), ...Object.values(documented.webhooks ?? {})].reduce((n, item) => n + Object.keys(item).length, 0);
+    const documented = await fetch(`${apiUrl()}/v1/openapi.json`).then(
+      (r) => r.json() as Promise<{ paths: Record<string, object>; webhooks?: Record<string, object> }>,
+    );
+    const operations = [...Object.values(documented.paths), ...Object.values(documented.webhooks ?? {})].reduce(
+      (n, item) => n + Object.keys(item).length,
+      0,
+    );
     await expect(page.locator(".opblock").count()).resolves.toBe(operations);
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((url) => !url.startsWith(`${apiUrl()}/`) && !url.startsWith("data:"))).toEqual([]);
@@ -84,7 +101,9 @@ describe("/docs in Chromium", () => {
     const page2 = await browser.newPage();
     try {
       await page2.goto(`${apiUrl()}/docs#/Jobs`);
-      const list = page2.locator(".opblock-get").filter({ has: page2.locator('.opblock-summary-path[data-path="/v1/convert/jobs"]') });
+      const list = page2
+        .locator(".opblock-get")
+        .filter({ has: page2.locator('.opblock-summary-path[data-path="/v1/convert/jobs"]') });
       await list.locator(".opblock-summary").click();
       await list.getByRole("button", { name: "Try it out" }).click();
       await list.getByRole("button", { name: "Execute" }).click();

@@ -4,7 +4,7 @@
 // whoever else runs a stack in this tree. A key comes from `npm run key -- --persist-to <state>`.
 //
 // DOCCONV_E2E_API_URL + DOCCONV_E2E_API_KEY: test a stack that is already running instead.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +22,13 @@ declare module "vitest" {
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
-const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", NO_UPDATE_NOTIFIER: "1", CI: "true" };
+const quietEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  NO_UPDATE_NOTIFIER: "1",
+  CI: "true",
+};
 
 function log(message: string) {
   process.stderr.write(`[e2e] ${message}\n`);
@@ -83,7 +89,11 @@ export default async function setup(project: TestProject) {
   };
   try {
     log("applying D1 migrations to a fresh local state");
-    execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, env: quietEnv, stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+      cwd: root,
+      env: quietEnv,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
 
     const converter = await startConverter({ CONVERTER_INSTANCES: "2" });
     stops.push(converter.stop);
@@ -100,18 +110,36 @@ export default async function setup(project: TestProject) {
       `PUBLIC_BASE_URL=${apiUrl}`,
     ];
     writeFileSync(envFile, vars.join("\n") + "\n");
-    const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+    const args = [
+      wrangler,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+    ];
     args.push("--persist-to", state, "--env-file", envFile, "--show-interactive-dev-session=false");
-    const api = spawn(process.execPath, args, { cwd: root, env: quietEnv, stdio: ["ignore", "ignore", "inherit"], detached: true });
+    const api = spawn(process.execPath, args, {
+      cwd: root,
+      env: quietEnv,
+      stdio: ["ignore", "ignore", "inherit"],
+      detached: true,
+    });
     stops.push(() => stopGroup(api));
     await waitForHealth(apiUrl, api, 120_000);
     log(`API on ${apiUrl}`);
 
-    const keyOutput = execFileSync(process.execPath, ["scripts/create-key.ts", "--credits", "100000", "--plan", "pro", "--user", "e2e", "--persist-to", state], {
-      cwd: root,
-      env: quietEnv,
-      encoding: "utf8",
-    });
+    const keyOutput = execFileSync(
+      process.execPath,
+      ["scripts/create-key.ts", "--credits", "100000", "--plan", "pro", "--user", "e2e", "--persist-to", state],
+      {
+        cwd: root,
+        env: quietEnv,
+        encoding: "utf8",
+      },
+    );
     const apiKey = keyOutput.trim().split("\n").at(-1)!;
     if (!/^sk_test_/.test(apiKey)) throw new Error(`npm run key printed no key: ${keyOutput}`);
 

@@ -26,7 +26,10 @@ export interface CliResult {
 }
 
 /** Runs bin/docconv.js with this Node; the stack's URL and key come through the environment unless overridden. */
-export function cli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+export function cli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${root}/bin/docconv.js`, ...args], {
       cwd: options.cwd ?? root,

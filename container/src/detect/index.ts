@@ -13,8 +13,8 @@
 
 import { isSource, sources, sourcesByExtension } from "../formats.ts";
 import { keywordFormat, markupFormat, readProlog } from "./markup.ts";
-import { pdfStructure } from "./pdf.ts";
 import { rootDirectory } from "./ole2.ts";
+import { pdfStructure } from "./pdf.ts";
 import {
   countedFormats,
   DESCRIPTIONS,
@@ -26,19 +26,28 @@ import {
   OLE2_ROOT_ENTRIES,
   OOXML_MAIN_PARTS,
   OOXML_MAIN_TYPES,
-  TEXT_EXTENSIONS,
   type PageCount,
+  TEXT_EXTENSIONS,
 } from "./signatures.ts";
-import { ascii, DetectError, indexOf, inflate, Reader, type ByteSource, type Work } from "./source.ts";
+import { ascii, type ByteSource, DetectError, indexOf, inflate, Reader, type Work } from "./source.ts";
 import { decodeHead, looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES } from "./text.ts";
 import { ChildCounter, elementAttributes } from "./xml.ts";
-import { declaredBombReason, inflateAll, readDirectory, readEntry, readEntryText, ZIP_LIMITS, type ZipDirectory, type ZipEntry } from "./zip.ts";
+import {
+  declaredBombReason,
+  inflateAll,
+  readDirectory,
+  readEntry,
+  readEntryText,
+  ZIP_LIMITS,
+  type ZipDirectory,
+  type ZipEntry,
+} from "./zip.ts";
 
+export { EXTENSION_ONLY, TEXT_EXTENSIONS } from "./signatures.ts";
 export type { ByteSource, Work } from "./source.ts";
 export { bytesSource, withKnownRanges } from "./source.ts";
-export { ZIP_LIMITS } from "./zip.ts";
 export { decodeHead, guessSeparator, wholeLines } from "./text.ts";
-export { EXTENSION_ONLY, TEXT_EXTENSIONS } from "./signatures.ts";
+export { ZIP_LIMITS } from "./zip.ts";
 
 export interface Detected {
   ok: true;
@@ -87,7 +96,13 @@ const KNOWN = new Set([...knownExtensions(), ...sourcesByExtension.keys()]);
  * and weak signatures that count only under their own names.
  */
 export function extensionDecided(): string[] {
-  const names = new Set<string>([...Object.keys(TEXT_EXTENSIONS), ...Object.keys(EXTENSION_ONLY), "pages", "numbers", "key"]);
+  const names = new Set<string>([
+    ...Object.keys(TEXT_EXTENSIONS),
+    ...Object.keys(EXTENSION_ONLY),
+    "pages",
+    "numbers",
+    "key",
+  ]);
   for (const s of HEAD_SIGNATURES) for (const ext of s.extensions ?? []) names.add(ext);
   return [...names].sort();
 }
@@ -108,7 +123,13 @@ export async function detect(source: ByteSource, options: DetectOptions = {}): P
   const reader = new Reader(source);
   const ext = extensionOf(options.name);
   const accept = options.accept ?? isSource;
-  const refuse = (reason: RefusalReason, detail: string, detected?: string): Refused => ({ ok: false, reason, detail, work: reader.work, ...(detected ? { detected } : {}) });
+  const refuse = (reason: RefusalReason, detail: string, detected?: string): Refused => ({
+    ok: false,
+    reason,
+    detail,
+    work: reader.work,
+    ...(detected ? { detected } : {}),
+  });
   if (source.size === 0) return refuse("empty", "the file is empty");
   try {
     const head = await reader.read(0, HEAD_BYTES);
@@ -119,7 +140,11 @@ export async function detect(source: ByteSource, options: DetectOptions = {}): P
     if (COUNTED.has(found.format) && found.pages === null) {
       // Pricing and limits rest on this count: a counted format without one is refused, never guessed.
       return found.encrypted
-        ? refuse("password_protected", `the ${found.format} is encrypted; its pages cannot be counted without the password`, found.format)
+        ? refuse(
+            "password_protected",
+            `the ${found.format} is encrypted; its pages cannot be counted without the password`,
+            found.format,
+          )
         : refuse("corrupt", `the ${found.format}'s page count cannot be read from its structure`, found.format);
     }
     return { ok: true, format: found.format, pages: found.pages, encrypted: found.encrypted, work: reader.work };
@@ -141,7 +166,15 @@ export function refuseFromHead(head: Uint8Array, complete: boolean, options: Det
   const verdict = judgeHead(head.subarray(0, HEAD_BYTES), ext, complete);
   if ("container" in verdict) return null;
   const refusal = "refused" in verdict ? verdict : refuseFormat(verdict.format, ext, options.accept ?? isSource);
-  return refusal ? { ok: false, reason: refusal.refused, detail: refusal.detail, work, ...(refusal.detected ? { detected: refusal.detected } : {}) } : null;
+  return refusal
+    ? {
+        ok: false,
+        reason: refusal.refused,
+        detail: refusal.detail,
+        work,
+        ...(refusal.detected ? { detected: refusal.detected } : {}),
+      }
+    : null;
 }
 
 type Refusal = { refused: RefusalReason; detail: string; detected?: string };
@@ -156,22 +189,35 @@ function refuseFormat(format: string, ext: string, accept: (format: string) => b
     if (!named || !isSource(format) || named.includes(format as never)) return null;
     const picture = sources[format].category === "images";
     if (named.every((n) => (sources[n].category === "images") !== picture)) {
-      return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}`, detected: format };
+      return {
+        refused: "mismatch",
+        detail: `the file is named .${ext} but its bytes are ${describe(format)}`,
+        detected: format,
+      };
     }
     return null;
   }
   return ext && ext !== format && KNOWN.has(ext)
-    ? { refused: "mismatch", detail: `the file is named .${ext} but its bytes are ${describe(format)}, which cannot be converted`, detected: format }
+    ? {
+        refused: "mismatch",
+        detail: `the file is named .${ext} but its bytes are ${describe(format)}, which cannot be converted`,
+        detected: format,
+      }
     : { refused: "unsupported", detail: `${describe(format)} is not a supported source format`, detected: format };
 }
 
 /** The head's verdict: a container to open, a format, or a refusal. */
 type Container = "pdf" | "zip" | "ole2" | "gzip";
 
-function judgeHead(head: Uint8Array, ext: string, complete: boolean): { container: Container; offset: number } | { format: string } | Refusal {
+function judgeHead(
+  head: Uint8Array,
+  ext: string,
+  complete: boolean,
+): { container: Container; offset: number } | { format: string } | Refusal {
   const signature = matchHead(head, ext);
   if (signature) {
-    if (signature.is === "pdf" || signature.is === "zip" || signature.is === "ole2" || signature.is === "gzip") return { container: signature.is, offset: signature.offset };
+    if (signature.is === "pdf" || signature.is === "zip" || signature.is === "ole2" || signature.is === "gzip")
+      return { container: signature.is, offset: signature.offset };
     return { format: signature.is };
   }
   if (looksLikeText(head)) {
@@ -179,7 +225,8 @@ function judgeHead(head: Uint8Array, ext: string, complete: boolean): { containe
     const { text } = decodeHead(head, complete);
     const marked = markupFormat(text) ?? keywordFormat(text);
     if (marked) return { format: marked };
-    if (ext && KNOWN.has(ext)) return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
+    if (ext && KNOWN.has(ext))
+      return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
     return { format: looksLikeCsv(head, complete) ? "csv" : "txt" };
   }
   if (EXTENSION_ONLY[ext]) return { format: EXTENSION_ONLY[ext]! };
@@ -188,7 +235,8 @@ function judgeHead(head: Uint8Array, ext: string, complete: boolean): { containe
 
 async function identify(reader: Reader, head: Uint8Array, ext: string, options: DetectOptions): Promise<Identified> {
   const verdict = judgeHead(head, ext, head.length === reader.size);
-  if (!("container" in verdict)) return "format" in verdict ? { format: verdict.format, pages: null, encrypted: false } : verdict;
+  if (!("container" in verdict))
+    return "format" in verdict ? { format: verdict.format, pages: null, encrypted: false } : verdict;
   if (verdict.container === "pdf") {
     const { pages, encrypted } = await pdfStructure(reader, verdict.offset);
     return { format: "pdf", pages, encrypted };
@@ -205,7 +253,15 @@ function matchHead(head: Uint8Array, ext: string): { is: string; offset: number 
     if (s.within) offset = indexOf(head.subarray(0, s.within + bytes.length), bytes);
     else if (startsWith(head, bytes, s.at ?? 0)) offset = s.at ?? 0;
     if (offset < 0) continue;
-    if (s.then && !startsWith(head, typeof s.then.bytes === "string" ? ascii(s.then.bytes) : Uint8Array.from(s.then.bytes), s.then.at)) continue;
+    if (
+      s.then &&
+      !startsWith(
+        head,
+        typeof s.then.bytes === "string" ? ascii(s.then.bytes) : Uint8Array.from(s.then.bytes),
+        s.then.at,
+      )
+    )
+      continue;
     if (s.extensions && !s.extensions.includes(ext)) continue;
     if (s.test && !s.test(head)) continue;
     return { is: s.is, offset };
@@ -225,7 +281,9 @@ async function identifyZip(reader: Reader, ext: string, options: DetectOptions):
   const dir = await readDirectory(reader);
   const bomb = declaredBombReason(dir, reader.size);
   if (bomb) throw new DetectError("zip_bomb", bomb);
-  const found = (await identifyOdf(reader, dir)) ?? (await identifyOoxml(reader, dir)) ?? (await identifyOtherPackage(reader, dir, ext)) ?? { format: "zip", pages: null, encrypted: false };
+  const found = (await identifyOdf(reader, dir)) ??
+    (await identifyOoxml(reader, dir)) ??
+    (await identifyOtherPackage(reader, dir, ext)) ?? { format: "zip", pages: null, encrypted: false };
   // The converter's final word on the real bytes, before LibreOffice opens the package.
   if (options.inflateAll && "format" in found && found.format !== "zip") await inflateAll(reader, dir);
   return found;
@@ -239,7 +297,11 @@ function entryNamed(dir: ZipDirectory, name: string): ZipEntry | undefined {
   return dir.entries.find((e) => e.name.toLowerCase() === lower);
 }
 
-async function smallText(reader: Reader, entry: ZipEntry | undefined, maxBytes = SMALL_PART_BYTES): Promise<string | null> {
+async function smallText(
+  reader: Reader,
+  entry: ZipEntry | undefined,
+  maxBytes = SMALL_PART_BYTES,
+): Promise<string | null> {
   return entry ? readEntryText(reader, entry, maxBytes) : null;
 }
 
@@ -267,9 +329,12 @@ async function identifyOoxml(reader: Reader, dir: ZipDirectory): Promise<Identif
   if (typesXml === null) return null;
   const defaults = new Map<string, string>();
   const overrides = new Map<string, string>();
-  for (const a of elementAttributes(typesXml, "Default")) if (a.Extension && a.ContentType) defaults.set(a.Extension.toLowerCase(), a.ContentType);
-  for (const a of elementAttributes(typesXml, "Override")) if (a.PartName && a.ContentType) overrides.set(a.PartName.replace(/^\//, "").toLowerCase(), a.ContentType);
-  const typeOf = (part: string) => overrides.get(part.toLowerCase()) ?? defaults.get(part.slice(part.lastIndexOf(".") + 1).toLowerCase());
+  for (const a of elementAttributes(typesXml, "Default"))
+    if (a.Extension && a.ContentType) defaults.set(a.Extension.toLowerCase(), a.ContentType);
+  for (const a of elementAttributes(typesXml, "Override"))
+    if (a.PartName && a.ContentType) overrides.set(a.PartName.replace(/^\//, "").toLowerCase(), a.ContentType);
+  const typeOf = (part: string) =>
+    overrides.get(part.toLowerCase()) ?? defaults.get(part.slice(part.lastIndexOf(".") + 1).toLowerCase());
 
   // The main part is the target of the package's officeDocument relationship.
   let main: { part: string; type: string } | undefined;
@@ -282,8 +347,18 @@ async function identifyOoxml(reader: Reader, dir: ZipDirectory): Promise<Identif
     break;
   }
   // Damaged relationships: a part whose content type (or, last, whose name) only a main part has.
-  if (!main) for (const [part, type] of overrides) if (OOXML_MAIN_TYPES[type]) { main = { part, type }; break; }
-  if (!main) for (const [part, type] of Object.entries(OOXML_MAIN_PARTS)) if (entryNamed(dir, part)) { main = { part, type }; break; }
+  if (!main)
+    for (const [part, type] of overrides)
+      if (OOXML_MAIN_TYPES[type]) {
+        main = { part, type };
+        break;
+      }
+  if (!main)
+    for (const [part, type] of Object.entries(OOXML_MAIN_PARTS))
+      if (entryNamed(dir, part)) {
+        main = { part, type };
+        break;
+      }
   if (!main) return null;
   const row = OOXML_MAIN_TYPES[main.type]!;
   const pages = row.pages ? await countPages(reader, dir, main.part, row.pages) : null;
@@ -310,7 +385,11 @@ async function identifyOtherPackage(reader: Reader, dir: ZipDirectory, ext: stri
   });
   if (!iwork) return null;
   if (ext === "pages" || ext === "numbers" || ext === "key") return is(ext);
-  return { refused: "unsupported", detail: "the file is an Apple iWork document; only its name (.pages, .numbers or .key) says which kind", detected: "iwork" };
+  return {
+    refused: "unsupported",
+    detail: "the file is an Apple iWork document; only its name (.pages, .numbers or .key) says which kind",
+    detected: "iwork",
+  };
 }
 
 /** The first `maxBytes` of an entry, decoded as UTF-8 (a window: the rest is never inflated). */
@@ -345,7 +424,10 @@ async function identifyGzip(reader: Reader, options: DetectOptions): Promise<Ide
     const { maxInflatedBytes, ratioFloorBytes, maxRatio } = ZIP_LIMITS;
     const cap = Math.min(maxInflatedBytes, Math.max(ratioFloorBytes, reader.size * maxRatio));
     if ((await inflate(reader.stream(0, reader.size), "gzip", cap, reader.work)) === "limit") {
-      throw new DetectError("zip_bomb", `the gzip stream inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size)`);
+      throw new DetectError(
+        "zip_bomb",
+        `the gzip stream inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size)`,
+      );
     }
   }
   return { format: found, pages: null, encrypted: false };
@@ -355,7 +437,10 @@ async function identifyGzip(reader: Reader, options: DetectOptions): Promise<Ide
 async function countPages(reader: Reader, dir: ZipDirectory, part: string, how: PageCount): Promise<number> {
   const entry = entryNamed(dir, part);
   if (!entry) throw new DetectError("corrupt", `the package has no ${part} to count its slides in`);
-  const counter = how.kind === "ooxml-slides" ? new ChildCounter("sldIdLst", "sldId") : new ChildCounter(how.kind === "odf-pages" ? how.parent : "", "page");
+  const counter =
+    how.kind === "ooxml-slides"
+      ? new ChildCounter("sldIdLst", "sldId")
+      : new ChildCounter(how.kind === "odf-pages" ? how.parent : "", "page");
   // Inflating is what costs (a Worker's CPU): no further than the converter's zip-bomb cap lets the archive go.
   const bombCap = Math.max(ZIP_LIMITS.ratioFloorBytes, reader.size * ZIP_LIMITS.maxRatio);
   const result = await readEntry(reader, entry, Math.min(COUNTED_PART_BYTES, bombCap), (chunk) => {
@@ -364,9 +449,13 @@ async function countPages(reader: Reader, dir: ZipDirectory, part: string, how: 
     return how.kind === "ooxml-slides" && counter.finished ? "stop" : undefined;
   });
   if (result === "limit" && bombCap < COUNTED_PART_BYTES) {
-    throw new DetectError("zip_bomb", `${part} inflates past ${bombCap} bytes (at most ${ZIP_LIMITS.maxRatio}× the archive's size)`);
+    throw new DetectError(
+      "zip_bomb",
+      `${part} inflates past ${bombCap} bytes (at most ${ZIP_LIMITS.maxRatio}× the archive's size)`,
+    );
   }
-  if (result === "limit") throw new DetectError("corrupt", `${part} inflates past ${COUNTED_PART_BYTES} bytes; its slides cannot be counted`);
+  if (result === "limit")
+    throw new DetectError("corrupt", `${part} inflates past ${COUNTED_PART_BYTES} bytes; its slides cannot be counted`);
   return counter.count;
 }
 
@@ -381,10 +470,16 @@ async function identifyOle2(reader: Reader, ext: string): Promise<Identified> {
   const row = OLE2_ROOT_ENTRIES.find((r) => names.has(r.entry.toLowerCase()));
   if (!row) return { format: "ole2", pages: null, encrypted: false };
   // StarDraw and StarImpress 5 share their stream; the root's class id tells them apart (StarImpress 5.0's).
-  if (row.format === "sda" && root.classId === STAR_IMPRESS_5_CLASS_ID) return { format: "sdd", pages: null, encrypted: false };
+  if (row.format === "sda" && root.classId === STAR_IMPRESS_5_CLASS_ID)
+    return { format: "sdd", pages: null, encrypted: false };
   if (row.format !== "ooxml-encrypted") return { format: row.format, pages: null, encrypted: false };
   // The package inside cannot be seen without the password, so its kind comes from the name, if any.
   const inner = Object.values(OOXML_MAIN_TYPES).find((r) => r.format === ext);
-  if (!inner) return { refused: "password_protected", detail: "the document is an encrypted Office Open XML package; which kind cannot be told without the password", detected: "ooxml-encrypted" };
+  if (!inner)
+    return {
+      refused: "password_protected",
+      detail: "the document is an encrypted Office Open XML package; which kind cannot be told without the password",
+      detected: "ooxml-encrypted",
+    };
   return { format: inner.format, pages: null, encrypted: true };
 }

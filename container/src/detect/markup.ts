@@ -27,7 +27,8 @@ export function readProlog(text: string): Prolog {
       if (end < 0) return prolog;
       const pi = text.slice(i + 2, end);
       if (pi.startsWith("xml ") || pi === "xml") prolog.xmlDeclaration = true;
-      else if (pi.startsWith("mso-application")) prolog.progid = elementAttributes(`<${pi}>`, "mso-application")[0]?.progid;
+      else if (pi.startsWith("mso-application"))
+        prolog.progid = elementAttributes(`<${pi}>`, "mso-application")[0]?.progid;
       i = skipSpace(text, end + 2);
     } else if (text.startsWith("<!--", i)) {
       const end = text.indexOf("-->", i + 4);
@@ -93,9 +94,14 @@ export function markupFormat(text: string): string | null {
   const prefix = root.name.includes(":") ? root.name.slice(0, root.name.indexOf(":")) : "";
   if (lower === "html") return prolog.xmlDeclaration && ns(prefix) === XHTML_NS ? "xhtml" : "html";
   if ((lower === "head" || lower === "body") && !prolog.xmlDeclaration) return "html";
-  if (local === "document" && root.attributes[`${prefix}:mimetype`]) return FLAT_ODF[root.attributes[`${prefix}:mimetype`]!] ?? "xml";
+  if (local === "document" && root.attributes[`${prefix}:mimetype`])
+    return FLAT_ODF[root.attributes[`${prefix}:mimetype`]!] ?? "xml";
   if (prolog.progid === "Word.Document" || local === "wordDocument") return "word2003xml";
-  if (prolog.progid === "Excel.Sheet" || (local === "Workbook" && ns(prefix) === "urn:schemas-microsoft-com:office:spreadsheet")) return "excel2003xml";
+  if (
+    prolog.progid === "Excel.Sheet" ||
+    (local === "Workbook" && ns(prefix) === "urn:schemas-microsoft-com:office:spreadsheet")
+  )
+    return "excel2003xml";
   if (local === "abiword" || local === "awml") return "abw";
   if (local === "svg") return "svg";
   if (local === "VisioDocument") return "vdx";

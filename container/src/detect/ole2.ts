@@ -61,7 +61,8 @@ export async function rootDirectory(reader: Reader): Promise<RootDirectory> {
   const seen = new Set<number>();
   for (let sector = u32(header, 0x30); sector < FREE_OR_END; sector = await next(sector)) {
     if (seen.has(sector)) throw damaged("a directory chain that loops");
-    if (seen.size >= MAX_DIRECTORY_SECTORS || seen.size * sectorSize >= MAX_DIRECTORY_BYTES) throw damaged("a directory too large to be real");
+    if (seen.size >= MAX_DIRECTORY_SECTORS || seen.size * sectorSize >= MAX_DIRECTORY_BYTES)
+      throw damaged("a directory too large to be real");
     seen.add(sector);
     const data = await reader.read(sectorOffset(sector), sectorSize);
     if (data.length < sectorSize) throw damaged("a directory sector past the end of the file");
@@ -70,7 +71,14 @@ export async function rootDirectory(reader: Reader): Promise<RootDirectory> {
       let name = "";
       for (let i = 0; i + 1 < Math.min(nameLength, 64) - 1; i += 2) name += String.fromCharCode(u16(data, p + i));
       const classId = entries.length === 0 ? hex(data.subarray(p + 0x50, p + 0x60)) : "";
-      entries.push({ name, type: data[p + 0x42]!, left: u32(data, p + 0x44), right: u32(data, p + 0x48), child: u32(data, p + 0x4c), classId });
+      entries.push({
+        name,
+        type: data[p + 0x42]!,
+        left: u32(data, p + 0x44),
+        right: u32(data, p + 0x48),
+        child: u32(data, p + 0x4c),
+        classId,
+      });
     }
   }
   const root = entries[0];

@@ -40,8 +40,10 @@ type Dict = Map<string, Value>;
 
 const isRef = (v: Value | undefined): v is Ref => typeof v === "object" && v !== null && "ref" in v;
 const isDict = (v: Value | undefined): v is Dict => v instanceof Map;
-const nameOf = (v: Value | undefined): string | undefined => (typeof v === "object" && v !== null && "name" in v ? v.name : undefined);
-const intOf = (v: Value | undefined): number | undefined => (typeof v === "number" && Number.isInteger(v) ? v : undefined);
+const nameOf = (v: Value | undefined): string | undefined =>
+  typeof v === "object" && v !== null && "name" in v ? v.name : undefined;
+const intOf = (v: Value | undefined): number | undefined =>
+  typeof v === "number" && Number.isInteger(v) ? v : undefined;
 
 class NeedMore extends Error {}
 
@@ -56,10 +58,26 @@ function tooMuchToInflate(): DetectError {
 // ---- lexer and parser over one window of bytes -----------------------------------------------------------
 
 const isWhite = (c: number) => c === 0 || c === 9 || c === 10 || c === 12 || c === 13 || c === 32;
-const isDelimiter = (c: number) => c === 0x28 || c === 0x29 || c === 0x3c || c === 0x3e || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d || c === 0x2f || c === 0x25;
+const isDelimiter = (c: number) =>
+  c === 0x28 ||
+  c === 0x29 ||
+  c === 0x3c ||
+  c === 0x3e ||
+  c === 0x5b ||
+  c === 0x5d ||
+  c === 0x7b ||
+  c === 0x7d ||
+  c === 0x2f ||
+  c === 0x25;
 const isRegular = (c: number) => !isWhite(c) && !isDelimiter(c);
 
-type Token = { kind: "num"; value: number; int: boolean } | { kind: "name"; value: string } | { kind: "kw"; value: string } | { kind: "delim"; value: string } | { kind: "string" } | { kind: "eof" };
+type Token =
+  | { kind: "num"; value: number; int: boolean }
+  | { kind: "name"; value: string }
+  | { kind: "kw"; value: string }
+  | { kind: "delim"; value: string }
+  | { kind: "string" }
+  | { kind: "eof" };
 
 class Parser {
   pos: number;
@@ -211,7 +229,8 @@ class Parser {
     const num = this.token();
     const gen = this.token();
     const obj = this.token();
-    if (num.kind !== "num" || !num.int || gen.kind !== "num" || !gen.int || obj.kind !== "kw" || obj.value !== "obj") throw corrupt("an object is not where the cross-reference table says");
+    if (num.kind !== "num" || !num.int || gen.kind !== "num" || !gen.int || obj.kind !== "kw" || obj.value !== "obj")
+      throw corrupt("an object is not where the cross-reference table says");
     return { num: num.value, gen: gen.value };
   }
 
@@ -255,7 +274,10 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
 
 // ---- cross-reference sections ----------------------------------------------------------------------------
 
-type XrefEntry = { type: "free" } | { type: "offset"; offset: number; gen: number } | { type: "compressed"; stream: number; index: number };
+type XrefEntry =
+  | { type: "free" }
+  | { type: "offset"; offset: number; gen: number }
+  | { type: "compressed"; stream: number; index: number };
 
 interface TableSection {
   kind: "table";
@@ -309,7 +331,8 @@ class PdfFile {
     const type = nameOf(pages.get("Type"));
     if (type !== undefined && type !== "Pages") throw corrupt(`the page tree's root has /Type /${type}`);
     const count = intOf(await this.resolve(pages.get("Count")));
-    if (count === undefined || count < 0 || count > MAX_PDF_PAGES) throw corrupt("the page tree's /Count is not a page count");
+    if (count === undefined || count < 0 || count > MAX_PDF_PAGES)
+      throw corrupt("the page tree's /Count is not a page count");
     return { pages: count, encrypted: this.encrypted };
   }
 
@@ -388,7 +411,8 @@ class PdfFile {
         }
         return section;
       }
-      if (t.kind !== "num" || !t.int || count.kind !== "num" || !count.int || t.value < 0 || count.value < 0) throw corrupt("a damaged cross-reference table");
+      if (t.kind !== "num" || !t.int || count.kind !== "num" || !count.int || t.value < 0 || count.value < 0)
+        throw corrupt("a damaged cross-reference table");
       const entries = windowStart + parser.pos;
       subsections.push({ first: t.value, count: count.value, entries });
       pos = entries + count.value * 20;
@@ -398,31 +422,38 @@ class PdfFile {
 
   private async streamSection(offset: number): Promise<StreamSection> {
     const { value, dataOffset } = await this.objectAt(offset);
-    if (!isDict(value) || nameOf(value.get("Type")) !== "XRef" || dataOffset < 0) throw corrupt("startxref points at something that is not a cross-reference section");
+    if (!isDict(value) || nameOf(value.get("Type")) !== "XRef" || dataOffset < 0)
+      throw corrupt("startxref points at something that is not a cross-reference section");
     const w = value.get("W");
     const widths = Array.isArray(w) ? w.map(intOf) : [];
-    if (widths.length !== 3 || widths.some((x) => x === undefined || x < 0 || x > 8)) throw corrupt("a cross-reference stream with bad /W");
+    if (widths.length !== 3 || widths.some((x) => x === undefined || x < 0 || x > 8))
+      throw corrupt("a cross-reference stream with bad /W");
     const size = intOf(value.get("Size")) ?? 0;
     const rawIndex = value.get("Index");
     const flat = Array.isArray(rawIndex) ? rawIndex.map(intOf) : [0, size];
     const index: [number, number][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const a = flat[i], b = flat[i + 1];
-      if (a === undefined || b === undefined || a < 0 || b < 0) throw corrupt("a cross-reference stream with bad /Index");
+      const a = flat[i],
+        b = flat[i + 1];
+      if (a === undefined || b === undefined || a < 0 || b < 0)
+        throw corrupt("a cross-reference stream with bad /Index");
       index.push([a, b]);
     }
     const length = intOf(value.get("Length"));
     if (length === undefined || length < 0) throw corrupt("a cross-reference stream without a direct /Length");
     const filter = value.get("Filter");
     const filterName = nameOf(Array.isArray(filter) ? filter[0] : filter);
-    if (filter !== undefined && (filterName !== "FlateDecode" || (Array.isArray(filter) && filter.length > 1))) throw corrupt(`a cross-reference stream compressed with /${filterName ?? "?"}`);
+    if (filter !== undefined && (filterName !== "FlateDecode" || (Array.isArray(filter) && filter.length > 1)))
+      throw corrupt(`a cross-reference stream compressed with /${filterName ?? "?"}`);
     const parms = value.get("DecodeParms");
     const decode = isDict(parms) ? parms : Array.isArray(parms) && isDict(parms[0]) ? parms[0] : undefined;
     const predictor = intOf(decode?.get("Predictor")) ?? 1;
     const columns = intOf(decode?.get("Columns")) ?? 1;
-    if (predictor !== 1 && (predictor < 10 || predictor > 15)) throw corrupt(`a cross-reference stream with predictor ${predictor}`);
+    if (predictor !== 1 && (predictor < 10 || predictor > 15))
+      throw corrupt(`a cross-reference stream with predictor ${predictor}`);
     const sum = widths[0]! + widths[1]! + widths[2]!;
-    if (predictor >= 10 && columns !== sum) throw corrupt("a cross-reference stream whose predictor columns do not match /W");
+    if (predictor >= 10 && columns !== sum)
+      throw corrupt("a cross-reference stream whose predictor columns do not match /W");
     return {
       kind: "stream",
       dict: value,
@@ -464,7 +495,8 @@ class PdfFile {
       const parser = new Parser(bytes, 0, offset + bytes.length >= this.reader.size);
       try {
         const { num } = parser.objectHeader();
-        if (expected !== undefined && num !== expected) throw corrupt(`object ${expected} is not where the cross-reference table says`);
+        if (expected !== undefined && num !== expected)
+          throw corrupt(`object ${expected} is not where the cross-reference table says`);
         const value = parser.value();
         const start = isDict(value) ? parser.streamStart() : -1;
         return { value, dataOffset: start < 0 ? -1 : offset + start };
@@ -485,13 +517,21 @@ class PdfFile {
       const { value: v } = await this.objectAt(this.base + entry.offset, value.num);
       return this.resolve(v, depth + 1);
     }
-    if (this.encrypted) throw new DetectError("password_protected", "the PDF is encrypted and its page tree is inside encrypted object streams");
+    if (this.encrypted)
+      throw new DetectError(
+        "password_protected",
+        "the PDF is encrypted and its page tree is inside encrypted object streams",
+      );
     return this.resolve(await this.compressedObject(entry.stream, value.num, depth), depth + 1);
   }
 
   private async lookup(num: number): Promise<XrefEntry | undefined> {
     for (const section of this.sections) {
-      const entry = section.kind === "table" ? (await this.tableEntry(section, num)) ?? (section.stream ? await this.streamEntry(section.stream, num) : undefined) : await this.streamEntry(section, num);
+      const entry =
+        section.kind === "table"
+          ? ((await this.tableEntry(section, num)) ??
+            (section.stream ? await this.streamEntry(section.stream, num) : undefined))
+          : await this.streamEntry(section, num);
       if (entry) return entry;
     }
     return undefined;
@@ -506,7 +546,8 @@ class PdfFile {
       const gen = Number(text.slice(11, 16));
       const kind = text[17];
       if (kind === "f") return { type: "free" };
-      if (kind !== "n" || !Number.isInteger(offset) || !Number.isInteger(gen)) throw corrupt("a damaged cross-reference entry");
+      if (kind !== "n" || !Number.isInteger(offset) || !Number.isInteger(gen))
+        throw corrupt("a damaged cross-reference entry");
       return { type: "offset", offset, gen };
     }
     return undefined;
@@ -558,33 +599,39 @@ class PdfFile {
     let seen = 0;
     let filled = 0;
     let result: Uint8Array | undefined;
-    const outcome = await inflate(this.zlibBody(section.dataOffset, section.dataLength), "deflate-raw", needed, this.reader.work, (chunk) => {
-      if (!section.predictor) {
-        const from = Math.max(0, target - seen);
-        const to = Math.min(chunk.length, needed - seen);
-        seen += chunk.length;
-        if (from < to) {
-          current.set(chunk.subarray(from, to), filled);
-          filled += to - from;
-        }
-        if (filled < stride) return undefined;
-        result = current;
-        return "stop";
-      }
-      for (let i = 0; i < chunk.length; i++) {
-        current[filled++] = chunk[i]!;
-        if (filled < stride) continue;
-        unpredict(current, previous, decoded);
-        if (seen === row) {
-          result = decoded;
+    const outcome = await inflate(
+      this.zlibBody(section.dataOffset, section.dataLength),
+      "deflate-raw",
+      needed,
+      this.reader.work,
+      (chunk) => {
+        if (!section.predictor) {
+          const from = Math.max(0, target - seen);
+          const to = Math.min(chunk.length, needed - seen);
+          seen += chunk.length;
+          if (from < to) {
+            current.set(chunk.subarray(from, to), filled);
+            filled += to - from;
+          }
+          if (filled < stride) return undefined;
+          result = current;
           return "stop";
         }
-        [previous, decoded] = [decoded, previous];
-        filled = 0;
-        seen++;
-      }
-      return undefined;
-    });
+        for (let i = 0; i < chunk.length; i++) {
+          current[filled++] = chunk[i]!;
+          if (filled < stride) continue;
+          unpredict(current, previous, decoded);
+          if (seen === row) {
+            result = decoded;
+            return "stop";
+          }
+          [previous, decoded] = [decoded, previous];
+          filled = 0;
+          seen++;
+        }
+        return undefined;
+      },
+    );
     if (!result && outcome === "limit") throw corrupt("a cross-reference stream inflates past its rows");
     if (!result) throw corrupt("a cross-reference stream shorter than its /Index");
     return result;
@@ -610,14 +657,17 @@ class PdfFile {
     const entry = await this.lookup(streamNumber);
     if (!entry || entry.type !== "offset") throw corrupt("an object stream is missing");
     const { value: dict, dataOffset } = await this.objectAt(this.base + entry.offset, streamNumber);
-    if (!isDict(dict) || dataOffset < 0 || nameOf(dict.get("Type")) !== "ObjStm") throw corrupt("an object stream is not one");
+    if (!isDict(dict) || dataOffset < 0 || nameOf(dict.get("Type")) !== "ObjStm")
+      throw corrupt("an object stream is not one");
     const n = intOf(dict.get("N"));
     const first = intOf(dict.get("First"));
     const length = intOf(await this.resolve(dict.get("Length"), depth + 1));
-    if (n === undefined || first === undefined || length === undefined || n < 0 || first < 0 || length < 0) throw corrupt("an object stream with bad /N, /First or /Length");
+    if (n === undefined || first === undefined || length === undefined || n < 0 || first < 0 || length < 0)
+      throw corrupt("an object stream with bad /N, /First or /Length");
     if (first > MAX_OBJECT_BYTES) throw corrupt("an object stream whose header is larger than 1 MiB");
     const filter = dict.get("Filter");
-    if (filter !== undefined && nameOf(Array.isArray(filter) ? filter[0] : filter) !== "FlateDecode") throw corrupt("an object stream with an unsupported filter");
+    if (filter !== undefined && nameOf(Array.isArray(filter) ? filter[0] : filter) !== "FlateDecode")
+      throw corrupt("an object stream with an unsupported filter");
     if (isDict(dict.get("DecodeParms"))) throw corrupt("an object stream with a predictor");
 
     // Where the object starts in the stream, from the header: n pairs of (object number, offset from /First).
@@ -626,7 +676,8 @@ class PdfFile {
       for (let i = 0; i < n; i++) {
         const a = parser.token();
         const b = parser.token();
-        if (a.kind !== "num" || b.kind !== "num" || !a.int || !b.int) throw corrupt("an object stream with a damaged header");
+        if (a.kind !== "num" || b.kind !== "num" || !a.int || !b.int)
+          throw corrupt("an object stream with a damaged header");
         if (a.value === num) return first + b.value;
       }
       throw corrupt(`object ${num} is not in the object stream the cross-reference names`);
@@ -646,23 +697,30 @@ class PdfFile {
     let filled = 0;
     let position = 0; // offset in the inflated stream of the chunk's first byte
     const room = this.inflateRoom();
-    const outcome = await inflate(this.zlibBody(dataOffset, length), "deflate-raw", Math.min(MAX_OBJECT_STREAM_BYTES, room), this.reader.work, (chunk) => {
-      const end = position + chunk.length;
-      if (position < first) {
-        header.set(chunk.subarray(0, Math.min(chunk.length, first - position)), position);
-        if (end >= first) start = objectStart(header);
-      }
-      if (start >= 0 && end > start + filled) {
-        const from = Math.max(position, start + filled) - position;
-        const take = Math.min(chunk.length - from, window.length - filled);
-        window.set(chunk.subarray(from, from + take), filled);
-        filled += take;
-      }
-      position = end;
-      return filled === window.length ? "stop" : undefined;
-    });
+    const outcome = await inflate(
+      this.zlibBody(dataOffset, length),
+      "deflate-raw",
+      Math.min(MAX_OBJECT_STREAM_BYTES, room),
+      this.reader.work,
+      (chunk) => {
+        const end = position + chunk.length;
+        if (position < first) {
+          header.set(chunk.subarray(0, Math.min(chunk.length, first - position)), position);
+          if (end >= first) start = objectStart(header);
+        }
+        if (start >= 0 && end > start + filled) {
+          const from = Math.max(position, start + filled) - position;
+          const take = Math.min(chunk.length - from, window.length - filled);
+          window.set(chunk.subarray(from, from + take), filled);
+          filled += take;
+        }
+        position = end;
+        return filled === window.length ? "stop" : undefined;
+      },
+    );
     if (start < 0) throw corrupt("an object stream shorter than its header");
-    if (outcome === "limit") throw room < MAX_OBJECT_STREAM_BYTES ? tooMuchToInflate() : corrupt("an object stream inflates past 8 MiB");
+    if (outcome === "limit")
+      throw room < MAX_OBJECT_STREAM_BYTES ? tooMuchToInflate() : corrupt("an object stream inflates past 8 MiB");
     if (filled === 0) throw corrupt(`object ${num} lies past the end of its object stream`);
     return parseObject(window.subarray(0, filled), outcome !== "stopped");
   }
@@ -709,13 +767,23 @@ function unpredict(row: Uint8Array, previous: Uint8Array, out: Uint8Array): void
     const upLeft = i > 0 ? previous[i - 1]! : 0;
     let v: number;
     switch (filter) {
-      case 0: v = raw; break;
-      case 1: v = raw + left; break;
-      case 2: v = raw + up; break;
-      case 3: v = raw + ((left + up) >> 1); break;
+      case 0:
+        v = raw;
+        break;
+      case 1:
+        v = raw + left;
+        break;
+      case 2:
+        v = raw + up;
+        break;
+      case 3:
+        v = raw + ((left + up) >> 1);
+        break;
       default: {
         const p = left + up - upLeft;
-        const pa = Math.abs(p - left), pb = Math.abs(p - up), pc = Math.abs(p - upLeft);
+        const pa = Math.abs(p - left),
+          pb = Math.abs(p - up),
+          pc = Math.abs(p - upLeft);
         v = raw + (pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft);
         break;
       }

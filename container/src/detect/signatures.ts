@@ -71,11 +71,22 @@ export const HEAD_SIGNATURES: readonly HeadSignature[] = [
   // PICT: the version opcode after the 512-byte header (or at the start of a file saved without it).
   { bytes: [], test: (h) => pictAt(h, 522) || pictAt(h, 10), is: "pct", extensions: ["pct", "pict"] },
   // CGM: binary (first element BEGIN METAFILE: class 0, id 1) or clear text.
-  { bytes: [], test: (h) => h.length >= 2 && h[0]! >> 4 === 0 && (((h[0]! << 8) | h[1]!) >> 5) === 1, is: "cgm", extensions: ["cgm"] },
+  {
+    bytes: [],
+    test: (h) => h.length >= 2 && h[0]! >> 4 === 0 && ((h[0]! << 8) | h[1]!) >> 5 === 1,
+    is: "cgm",
+    extensions: ["cgm"],
+  },
   { bytes: "BEGMF", is: "cgm", extensions: ["cgm"] },
   { bytes: [0xd3, 0xa8, 0xa8], at: 2, is: "met", extensions: ["met"] },
   // TGA has no magic: a header whose fields hold plausible values, under its own name.
-  { bytes: [], test: (h) => h.length >= 18 && oneOf(h[1], [0, 1]) && oneOf(h[2], [1, 2, 3, 9, 10, 11]) && oneOf(h[16], [8, 15, 16, 24, 32]), is: "tga", extensions: ["tga"] },
+  {
+    bytes: [],
+    test: (h) =>
+      h.length >= 18 && oneOf(h[1], [0, 1]) && oneOf(h[2], [1, 2, 3, 9, 10, 11]) && oneOf(h[16], [8, 15, 16, 24, 32]),
+    is: "tga",
+    extensions: ["tga"],
+  },
   // Word processors and spreadsheets of the 1990s.
   { bytes: [0xff, 0x57, 0x50, 0x43], then: { at: 8, bytes: [0x01, 0x0a] }, is: "wpd" },
   { bytes: [0xff, 0x57, 0x50, 0x43], then: { at: 8, bytes: [0x01, 0x16] }, is: "wpg" },
@@ -101,7 +112,10 @@ export const HEAD_SIGNATURES: readonly HeadSignature[] = [
 ];
 
 function pictAt(head: Uint8Array, at: number): boolean {
-  const a = head[at], b = head[at + 1], c = head[at + 2], d = head[at + 3];
+  const a = head[at],
+    b = head[at + 1],
+    c = head[at + 2],
+    d = head[at + 3];
   return (a === 0x00 && b === 0x11 && c === 0x02 && d === 0xff) || (a === 0x11 && b === 0x01);
 }
 
@@ -117,8 +131,14 @@ export const ODF_MIMETYPES: Readonly<Record<string, { format: string; pages?: Pa
   "application/vnd.oasis.opendocument.text-master-template": { format: "otm" },
   "application/vnd.oasis.opendocument.spreadsheet": { format: "ods" },
   "application/vnd.oasis.opendocument.spreadsheet-template": { format: "ots" },
-  "application/vnd.oasis.opendocument.presentation": { format: "odp", pages: { kind: "odf-pages", parent: "presentation" } },
-  "application/vnd.oasis.opendocument.presentation-template": { format: "otp", pages: { kind: "odf-pages", parent: "presentation" } },
+  "application/vnd.oasis.opendocument.presentation": {
+    format: "odp",
+    pages: { kind: "odf-pages", parent: "presentation" },
+  },
+  "application/vnd.oasis.opendocument.presentation-template": {
+    format: "otp",
+    pages: { kind: "odf-pages", parent: "presentation" },
+  },
   "application/vnd.oasis.opendocument.graphics": { format: "odg" },
   "application/vnd.oasis.opendocument.graphics-template": { format: "otg" },
   "application/vnd.oasis.opendocument.formula": { format: "odf" },
@@ -148,10 +168,22 @@ export const OOXML_MAIN_TYPES: Readonly<Record<string, { format: string; pages?:
   "application/vnd.ms-excel.sheet.macroEnabled.main+xml": { format: "xlsm" },
   "application/vnd.ms-excel.template.macroEnabled.main+xml": { format: "xltm" },
   "application/vnd.ms-excel.sheet.binary.macroEnabled.main": { format: "xlsb" },
-  "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": { format: "pptx", pages: { kind: "ooxml-slides" } },
-  "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml": { format: "potx", pages: { kind: "ooxml-slides" } },
-  "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml": { format: "ppsx", pages: { kind: "ooxml-slides" } },
-  "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml": { format: "pptm", pages: { kind: "ooxml-slides" } },
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": {
+    format: "pptx",
+    pages: { kind: "ooxml-slides" },
+  },
+  "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml": {
+    format: "potx",
+    pages: { kind: "ooxml-slides" },
+  },
+  "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml": {
+    format: "ppsx",
+    pages: { kind: "ooxml-slides" },
+  },
+  "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml": {
+    format: "pptm",
+    pages: { kind: "ooxml-slides" },
+  },
   "application/vnd.ms-powerpoint.slideshow.macroEnabled.main+xml": { format: "ppsm", pages: { kind: "ooxml-slides" } },
   "application/vnd.ms-powerpoint.template.macroEnabled.main+xml": { format: "potm", pages: { kind: "ooxml-slides" } },
   "application/vnd.ms-visio.drawing.main+xml": { format: "vsdx" },
@@ -244,6 +276,7 @@ export function knownExtensions(): Set<string> {
 /** Formats whose page count the detector reads (and must read: see detect()). */
 export function countedFormats(): Map<string, PageCount> {
   const counted = new Map<string, PageCount>([["pdf", { kind: "pdf" }]]);
-  for (const row of [...Object.values(ODF_MIMETYPES), ...Object.values(OOXML_MAIN_TYPES)]) if (row.pages) counted.set(row.format, row.pages);
+  for (const row of [...Object.values(ODF_MIMETYPES), ...Object.values(OOXML_MAIN_TYPES)])
+    if (row.pages) counted.set(row.format, row.pages);
   return counted;
 }

@@ -31,7 +31,8 @@ export class DetectError extends Error {
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
-    read: async (offset, length) => bytes.subarray(Math.max(0, offset), Math.max(0, Math.min(bytes.length, offset + length))),
+    read: async (offset, length) =>
+      bytes.subarray(Math.max(0, offset), Math.max(0, Math.min(bytes.length, offset + length))),
   };
 }
 
@@ -39,13 +40,17 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
  * A source with known ranges served from memory (an upload's head and tail) before asking `inner`.
  * Only reads that fall wholly inside a known range are served from it.
  */
-export function withKnownRanges(inner: ByteSource, ranges: readonly { offset: number; bytes: Uint8Array }[]): ByteSource {
+export function withKnownRanges(
+  inner: ByteSource,
+  ranges: readonly { offset: number; bytes: Uint8Array }[],
+): ByteSource {
   return {
     size: inner.size,
     async read(offset, length) {
       const end = Math.min(inner.size, offset + length);
       for (const r of ranges) {
-        if (offset >= r.offset && end <= r.offset + r.bytes.length) return r.bytes.subarray(offset - r.offset, end - r.offset);
+        if (offset >= r.offset && end <= r.offset + r.bytes.length)
+          return r.bytes.subarray(offset - r.offset, end - r.offset);
       }
       return inner.read(offset, length);
     },
@@ -128,7 +133,11 @@ export class Reader {
 
   private countSourceRead(): void {
     const max = this.source.maxReads;
-    if (max !== undefined && ++this.sourceReads > max) throw new DetectError("corrupt", `the file's structure is scattered over more than ${max} reads, more than any real document needs`);
+    if (max !== undefined && ++this.sourceReads > max)
+      throw new DetectError(
+        "corrupt",
+        `the file's structure is scattered over more than ${max} reads, more than any real document needs`,
+      );
   }
 
   private async block(index: number): Promise<Uint8Array> {
@@ -192,7 +201,9 @@ export async function inflate(
   work: Work,
   onChunk?: (chunk: Uint8Array) => void | "stop",
 ): Promise<number | "limit" | "stopped"> {
-  const reader = compressed.pipeThrough(new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+  const reader = compressed
+    .pipeThrough(new DecompressionStream(format) as unknown as TransformStream<Uint8Array, Uint8Array>)
+    .getReader();
   let total = 0;
   try {
     for (;;) {

@@ -28,7 +28,8 @@ function utf16Bom(head: Uint8Array): "utf-16le" | "utf-16be" | null {
 /** The head decoded, with the encoding that decoded it: UTF-16 by its mark, UTF-8 when valid, else Windows-1252. */
 export function decodeHead(head: Uint8Array, complete: boolean): { text: string; encoding: TextEncoding } {
   const bom = utf16Bom(head);
-  if (bom) return { text: new TextDecoder(bom).decode(head.subarray(0, head.length - (head.length % 2))), encoding: bom };
+  if (bom)
+    return { text: new TextDecoder(bom).decode(head.subarray(0, head.length - (head.length % 2))), encoding: bom };
   // A multi-byte character cut by the end of the window is not an encoding error.
   const cut = complete ? head : head.subarray(0, lastCharBoundary(head));
   try {

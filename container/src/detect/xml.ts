@@ -1,8 +1,16 @@
 // Counting elements in XML that arrives in chunks, in one pass with constant memory: a byte-level state
 // machine (tags, quoted attribute values, comments, CDATA, processing instructions), no regular expressions.
 
-const LT = 0x3c, GT = 0x3e, SLASH = 0x2f, BANG = 0x21, QUESTION = 0x3f, DQUOTE = 0x22, SQUOTE = 0x27;
-const DASH = 0x2d, RBRACKET = 0x5d, COLON = 0x3a;
+const LT = 0x3c,
+  GT = 0x3e,
+  SLASH = 0x2f,
+  BANG = 0x21,
+  QUESTION = 0x3f,
+  DQUOTE = 0x22,
+  SQUOTE = 0x27;
+const DASH = 0x2d,
+  RBRACKET = 0x5d,
+  COLON = 0x3a;
 const MAX_NAME = 128;
 
 // States of the scanner: between tags, just after '<', in a tag's name, in a tag after its name, in a quoted

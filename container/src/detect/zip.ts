@@ -71,8 +71,13 @@ export async function readDirectory(reader: Reader): Promise<ZipDirectory> {
       cdOffset = u64(record, 48);
     }
   }
-  if (count > ZIP_LIMITS.maxEntries) throw new DetectError("zip_bomb", `the archive has ${count} entries (limit ${ZIP_LIMITS.maxEntries})`);
-  if (cdSize > ZIP_LIMITS.maxDirectoryBytes) throw new DetectError("zip_bomb", `the archive's directory is ${cdSize} bytes (limit ${ZIP_LIMITS.maxDirectoryBytes})`);
+  if (count > ZIP_LIMITS.maxEntries)
+    throw new DetectError("zip_bomb", `the archive has ${count} entries (limit ${ZIP_LIMITS.maxEntries})`);
+  if (cdSize > ZIP_LIMITS.maxDirectoryBytes)
+    throw new DetectError(
+      "zip_bomb",
+      `the archive's directory is ${cdSize} bytes (limit ${ZIP_LIMITS.maxDirectoryBytes})`,
+    );
   if (cdOffset + cdSize > size) throw damaged("the directory runs past the end of the file");
 
   const entries: ZipEntry[] = [];
@@ -115,8 +120,14 @@ export async function readDirectory(reader: Reader): Promise<ZipDirectory> {
       if (id === 0x0001) {
         let q = e + 4;
         const end = Math.min(extraEnd, q + length);
-        if (entry.uncompressedSize === 0xffffffff && q + 8 <= end) { entry.uncompressedSize = u64(window, q); q += 8; }
-        if (entry.compressedSize === 0xffffffff && q + 8 <= end) { entry.compressedSize = u64(window, q); q += 8; }
+        if (entry.uncompressedSize === 0xffffffff && q + 8 <= end) {
+          entry.uncompressedSize = u64(window, q);
+          q += 8;
+        }
+        if (entry.compressedSize === 0xffffffff && q + 8 <= end) {
+          entry.compressedSize = u64(window, q);
+          q += 8;
+        }
         if (entry.localHeaderOffset === 0xffffffff && q + 8 <= end) entry.localHeaderOffset = u64(window, q);
       }
       e += 4 + length;
@@ -135,7 +146,8 @@ export async function readDirectory(reader: Reader): Promise<ZipDirectory> {
  */
 export function declaredBombReason(dir: ZipDirectory, fileSize: number): string | null {
   const { maxInflatedBytes, ratioFloorBytes, maxRatio } = ZIP_LIMITS;
-  if (dir.declaredBytes > maxInflatedBytes) return `the archive inflates to ${dir.declaredBytes} bytes (limit ${maxInflatedBytes})`;
+  if (dir.declaredBytes > maxInflatedBytes)
+    return `the archive inflates to ${dir.declaredBytes} bytes (limit ${maxInflatedBytes})`;
   if (dir.declaredBytes > ratioFloorBytes && dir.declaredBytes / Math.max(1, fileSize) > maxRatio) {
     return `the archive inflates ${Math.round(dir.declaredBytes / fileSize)}× its size (limit ${maxRatio}×)`;
   }
@@ -158,7 +170,12 @@ async function dataOffset(reader: Reader, entry: ZipEntry): Promise<number> {
  * Streams one entry's inflated bytes to `onChunk`, at most `maxBytes` of them. Returns the bytes inflated, or
  * "limit" (the entry is larger than `maxBytes`) or "stopped" (onChunk asked to stop).
  */
-export async function readEntry(reader: Reader, entry: ZipEntry, maxBytes: number, onChunk: (chunk: Uint8Array) => void | "stop"): Promise<number | "limit" | "stopped"> {
+export async function readEntry(
+  reader: Reader,
+  entry: ZipEntry,
+  maxBytes: number,
+  onChunk: (chunk: Uint8Array) => void | "stop",
+): Promise<number | "limit" | "stopped"> {
   if (entry.flags & 1) throw new DetectError("password_protected", `the archive's entry ${entry.name} is encrypted`);
   const start = await dataOffset(reader, entry);
   const body = reader.stream(start, entry.compressedSize);
@@ -207,7 +224,10 @@ export async function inflateAll(reader: Reader, dir: ZipDirectory): Promise<num
     if (entry.name.endsWith("/") && entry.compressedSize === 0) continue;
     const result = await readEntry(reader, entry, cap - total, () => undefined);
     if (result === "limit" || result === "stopped") {
-      throw new DetectError("zip_bomb", `the archive inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size); stopped at entry ${entry.name}`);
+      throw new DetectError(
+        "zip_bomb",
+        `the archive inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size); stopped at entry ${entry.name}`,
+      );
     }
     total += result;
   }

@@ -21,7 +21,12 @@ export async function csvImportOptions(path: string): Promise<string> {
   }
 }
 
-const TEXT_CHARSETS = { "utf-8": "UTF8", "utf-16le": "UNICODE", "utf-16be": "UNICODE", "windows-1252": "MS_1252" } as const;
+const TEXT_CHARSETS = {
+  "utf-8": "UTF8",
+  "utf-16le": "UNICODE",
+  "utf-16be": "UNICODE",
+  "windows-1252": "MS_1252",
+} as const;
 
 /** Writer's "Text (encoded)" import options: the charset that decodes the head (else LibreOffice guesses). */
 export async function textImportOptions(path: string): Promise<string> {

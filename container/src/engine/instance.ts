@@ -3,14 +3,14 @@
 // conversion, into which the document is placed only once this instance has been assigned to it. Speaks
 // line-delimited JSON; one request at a time. A watchdog caps memory and CPU time during a conversion.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, chown, cp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Isolation, type Cell } from "./isolation.ts";
+import { type Cell, Isolation } from "./isolation.ts";
 import { removeFiles, sofficePipes } from "./leftovers.ts";
-import { hostPidOf, killUid, sampleProcess, type ProcessSample } from "./resources.ts";
+import { hostPidOf, killUid, type ProcessSample, sampleProcess } from "./resources.ts";
 
 export const BRIDGE_SCRIPT = fileURLToPath(new URL("./bridge.py", import.meta.url));
 /** Where the bridge script appears inside a bwrap sandbox. */
@@ -184,13 +184,18 @@ export class Instance {
     if (!this.isolation.namespaces) this.pipes = sofficePipes(cell.inner(profile), pipe, cell.uid);
     const args = [
       this.isolation.namespaces ? SANDBOXED_BRIDGE : BRIDGE_SCRIPT,
-      "--soffice", this.options.soffice,
-      "--profile", cell.inner(profile),
-      "--pipe", pipe,
-      "--start-timeout", String(Math.ceil(this.options.startTimeoutMs / 1000)),
+      "--soffice",
+      this.options.soffice,
+      "--profile",
+      cell.inner(profile),
+      "--pipe",
+      pipe,
+      "--start-timeout",
+      String(Math.ceil(this.options.startTimeoutMs / 1000)),
     ];
     if (this.options.warm) args.push("--warm-dir", cell.inner(warmDir));
-    if (limits) args.push("--rlimit-as", String(limits.addressSpaceBytes), "--rlimit-fsize", String(limits.outputBytes));
+    if (limits)
+      args.push("--rlimit-as", String(limits.addressSpaceBytes), "--rlimit-fsize", String(limits.outputBytes));
     if (this.isolation.namespaces) args.push("--sandboxed");
     const env = {
       PATH: "/usr/bin:/bin",
@@ -204,7 +209,8 @@ export class Instance {
       PYTHONDONTWRITEBYTECODE: "1",
     };
     const readOnly: [string, string][] = [[BRIDGE_SCRIPT, SANDBOXED_BRIDGE]];
-    for (const program of [this.options.python, this.options.soffice]) if (!program.startsWith("/usr/")) readOnly.push([program, program]);
+    for (const program of [this.options.python, this.options.soffice])
+      if (!program.startsWith("/usr/")) readOnly.push([program, program]);
     const spec = this.isolation.command(cell, this.options.python, args, { env, readOnly });
     const child = spawn(spec.file, spec.args, {
       ...spec.options,
@@ -225,7 +231,8 @@ export class Instance {
           clearTimeout(timer);
           const reported = typeof event.pid === "number" ? event.pid : undefined;
           // In bwrap's pid namespace the bridge sees soffice under another number than the host does.
-          this.sofficePid = reported !== undefined && this.isolation.namespaces ? hostPidOf(reported, child.pid!) : reported;
+          this.sofficePid =
+            reported !== undefined && this.isolation.namespaces ? hostPidOf(reported, child.pid!) : reported;
           if (reported !== undefined && this.sofficePid === undefined) {
             reject(new Error(`instance ${this.id}: soffice (pid ${reported} in its sandbox) not found on the host`));
             this.kill("start failure");
@@ -373,7 +380,10 @@ export class Instance {
         clearInterval(watchdog);
         dying = setTimeout(() => this.kill("soffice died during a conversion"), DEATH_REPORT_MS);
       };
-      const timer = setTimeout(() => fail("conversion timeout", new EngineTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => fail("conversion timeout", new EngineTimeout(`no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       // A bridge blocked in a UNO call can take seconds to notice that soffice died; we look ourselves, and
       // measure what the conversion costs while it runs.
       const watchdog = setInterval(() => {
@@ -383,9 +393,18 @@ export class Instance {
         this.lastSample = sample;
         if (!limits) return;
         if (sample.rssBytes > limits.memoryBytes) {
-          fail("memory cap", new EngineResourceLimit("memory", `LibreOffice used ${Math.round(sample.rssBytes / MiB)} MiB, more than the ${Math.round(limits.memoryBytes / MiB)} MiB cap`));
+          fail(
+            "memory cap",
+            new EngineResourceLimit(
+              "memory",
+              `LibreOffice used ${Math.round(sample.rssBytes / MiB)} MiB, more than the ${Math.round(limits.memoryBytes / MiB)} MiB cap`,
+            ),
+          );
         } else if (sample.cpuSeconds - cpuAtStart > limits.cpuSeconds) {
-          fail("CPU cap", new EngineResourceLimit("cpu", `the conversion used more than ${limits.cpuSeconds} s of CPU time`));
+          fail(
+            "CPU cap",
+            new EngineResourceLimit("cpu", `the conversion used more than ${limits.cpuSeconds} s of CPU time`),
+          );
         }
       }, WATCHDOG_MS);
       this.pending = {
@@ -449,12 +468,23 @@ export class Instance {
   /** Why soffice died during a conversion: a cap it hit (the kernel's signal, or memory near the limits), or a crash. */
   private deathVerdict(why: string): Error {
     const limits = this.options.limits;
-    if (this.sofficeSignal === SIGXFSZ) return new EngineResourceLimit("output", `LibreOffice tried to write a file larger than the ${Math.round((limits?.outputBytes ?? 0) / MiB)} MiB cap`);
+    if (this.sofficeSignal === SIGXFSZ)
+      return new EngineResourceLimit(
+        "output",
+        `LibreOffice tried to write a file larger than the ${Math.round((limits?.outputBytes ?? 0) / MiB)} MiB cap`,
+      );
     if (this.sofficeSignal === SIGXCPU) return new EngineResourceLimit("cpu", "LibreOffice passed its CPU time limit");
     const last = this.lastSample;
-    if (limits && last && (last.vmBytes >= 0.8 * limits.addressSpaceBytes || last.rssBytes >= 0.9 * limits.memoryBytes)) {
+    if (
+      limits &&
+      last &&
+      (last.vmBytes >= 0.8 * limits.addressSpaceBytes || last.rssBytes >= 0.9 * limits.memoryBytes)
+    ) {
       // An allocation refused by RLIMIT_AS aborts soffice; its last size says which limit it ran into.
-      return new EngineResourceLimit("memory", `LibreOffice ran out of its memory allowance (${Math.round(last.rssBytes / MiB)} MiB resident, ${Math.round(last.vmBytes / MiB)} MiB mapped) and died`);
+      return new EngineResourceLimit(
+        "memory",
+        `LibreOffice ran out of its memory allowance (${Math.round(last.rssBytes / MiB)} MiB resident, ${Math.round(last.vmBytes / MiB)} MiB mapped) and died`,
+      );
     }
     return new EngineCrash(`LibreOffice instance ${this.id} died (${why})`);
   }

@@ -7,7 +7,7 @@
 //          /proc of its own pid namespace, no network, no further user namespaces, killed with its parent.
 // The level obtained ("bwrap+uid", "uid", "bwrap" or "none") is logged and reported by GET /health.
 
-import { spawnSync, type SpawnOptions } from "node:child_process";
+import { type SpawnOptions, spawnSync } from "node:child_process";
 import { constants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { chmod, chown, copyFile, link, lstat, mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
@@ -27,7 +27,13 @@ export interface ToolLimits {
 }
 
 /** Read-only system paths a sandbox sees; only what LibreOffice, python3-uno, fontconfig and poppler read. */
-const SYSTEM_RO_PATHS = ["/etc/fonts", "/etc/libreoffice", "/etc/ld.so.cache", "/etc/localtime", "/var/cache/fontconfig"];
+const SYSTEM_RO_PATHS = [
+  "/etc/fonts",
+  "/etc/libreoffice",
+  "/etc/ld.so.cache",
+  "/etc/localtime",
+  "/var/cache/fontconfig",
+];
 /** Top-level paths that merged-/usr systems make symlinks into /usr. */
 const USR_LINKS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
@@ -81,11 +87,33 @@ export class Isolation {
       const setenv = Object.entries(options.env).flatMap(([k, v]) => ["--setenv", k, v]);
       const readOnly = (options.readOnly ?? []).flatMap(([host, inner]) => ["--ro-bind", host, inner]);
       file = this.bwrap;
-      argv = [...this.bwrapBase, ...this.passwdBinds(), "--bind", cell.dir, CELL_ROOT, ...readOnly, "--clearenv", ...setenv, "--chdir", CELL_ROOT, "--", program, ...args];
+      argv = [
+        ...this.bwrapBase,
+        ...this.passwdBinds(),
+        "--bind",
+        cell.dir,
+        CELL_ROOT,
+        ...readOnly,
+        "--clearenv",
+        ...setenv,
+        "--chdir",
+        CELL_ROOT,
+        "--",
+        program,
+        ...args,
+      ];
     }
     if (options.limits) {
       const { addressSpaceBytes, cpuSeconds, fileSizeBytes } = options.limits;
-      argv = [`--as=${addressSpaceBytes}`, `--cpu=${cpuSeconds}:${cpuSeconds + 1}`, `--fsize=${fileSizeBytes}`, "--core=0", "--", file, ...argv];
+      argv = [
+        `--as=${addressSpaceBytes}`,
+        `--cpu=${cpuSeconds}:${cpuSeconds + 1}`,
+        `--fsize=${fileSizeBytes}`,
+        "--core=0",
+        "--",
+        file,
+        ...argv,
+      ];
       file = "/usr/bin/prlimit";
     }
     const spawnOptions: SpawnOptions = {
@@ -102,7 +130,14 @@ export class Isolation {
 
   private passwdBinds(): string[] {
     if (!this.passwdDir) return [];
-    return ["--ro-bind", join(this.passwdDir, "passwd"), "/etc/passwd", "--ro-bind", join(this.passwdDir, "group"), "/etc/group"];
+    return [
+      "--ro-bind",
+      join(this.passwdDir, "passwd"),
+      "/etc/passwd",
+      "--ro-bind",
+      join(this.passwdDir, "group"),
+      "/etc/group",
+    ];
   }
 
   /**
@@ -126,8 +161,14 @@ export class Isolation {
     }
     if (this.passwdDir !== undefined) {
       const owners = this.uids ? uids : [process.getuid?.() ?? 0];
-      const users = owners.map((uid, i) => `docconv${i}:x:${uid}:${uid}:docconv sandbox:${CELL_ROOT}:/usr/sbin/nologin`);
-      await writeFile(join(this.passwdDir, "passwd"), ["root:x:0:0:root:/root:/usr/sbin/nologin", ...users].join("\n") + "\n", { mode: 0o644 });
+      const users = owners.map(
+        (uid, i) => `docconv${i}:x:${uid}:${uid}:docconv sandbox:${CELL_ROOT}:/usr/sbin/nologin`,
+      );
+      await writeFile(
+        join(this.passwdDir, "passwd"),
+        ["root:x:0:0:root:/root:/usr/sbin/nologin", ...users].join("\n") + "\n",
+        { mode: 0o644 },
+      );
       const groups = owners.map((uid, i) => `docconv${i}:x:${uid}:`);
       await writeFile(join(this.passwdDir, "group"), ["root:x:0:", ...groups].join("\n") + "\n", { mode: 0o644 });
     }
@@ -179,7 +220,13 @@ export class Cell {
 
   /** The host path of a path a sandboxed process reported, or undefined when it points outside the cell. */
   outer(innerPath: string): string | undefined {
-    const host = this.bound ? (innerPath === CELL_ROOT ? this.dir : innerPath.startsWith(`${CELL_ROOT}/`) ? join(this.dir, innerPath.slice(CELL_ROOT.length + 1)) : undefined) : innerPath;
+    const host = this.bound
+      ? innerPath === CELL_ROOT
+        ? this.dir
+        : innerPath.startsWith(`${CELL_ROOT}/`)
+          ? join(this.dir, innerPath.slice(CELL_ROOT.length + 1))
+          : undefined
+      : innerPath;
     return host !== undefined && this.relative(host) !== undefined ? host : undefined;
   }
 
@@ -259,7 +306,8 @@ export function probeIsolation({ setting, uids, root, bwrap = "/usr/bin/bwrap" }
   const wantUids = setting === "auto" || setting === "bwrap+uid" || setting === "uid";
   const wantBwrap = setting === "auto" || setting === "bwrap+uid" || setting === "bwrap";
   const useUids = wantUids && isRoot;
-  if (wantUids && !isRoot) notes.push("uid layer unavailable: the converter does not run as root, so it cannot switch uids");
+  if (wantUids && !isRoot)
+    notes.push("uid layer unavailable: the converter does not run as root, so it cannot switch uids");
 
   let bwrapBase: string[] | undefined;
   if (wantBwrap) {
@@ -272,7 +320,9 @@ export function probeIsolation({ setting, uids, root, bwrap = "/usr/bin/bwrap" }
           timeout: 10_000,
           ...(probeUid !== undefined ? { uid: probeUid, gid: probeUid } : {}),
         });
-        return run.status === 0 ? undefined : (run.stderr?.toString().trim() || run.error?.message || `exit ${run.status}`);
+        return run.status === 0
+          ? undefined
+          : run.stderr?.toString().trim() || run.error?.message || `exit ${run.status}`;
       };
       const full = bwrapArguments(true);
       const failure = attempt(full);
@@ -294,7 +344,11 @@ export function probeIsolation({ setting, uids, root, bwrap = "/usr/bin/bwrap" }
     throw new Error(`CONVERTER_ISOLATION=${setting} is not available here (got ${level}): ${notes.join("; ")}`);
   }
   if (level === "uid") {
-    const known = new Set(readFileSync("/etc/passwd", "utf8").split("\n").map((line) => Number(line.split(":")[2])));
+    const known = new Set(
+      readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .map((line) => Number(line.split(":")[2])),
+    );
     const missing = uids.filter((uid) => !known.has(uid));
     if (missing.length) {
       notes.push(

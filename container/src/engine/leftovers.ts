@@ -12,7 +12,9 @@ const PIPE_DIR = "/tmp";
 
 /** The suffix of the single-instance pipe of a soffice with this profile: MD5 of the profile URL in UTF-16. */
 export function singleInstancePipeSuffix(profileDir: string): string {
-  const md5 = createHash("md5").update(Buffer.from(pathToFileURL(profileDir).href, "utf16le")).digest();
+  const md5 = createHash("md5")
+    .update(Buffer.from(pathToFileURL(profileDir).href, "utf16le"))
+    .digest();
   return `_SingleOfficeIPC_${[...md5].map((byte) => byte.toString(16)).join("")}`;
 }
 
@@ -22,7 +24,11 @@ export function singleInstancePipeSuffix(profileDir: string): string {
  * (desktop/source/app/officeipcthread.cxx, bytes in hex without zero padding). A uid without a passwd entry
  * gets names without the uid (and world-connectable sockets: see isolation.ts).
  */
-export function sofficePipes(profileDir: string, pipeName: string | undefined, uid = process.getuid?.() ?? 0): string[] {
+export function sofficePipes(
+  profileDir: string,
+  pipeName: string | undefined,
+  uid = process.getuid?.() ?? 0,
+): string[] {
   const suffix = singleInstancePipeSuffix(profileDir);
   const pipes = [join(PIPE_DIR, `OSL_PIPE_${uid}${suffix}`), join(PIPE_DIR, `OSL_PIPE${suffix}`)];
   if (pipeName) pipes.push(join(PIPE_DIR, `OSL_PIPE_${uid}_${pipeName}`), join(PIPE_DIR, `OSL_PIPE_${pipeName}`));
@@ -46,7 +52,9 @@ export async function sweepStaleRoots(tempDir: string): Promise<void> {
     for (const instance of await readdir(root).catch(() => [] as string[])) {
       if (!instance.startsWith("instance-")) continue;
       const suffix = singleInstancePipeSuffix(join(root, instance, "profile"));
-      await removeFiles(pipes.filter((p) => p.startsWith("OSL_PIPE_") && p.endsWith(suffix)).map((p) => join(PIPE_DIR, p)));
+      await removeFiles(
+        pipes.filter((p) => p.startsWith("OSL_PIPE_") && p.endsWith(suffix)).map((p) => join(PIPE_DIR, p)),
+      );
     }
     await rm(root, { recursive: true, force: true }).catch(() => {});
   }

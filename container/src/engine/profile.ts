@@ -46,11 +46,20 @@ export async function ensureProfileTemplate(dir: string, soffice: string): Promi
   if (isProfile(dir)) return;
   const tmp = await mkdtemp(join(tmpdir(), "docconv-profile-"));
   try {
-    await run(soffice, [
-      "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-      "--terminate_after_init",
-      `-env:UserInstallation=${pathToFileURL(dir).href}`,
-    ], { PATH: "/usr/bin:/bin", HOME: tmp, TMPDIR: tmp, LANG: "C.UTF-8" });
+    await run(
+      soffice,
+      [
+        "--headless",
+        "--invisible",
+        "--norestore",
+        "--nologo",
+        "--nodefault",
+        "--nolockcheck",
+        "--terminate_after_init",
+        `-env:UserInstallation=${pathToFileURL(dir).href}`,
+      ],
+      { PATH: "/usr/bin:/bin", HOME: tmp, TMPDIR: tmp, LANG: "C.UTF-8" },
+    );
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -45,13 +45,17 @@ export async function rasterize(
 ): Promise<PageImage[]> {
   const labelOf = new Map(pages.map((page, i) => [page, labels?.[i] ?? page]));
   const digits = Math.max(3, String(labelOf.get(pages[pages.length - 1]!) ?? 1).length);
-  const nameOf = (page: number) => join(outDir, `page-${String(labelOf.get(page) ?? page).padStart(digits, "0")}.${options.format}`);
+  const nameOf = (page: number) =>
+    join(outDir, `page-${String(labelOf.get(page) ?? page).padStart(digits, "0")}.${options.format}`);
   const budget = new OutputBudget(sandbox.maxOutputBytes);
-  const images = options.format === "png"
-    ? await renderPng(sandbox, pdf, pages, options.dpi, outDir, nameOf, deadline, budget)
-    : await renderJpeg(sandbox, pdf, pages, options, outDir, nameOf, deadline, budget);
+  const images =
+    options.format === "png"
+      ? await renderPng(sandbox, pdf, pages, options.dpi, outDir, nameOf, deadline, budget)
+      : await renderJpeg(sandbox, pdf, pages, options, outDir, nameOf, deadline, budget);
   if (images.length !== pages.length) {
-    throw new ConvertError("convert.engine_failure", `rendered ${images.length} of ${pages.length} pages`, { retryable: true });
+    throw new ConvertError("convert.engine_failure", `rendered ${images.length} of ${pages.length} pages`, {
+      retryable: true,
+    });
   }
   return images;
 }
@@ -66,7 +70,11 @@ class OutputBudget {
   add(bytes: number): void {
     this.total += bytes;
     if (this.cap !== undefined && this.total > this.cap) {
-      throw new ConvertError("convert.resource_limit", `the page images are larger than the ${Math.round(this.cap / 1048576)} MiB output cap`, { resource: "output" });
+      throw new ConvertError(
+        "convert.resource_limit",
+        `the page images are larger than the ${Math.round(this.cap / 1048576)} MiB output cap`,
+        { resource: "output" },
+      );
     }
   }
 }
@@ -86,7 +94,17 @@ async function renderJpeg(
   const { cell, out } = sandbox;
   for (const [first, last] of contiguousRuns(pages)) {
     const prefix = join(out, `render-${first}`);
-    const args = ["-r", String(options.dpi), "-f", String(first), "-l", String(last), "-jpeg", "-jpegopt", `quality=${options.quality}`];
+    const args = [
+      "-r",
+      String(options.dpi),
+      "-f",
+      String(first),
+      "-l",
+      String(last),
+      "-jpeg",
+      "-jpegopt",
+      `quality=${options.quality}`,
+    ];
     await pdftoppm(sandbox, [...args, cell.inner(pdf), cell.inner(prefix)], deadline);
     const rendered = (await readdir(out)).filter((f) => f.startsWith(`render-${first}-`));
     for (const file of rendered) {
@@ -119,7 +137,11 @@ async function renderPng(
   try {
     for (const page of pages) {
       const raw = join(out, `raw-${page}`);
-      await pdftoppm(sandbox, ["-r", String(dpi), "-f", String(page), "-l", String(page), "-singlefile", cell.inner(pdf), cell.inner(raw)], deadline);
+      await pdftoppm(
+        sandbox,
+        ["-r", String(dpi), "-f", String(page), "-l", String(page), "-singlefile", cell.inner(pdf), cell.inner(raw)],
+        deadline,
+      );
       const claimed = join(outDir, `raw-${page}.ppm`);
       await cell.claim(`${raw}.ppm`, claimed);
       await encoding;
@@ -133,16 +155,21 @@ async function renderPng(
   } catch (error) {
     await encoding.catch(() => {});
     if (error instanceof ConvertError) throw error;
-    throw new ConvertError("convert.engine_failure", `PNG encoding failed: ${(error as Error).message}`, { retryable: true });
+    throw new ConvertError("convert.engine_failure", `PNG encoding failed: ${(error as Error).message}`, {
+      retryable: true,
+    });
   }
-  if (Date.now() > deadline) throw new ConvertError("convert.timeout", "the conversion ran out of time while rendering pages");
+  if (Date.now() > deadline)
+    throw new ConvertError("convert.timeout", "the conversion ran out of time while rendering pages");
   return images;
 }
 
 async function pdftoppm(sandbox: ToolSandbox, args: string[], deadline: number): Promise<void> {
   const { code, stderr } = await runTool("pdftoppm", args, deadline, sandbox);
   if (code !== 0) {
-    throw new ConvertError("convert.engine_failure", `page rendering failed: ${firstLine(stderr)}`, { retryable: true });
+    throw new ConvertError("convert.engine_failure", `page rendering failed: ${firstLine(stderr)}`, {
+      retryable: true,
+    });
   }
 }
 

@@ -73,7 +73,8 @@ export function hostPidOf(nsPid: number, ancestor: number): number | undefined {
     }
   }
   return candidates.find((pid) => {
-    for (let p = parents.get(pid), depth = 0; p && depth < 16; p = parents.get(p), depth++) if (p === ancestor) return true;
+    for (let p = parents.get(pid), depth = 0; p && depth < 16; p = parents.get(p), depth++)
+      if (p === ancestor) return true;
     return false;
   });
 }
@@ -84,7 +85,8 @@ export function processesOf(uid: number): number[] {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1]) === uid) found.push(Number(entry));
+      if (Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1]) === uid)
+        found.push(Number(entry));
     } catch {
       /* exited meanwhile */
     }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ConvertError } from "../errors.ts";
-import { Isolation, type Cell, type ToolLimits } from "./isolation.ts";
+import { type Cell, Isolation, type ToolLimits } from "./isolation.ts";
 import { killUid } from "./resources.ts";
 
 export interface ToolResult {
@@ -33,7 +33,10 @@ const SIGNALS = { SIGKILL: 9, SIGXCPU: 24, SIGXFSZ: 25 } as const;
 export function runTool(command: string, args: string[], deadline: number, sandbox: ToolSandbox): Promise<ToolResult> {
   const budget = deadline - Date.now();
   if (budget <= 0) return Promise.reject(timeoutError());
-  const spec = sandbox.isolation.command(sandbox.cell, `/usr/bin/${command}`, args, { env: TOOL_ENV, limits: sandbox.limits });
+  const spec = sandbox.isolation.command(sandbox.cell, `/usr/bin/${command}`, args, {
+    env: TOOL_ENV,
+    limits: sandbox.limits,
+  });
   return new Promise((resolve, reject) => {
     const child = spawn(spec.file, spec.args, { ...spec.options, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -53,19 +56,31 @@ export function runTool(command: string, args: string[], deadline: number, sandb
       clearTimeout(timer);
       if (timedOut) return reject(timeoutError());
       const cap = capHit(code, signal, stderr, sandbox);
-      if (cap) return reject(new ConvertError("convert.resource_limit", `${command} ${cap}`, { resource: cap.split(" ")[0] }));
+      if (cap)
+        return reject(new ConvertError("convert.resource_limit", `${command} ${cap}`, { resource: cap.split(" ")[0] }));
       resolve({ code, stdout, stderr });
     });
   });
 }
 
 /** Whether the tool hit a cap: the kernel's signal for it, or an allocation refused under RLIMIT_AS. */
-function capHit(code: number | null, signal: NodeJS.Signals | null, stderr: string, sandbox: ToolSandbox): string | undefined {
+function capHit(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string,
+  sandbox: ToolSandbox,
+): string | undefined {
   if (!sandbox.limits) return undefined;
   // bwrap reports a command killed by signal N as exit code 128 + N.
-  const number = signal ? (SIGNALS as Record<string, number>)[signal] : sandbox.isolation.namespaces && code !== null && code > 128 ? code - 128 : undefined;
-  if (number === SIGNALS.SIGXFSZ) return `output passed the ${Math.round(sandbox.limits.fileSizeBytes / 1048576)} MiB file size cap`;
-  if (number === SIGNALS.SIGXCPU || number === SIGNALS.SIGKILL) return `cpu time or memory cap reached (killed by signal ${number})`;
+  const number = signal
+    ? (SIGNALS as Record<string, number>)[signal]
+    : sandbox.isolation.namespaces && code !== null && code > 128
+      ? code - 128
+      : undefined;
+  if (number === SIGNALS.SIGXFSZ)
+    return `output passed the ${Math.round(sandbox.limits.fileSizeBytes / 1048576)} MiB file size cap`;
+  if (number === SIGNALS.SIGXCPU || number === SIGNALS.SIGKILL)
+    return `cpu time or memory cap reached (killed by signal ${number})`;
   // poppler reports a refused allocation as "Out of memory" and may still exit 0 with an empty page.
   if (/out of memory|bad_alloc|cannot allocate/i.test(stderr)) {
     return `memory cap reached (${Math.round(sandbox.limits.addressSpaceBytes / 1048576)} MiB of address space)`;
@@ -106,7 +121,10 @@ export class ToolBox {
 
   async use<T>(work: (sandbox: ToolSandbox) => Promise<T>): Promise<T> {
     const slot = this.free.pop() ?? (await new Promise<number>((resolve) => this.queue.push(resolve)));
-    const cell = this.isolation.cell(join(this.root, `render-${slot}-${randomBytes(4).toString("hex")}`), this.uidBase === undefined ? undefined : this.uidBase + slot);
+    const cell = this.isolation.cell(
+      join(this.root, `render-${slot}-${randomBytes(4).toString("hex")}`),
+      this.uidBase === undefined ? undefined : this.uidBase + slot,
+    );
     // Without bwrap's pid namespace, a tool that forked away from us would keep the slot's uid: none survives a use.
     const sweep = async () => {
       if (cell.uid !== undefined && !this.isolation.namespaces) await killUid(cell.uid);
@@ -115,7 +133,13 @@ export class ToolBox {
       await sweep();
       await cell.create();
       const out = await cell.privateDir("out");
-      return await work({ isolation: this.isolation, cell, out, limits: this.limits, maxOutputBytes: this.maxOutputBytes });
+      return await work({
+        isolation: this.isolation,
+        cell,
+        out,
+        limits: this.limits,
+        maxOutputBytes: this.maxOutputBytes,
+      });
     } finally {
       await sweep();
       await rm(cell.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});

@@ -1,9 +1,9 @@
 // A streaming ZIP writer for multi-file results, with node: built-ins only. (Reading archives is the
 // detector's: container/src/detect/zip.ts.)
 
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { once } from "node:events";
 import { crc32, deflateRawSync } from "node:zlib";
 
 export interface ZipSource {
@@ -15,7 +15,7 @@ export interface ZipSource {
   compress: boolean;
 }
 
-const DOS_EPOCH_DATE = (1980 - 1980) << 9 | 1 << 5 | 1; // 1980-01-01: a fixed date keeps outputs reproducible.
+const DOS_EPOCH_DATE = ((1980 - 1980) << 9) | (1 << 5) | 1; // 1980-01-01: a fixed date keeps outputs reproducible.
 
 /** Writes `entries` into a new ZIP at `zipPath`, one entry in memory at a time. */
 export async function writeZip(zipPath: string, entries: readonly ZipSource[]): Promise<void> {
