@@ -390,7 +390,7 @@ async function startCli(jobs: Job[]): Promise<Tool> {
 // ----------------------------------------------------------------------------------------------------- unoserver
 
 // The driver is ours: it only uses unoserver's public client API.
-const DRIVER = String.raw`
+const DRIVER = `
 import json, sys, time, xmlrpc.client
 port = sys.argv[1]
 deadline = time.time() + 120
@@ -454,7 +454,7 @@ class Driver {
   send(job: Record<string, unknown> & { id: number }): Promise<any> {
     return new Promise((resolve) => {
       this.waiting.set(job.id, resolve);
-      this.child.stdin!.write(JSON.stringify(job) + "\n");
+      this.child.stdin!.write(`${JSON.stringify(job)}\n`);
     });
   }
 }

@@ -255,7 +255,7 @@ async function startStack() {
   // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
   writeFileSync(
     envFile,
-    [
+    `${[
       `CONVERTER_URL=${converter.url}`,
       `CONVERTER_SECRET=${secret}`,
       `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`,
@@ -263,7 +263,7 @@ async function startStack() {
       `MAX_FILE_SIZE_BYTES=${100 * MB}`,
       "CONVERSION_TIMEOUT_SECONDS=300",
       "CONVERTER_REQUEST_TIMEOUT_SECONDS=330",
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
   const {
     api,

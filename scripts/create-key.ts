@@ -47,7 +47,7 @@ const statements = provisionStatements({
 const dir = mkdtempSync(join(tmpdir(), "docconv-key-"));
 try {
   const file = join(dir, "provision.sql");
-  writeFileSync(file, statements.join(";\n") + ";\n");
+  writeFileSync(file, `${statements.join(";\n")};\n`);
   execFileSync(
     process.execPath,
     [

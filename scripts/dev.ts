@@ -36,7 +36,7 @@ function ensureDevVars() {
   const have = new Map(lines.map((l) => [l.split("=")[0]!, l] as const));
   have.set("CONVERTER_URL", `CONVERTER_URL=${converterUrl}`);
   for (const [k, v] of Object.entries(wanted)) if (!have.has(k)) have.set(k, `${k}=${v}`);
-  writeFileSync(".dev.vars", [...have.values()].join("\n") + "\n");
+  writeFileSync(".dev.vars", `${[...have.values()].join("\n")}\n`);
   return have.get("CONVERTER_SECRET")!.slice("CONVERTER_SECRET=".length);
 }
 

@@ -9,7 +9,7 @@ const OVER = MAX_FIELDS_BODY_BYTES + 1;
 /** A valid-looking JSON object of exactly `bytes` bytes (a long string field). */
 function jsonOf(bytes: number, fields: Record<string, unknown> = {}): string {
   const head = JSON.stringify({ ...fields, padding: "" });
-  return head.slice(0, -2) + "x".repeat(bytes - head.length) + '"}';
+  return `${head.slice(0, -2) + "x".repeat(bytes - head.length)}"}`;
 }
 
 /** The body as a stream: no Content-Length, as a chunked request arrives. */

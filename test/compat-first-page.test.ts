@@ -5,7 +5,7 @@
 // converter's code. Page 2 of that PDF is the control that the comparison can tell pages apart.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { fixture, form, seedAccount, type TestAccount, upload } from "./harness";
+import { form, seedAccount, type TestAccount, upload } from "./harness";
 import { type DecodedPng, decodePng, difference, inkShare } from "./png-decode";
 
 async function rendition(account: TestAccount, fileId: string, fields: Record<string, string>): Promise<Uint8Array> {

@@ -8,7 +8,7 @@ import { contentDisposition, type FileSink, readUploadForm } from "../src/routes
 
 const boundary = "----b-o-u-n-d-a-r-y--";
 const encoder = new TextEncoder();
-const fileBytes = encoder.encode("line one\r\n--not the boundary--\r\n------\r\n-- " + boundary.slice(0, 8) + "\r\n-");
+const fileBytes = encoder.encode(`line one\r\n--not the boundary--\r\n------\r\n-- ${boundary.slice(0, 8)}\r\n-`);
 const body = encoder.encode(
   `--${boundary}\r\nContent-Disposition: form-data; name="targetFormat"\r\n\r\npdf\r\n` +
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a-b.csv"\r\nContent-Type: text/csv\r\n\r\n`,

@@ -272,6 +272,7 @@ export function workFileName(filename: string | undefined, source: string): stri
   const cleaned = base
     .replace(/\.[A-Za-z0-9]{1,8}$/, "")
     .normalize("NFC")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
     .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff:*?"<>|]+/g, "_")
     .replace(/^[.\s]+|[.\s]+$/g, "");
   let stem = "";
@@ -332,6 +333,7 @@ function zipResult(
 export function sheetFileName(output: BridgeOutput): string {
   const name = (output.name ?? "sheet")
     .normalize("NFC")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
     .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, "_")
     .replace(/^[.\s]+|[.\s]+$/g, "")
     .slice(0, 100);

@@ -8,6 +8,6 @@ const rank: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, 
 export function createLogger(minimum: Level | "silent"): Logger {
   return (level, message, fields) => {
     if (rank[level] < rank[minimum]) return;
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }) + "\n");
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
   };
 }

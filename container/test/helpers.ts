@@ -17,7 +17,7 @@ export function fixture(name: string): Buffer {
 
 /** Page counts LibreOffice 7.4's CLI gives each fixture (MANIFEST.tsv notes: "-> pdf: N pages"). */
 export const expectedPages: Record<string, number> = Object.fromEntries(
-  readFileSync(fixturesDir + "MANIFEST.tsv", "utf8")
+  readFileSync(`${fixturesDir}MANIFEST.tsv`, "utf8")
     .split("\n")
     .slice(1)
     .map((line) => line.split("\t"))
@@ -58,7 +58,7 @@ export async function getJson(path: string, url = inject("converterUrl")): Promi
 
 /** formats.tsv's text probe for a fixture path (what pdftotext finds in LibreOffice's CLI PDF of it), or "". */
 export const textProbe: Record<string, string> = Object.fromEntries(
-  readFileSync(fixturesDir + "formats/formats.tsv", "utf8")
+  readFileSync(`${fixturesDir}formats/formats.tsv`, "utf8")
     .trim()
     .split("\n")
     .slice(1)

@@ -50,7 +50,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         const line = buffered.slice(0, i);
         log.push(line);
         if (log.length > 2000) log.shift();
-        if (process.env.CONVERTER_TEST_VERBOSE) process.stderr.write(line + "\n");
+        if (process.env.CONVERTER_TEST_VERBOSE) process.stderr.write(`${line}\n`);
         try {
           const event = JSON.parse(line) as { message?: string; port?: number };
           if (event.message === "listening" && event.port) {

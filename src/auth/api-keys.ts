@@ -28,7 +28,7 @@ export function readApiKey(headers: Headers): string | null {
   // Repeated fields arrive joined by ", " (keys and token68 have no commas).
   for (const value of (headers.get("x-api-key") ?? "").split(",")) if (value.trim()) keys.add(value.trim());
   const authorization = headers.get("authorization");
-  if (authorization !== null && authorization.trim()) {
+  if (authorization?.trim()) {
     for (const credentials of authorization.split(",")) keys.add(bearerKey(credentials.trim()));
   }
   if (keys.size > 1) {

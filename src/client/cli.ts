@@ -155,7 +155,7 @@ async function convert(ctx: Context, positionals: string[]): Promise<number> {
   const to = ctx.flags.to;
   if (!path) throw new UsageError("convert: give the document, e.g. docconv convert report.docx --to pdf");
   if (!to) throw new UsageError("convert: give the target format with --to, e.g. --to pdf");
-  let stat;
+  let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
   } catch {

@@ -26,6 +26,7 @@ export class Converter extends Container<Env> {
   // The library probes `http://<pingEndpoint>`: host "container", path /health (liveness, no secret needed).
   pingEndpoint = "container/health";
 
+  // biome-ignore lint/complexity/noBannedTypes: the Container base class is declared with DurableObjectState<{}>
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     super(ctx, env);
     // The converter answers 401 to any request without this shared secret (a Worker secret: README "Deploying").

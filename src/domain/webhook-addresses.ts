@@ -197,7 +197,7 @@ export function parseIPv6(text: string): Uint8Array | null {
     const v4 = parseDottedQuad(text.slice(lastColon + 1));
     if (!v4) return null;
     tail4 = v4;
-    head = text.slice(0, lastColon + 1) + "0:0"; // placeholder groups, replaced below
+    head = `${text.slice(0, lastColon + 1)}0:0`; // placeholder groups, replaced below
   }
   const halves = head.split("::");
   if (halves.length > 2) return null;

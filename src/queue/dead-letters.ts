@@ -24,7 +24,7 @@ export async function handleDeadLetter(svc: Services, message: Message<QueueMess
 export async function reviveJob(svc: Services, jobId: string, now = Date.now()): Promise<Revival> {
   const { env } = svc;
   const job = await findJob(svc.db, jobId);
-  if (!job || job.status !== "Queued") return "left";
+  if (job?.status !== "Queued") return "left";
   const since = await startWaiting(env.DB, jobId, now);
   if (since === null) return "left"; // claimed or ended meanwhile
   if (now - since >= waitBudgetMs(env)) {

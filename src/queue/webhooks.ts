@@ -48,7 +48,7 @@ export async function attemptDelivery(
   const { env, db } = svc;
   const delivery = await findDelivery(db, deliveryId);
   // Delivered, given up, or a duplicate message of a finished sequence: nothing to do.
-  if (!delivery || delivery.status !== "pending") return { kind: "done" };
+  if (delivery?.status !== "pending") return { kind: "done" };
 
   const target = await resolveTarget(svc, delivery);
   if ("refused" in target) {

@@ -145,7 +145,7 @@ class PartReader {
     const disposition = contentDisposition(utf8.decode(this.header.subarray(2, end)));
     const rest = this.header.subarray(end + 4);
     this.header = new Uint8Array(0);
-    if (!disposition || disposition.type !== "form-data" || disposition.name === undefined) {
+    if (disposition?.type !== "form-data" || disposition.name === undefined) {
       return this.fail(new ApiError("request.invalid", "each part needs Content-Disposition: form-data with a name"));
     }
     if (disposition.filename !== undefined) {
@@ -183,7 +183,10 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 function concatAll(parts: Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
-  for (const p of parts) out.set(p, at), (at += p.length);
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 

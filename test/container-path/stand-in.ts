@@ -115,6 +115,7 @@ class LocalContainer {
 export class ConverterStandIn extends Converter {
   readonly local: LocalContainer;
 
+  // biome-ignore lint/complexity/noBannedTypes: the Container base class is declared with DurableObjectState<{}>
   constructor(ctx: DurableObjectState<{}>, env: Env) {
     const local = new LocalContainer((env as unknown as { STAND_IN_CONVERTER_URL: string }).STAND_IN_CONVERTER_URL);
     // ctx as the platform gives a container-enabled Durable Object: the same state, with `container`.

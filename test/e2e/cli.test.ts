@@ -10,8 +10,8 @@ let work: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "docconv-cli-"));
-  copyFileSync(fixturesDir + "docx-header-footer.docx", join(work, "report.docx"));
-  copyFileSync(fixturesDir + "hostile-password-protected.odt", join(work, "secret.odt"));
+  copyFileSync(`${fixturesDir}docx-header-footer.docx`, join(work, "report.docx"));
+  copyFileSync(`${fixturesDir}hostile-password-protected.odt`, join(work, "secret.odt"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

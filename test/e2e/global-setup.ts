@@ -109,7 +109,7 @@ export default async function setup(project: TestProject) {
       "ALLOW_LOOPBACK_WEBHOOKS=true",
       `PUBLIC_BASE_URL=${apiUrl}`,
     ];
-    writeFileSync(envFile, vars.join("\n") + "\n");
+    writeFileSync(envFile, `${vars.join("\n")}\n`);
     const args = [
       wrangler,
       "dev",

@@ -254,11 +254,11 @@ function matchHead(head: Uint8Array, ext: string): { is: string; offset: number 
     else if (startsWith(head, bytes, s.at ?? 0)) offset = s.at ?? 0;
     if (offset < 0) continue;
     if (
-      s.then &&
+      s.andAt &&
       !startsWith(
         head,
-        typeof s.then.bytes === "string" ? ascii(s.then.bytes) : Uint8Array.from(s.then.bytes),
-        s.then.at,
+        typeof s.andAt.bytes === "string" ? ascii(s.andAt.bytes) : Uint8Array.from(s.andAt.bytes),
+        s.andAt.at,
       )
     )
       continue;

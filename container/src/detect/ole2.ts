@@ -82,7 +82,7 @@ export async function rootDirectory(reader: Reader): Promise<RootDirectory> {
     }
   }
   const root = entries[0];
-  if (!root || root.type !== 5) throw damaged("no root entry");
+  if (root?.type !== 5) throw damaged("no root entry");
 
   // The root's children form a tree through left/right siblings.
   const names: string[] = [];

@@ -655,7 +655,7 @@ class PdfFile {
    */
   private async compressedObject(streamNumber: number, num: number, depth: number): Promise<Value> {
     const entry = await this.lookup(streamNumber);
-    if (!entry || entry.type !== "offset") throw corrupt("an object stream is missing");
+    if (entry?.type !== "offset") throw corrupt("an object stream is missing");
     const { value: dict, dataOffset } = await this.objectAt(this.base + entry.offset, streamNumber);
     if (!isDict(dict) || dataOffset < 0 || nameOf(dict.get("Type")) !== "ObjStm")
       throw corrupt("an object stream is not one");

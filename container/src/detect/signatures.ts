@@ -10,13 +10,13 @@ export type PageCount =
   /** ODF and StarOffice presentations: `draw:page` children of `parent` in content.xml. */
   | { kind: "odf-pages"; parent: string };
 
-/** A signature at the start of the file (`at`, default 0). `then` adds a second check further on. */
+/** A signature at the start of the file (`at`, default 0). `andAt` adds a second check further on. */
 export interface HeadSignature {
   bytes: string | readonly number[];
   at?: number;
   /** Search the first `within` bytes instead of matching at `at` (PDF allows junk before its header). */
   within?: number;
-  then?: { at: number; bytes: string | readonly number[] };
+  andAt?: { at: number; bytes: string | readonly number[] };
   /** A further check on the head (a header field's plausible values). */
   test?: (head: Uint8Array) => boolean;
   /** What the file is: a format, or a container whose structure decides ("zip", "ole2", "pdf", "gzip"). */
@@ -43,18 +43,18 @@ export const HEAD_SIGNATURES: readonly HeadSignature[] = [
   { bytes: [0xff, 0xd8, 0xff], is: "jpg" },
   { bytes: "GIF87a", is: "gif" },
   { bytes: "GIF89a", is: "gif" },
-  { bytes: "RIFF", then: { at: 8, bytes: "WEBP" }, is: "webp" },
-  { bytes: "RIFF", then: { at: 8, bytes: "CDR" }, is: "cdr" },
-  { bytes: "RIFF", then: { at: 8, bytes: "CMX1" }, is: "cmx" },
+  { bytes: "RIFF", andAt: { at: 8, bytes: "WEBP" }, is: "webp" },
+  { bytes: "RIFF", andAt: { at: 8, bytes: "CDR" }, is: "cdr" },
+  { bytes: "RIFF", andAt: { at: 8, bytes: "CMX1" }, is: "cmx" },
   { bytes: "II*\0", is: "tif" },
   { bytes: "MM\0*", is: "tif" },
   // BMP: "BM" and a DIB header size that exists.
   { bytes: "BM", test: (h) => oneOf(u32le(h, 14), [12, 40, 52, 56, 64, 108, 124]), is: "bmp" },
-  { bytes: "8BPS", then: { at: 4, bytes: [0x00, 0x01] }, is: "psd" },
+  { bytes: "8BPS", andAt: { at: 4, bytes: [0x00, 0x01] }, is: "psd" },
   { bytes: [0x59, 0xa6, 0x6a, 0x95], is: "ras" },
   { bytes: "VCLMTF", is: "svm" },
   { bytes: "SVGDI", is: "svm" },
-  { bytes: [0x01, 0x00, 0x00, 0x00], then: { at: 40, bytes: " EMF" }, is: "emf" },
+  { bytes: [0x01, 0x00, 0x00, 0x00], andAt: { at: 40, bytes: " EMF" }, is: "emf" },
   { bytes: [0xd7, 0xcd, 0xc6, 0x9a], is: "wmf" }, // placeable
   { bytes: [0x01, 0x00, 0x09, 0x00, 0x00, 0x03], is: "wmf", extensions: ["wmf"] },
   { bytes: [0x02, 0x00, 0x09, 0x00, 0x00, 0x03], is: "wmf", extensions: ["wmf"] },
@@ -88,8 +88,8 @@ export const HEAD_SIGNATURES: readonly HeadSignature[] = [
     extensions: ["tga"],
   },
   // Word processors and spreadsheets of the 1990s.
-  { bytes: [0xff, 0x57, 0x50, 0x43], then: { at: 8, bytes: [0x01, 0x0a] }, is: "wpd" },
-  { bytes: [0xff, 0x57, 0x50, 0x43], then: { at: 8, bytes: [0x01, 0x16] }, is: "wpg" },
+  { bytes: [0xff, 0x57, 0x50, 0x43], andAt: { at: 8, bytes: [0x01, 0x0a] }, is: "wpd" },
+  { bytes: [0xff, 0x57, 0x50, 0x43], andAt: { at: 8, bytes: [0x01, 0x16] }, is: "wpg" },
   { bytes: "HWP Document File V", is: "hwp" },
   { bytes: "WordPro", is: "lwp" },
   { bytes: "BOBO", at: 4, is: "cwk" },

@@ -199,6 +199,7 @@ export async function inflate(
   format: "deflate" | "deflate-raw" | "gzip",
   maxBytes: number,
   work: Work,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing or asks to stop
   onChunk?: (chunk: Uint8Array) => void | "stop",
 ): Promise<number | "limit" | "stopped"> {
   const reader = compressed

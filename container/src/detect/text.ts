@@ -110,5 +110,5 @@ export function looksLikeCsv(head: Uint8Array, complete: boolean): boolean {
   const whole = complete && head.length <= CSV_SAMPLE_BYTES;
   const { text } = decodeHead(head.subarray(0, CSV_SAMPLE_BYTES), whole);
   const guess = guessSeparator(wholeLines(text, whole));
-  return guess !== null && guess.consistent && guess.lines >= 2;
+  return guess?.consistent === true && guess.lines >= 2;
 }

@@ -174,6 +174,7 @@ export async function readEntry(
   reader: Reader,
   entry: ZipEntry,
   maxBytes: number,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing or asks to stop
   onChunk: (chunk: Uint8Array) => void | "stop",
 ): Promise<number | "limit" | "stopped"> {
   if (entry.flags & 1) throw new DetectError("password_protected", `the archive's entry ${entry.name} is encrypted`);

@@ -75,10 +75,10 @@ export class FormulaEscaper extends Transform {
     else if (this.cell.length > MAX_JUDGED) this.decide(true);
   }
 
-  private decide(escape: boolean): void {
+  private decide(prefix: boolean): void {
     this.decided = true;
     if (this.quoted) this.out.push(QUOTE);
-    if (escape) this.out.push(APOSTROPHE);
+    if (prefix) this.out.push(APOSTROPHE);
     for (const b of this.cell) this.emitContent(Math.abs(b), b < 0);
     this.cell = [];
   }

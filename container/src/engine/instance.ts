@@ -421,7 +421,7 @@ export class Instance {
           reject(error);
         },
       };
-      this.child!.stdin!.write(JSON.stringify({ ...command, id }) + "\n");
+      this.child!.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
     });
   }
 

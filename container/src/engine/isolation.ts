@@ -166,11 +166,11 @@ export class Isolation {
       );
       await writeFile(
         join(this.passwdDir, "passwd"),
-        ["root:x:0:0:root:/root:/usr/sbin/nologin", ...users].join("\n") + "\n",
+        `${["root:x:0:0:root:/root:/usr/sbin/nologin", ...users].join("\n")}\n`,
         { mode: 0o644 },
       );
       const groups = owners.map((uid, i) => `docconv${i}:x:${uid}:`);
-      await writeFile(join(this.passwdDir, "group"), ["root:x:0:", ...groups].join("\n") + "\n", { mode: 0o644 });
+      await writeFile(join(this.passwdDir, "group"), `${["root:x:0:", ...groups].join("\n")}\n`, { mode: 0o644 });
     }
   }
 

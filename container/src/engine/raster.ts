@@ -85,7 +85,7 @@ async function renderJpeg(
   pdf: string,
   pages: readonly number[],
   options: RasterOptions,
-  outDir: string,
+  _outDir: string,
   nameOf: (page: number) => string,
   deadline: number,
   budget: OutputBudget,
