@@ -54,6 +54,7 @@ async function read(chunks: Uint8Array[]) {
     tooLarge: () => new ApiError("request.too_large", "big"),
     openFile: (name) => sink(name),
     discard: async () => undefined,
+    timeouts: { idleMs: 30_000, totalMs: 60_000 },
   });
   return {
     fields: form.fields,
@@ -159,6 +160,7 @@ describe("readUploadForm with the BYOB reader (the runtime's own request bodies)
       tooLarge: () => new ApiError("request.too_large", "big"),
       openFile: (name) => sink(name),
       discard: async () => undefined,
+      timeouts: { idleMs: 30_000, totalMs: 60_000 },
     });
     expect(form.fields).toEqual({
       x: letters(16 * 1024 - 1, "x"),

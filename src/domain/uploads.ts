@@ -31,6 +31,25 @@ export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const KEEP_HEAD_BYTES = 64 * 1024;
 const KEEP_TAIL_BYTES = 128 * 1024;
 
+// A request body that sends nothing for UPLOAD_IDLE_TIMEOUT_SECONDS (a var; 30 s by default), or is not all in
+// after UPLOAD_BODY_DEADLINE_MS, is refused and what it stored discarded: Cloudflare keeps a stalled body open.
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_SECONDS = 30;
+export const UPLOAD_BODY_DEADLINE_MS = 30 * 60 * 1000;
+// An object under uploads/ this old with no `files` row belongs to a request that died between storing it and
+// writing the row (the sweeper deletes it): longer than any request can take to send its body and write rows.
+export const ORPHANED_UPLOAD_AFTER_MS = 2 * UPLOAD_BODY_DEADLINE_MS;
+
+/** How long one read of an upload's body may wait for bytes, and the whole body may take. */
+export interface BodyTimeouts {
+  idleMs: number;
+  totalMs: number;
+}
+
+export function uploadTimeouts(env: Env): BodyTimeouts {
+  const idle = Number(env.UPLOAD_IDLE_TIMEOUT_SECONDS);
+  return { idleMs: (idle > 0 ? idle : DEFAULT_UPLOAD_IDLE_TIMEOUT_SECONDS) * 1000, totalMs: UPLOAD_BODY_DEADLINE_MS };
+}
+
 export function maxFileSizeBytes(env: Env): number {
   return Number(env.MAX_FILE_SIZE_BYTES) || DEFAULT_MAX_FILE_SIZE_BYTES;
 }

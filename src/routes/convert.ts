@@ -25,6 +25,7 @@ import {
   type ReceivedUpload,
   recordUploads,
   uploadSink,
+  uploadTimeouts,
 } from "../domain/uploads";
 import { assertWebhookUrl } from "../domain/webhook-addresses";
 import { ApiError, validationError, validationHook } from "../errors";
@@ -244,6 +245,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
         ),
       openFile: (name) => uploadSink(c.env, caller.accountId, name, { maxFileBytes: limit }),
       discard: (received) => received.discard(),
+      timeouts: uploadTimeouts(c.env),
     });
     upload = form.files[0];
     try {
@@ -355,6 +357,7 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
           },
         }),
       discard: (received) => received.discard(),
+      timeouts: uploadTimeouts(c.env),
     });
     uploads = form.files;
     try {

@@ -11,6 +11,7 @@ import {
   maxFileSizeBytes,
   recordUploads,
   uploadSink,
+  uploadTimeouts,
 } from "../domain/uploads";
 import { ApiError, validationError, validationHook } from "../errors";
 import {
@@ -128,6 +129,7 @@ async function receiveUpload(c: Context<AppEnv>): Promise<Response> {
       ),
     openFile: (name) => uploadSink(c.env, c.var.caller.accountId, name, { maxFileBytes: limit }),
     discard: (upload) => upload.discard(),
+    timeouts: uploadTimeouts(c.env),
   });
   try {
     const fields = UploadFields.safeParse(form.fields);

@@ -9,6 +9,7 @@ import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import * as Search from "multipasta/Search";
 import type { AppEnv } from "../app-env";
+import type { BodyTimeouts } from "../domain/uploads";
 import { ApiError } from "../errors";
 
 export interface FileSink<T> {
@@ -36,7 +37,10 @@ export interface UploadFormSpec<T> {
   openFile: (filename: string, index: number) => FileSink<T>;
   /** Undoes a file already stored, when the request fails after it. */
   discard: (stored: T) => Promise<void>;
+  /** How long one read of the body may wait for bytes, and the whole body may take (uploadTimeouts). */
+  timeouts: BodyTimeouts;
 }
+
 
 export interface UploadForm<T> {
   fields: Record<string, string | string[]>;
@@ -307,7 +311,7 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
   // The file part being received (a holder: the closures below change it).
   const open: { sink: FileSink<T> | null } = { sink: null };
   let fileParts = 0;
-  const reader = new BodyReader(request.body);
+  const reader = new BodyReader(request.body, spec.timeouts);
   let received = 0;
 
   const feed = (chunk: Uint8Array, last: boolean) => {
@@ -363,6 +367,7 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
       try {
         chunk = await reader.read();
       } catch (error) {
+        if (error instanceof ApiError) throw error;
         throw new ApiError(
           "request.incomplete_body",
           `the upload was cut off: ${(error as Error).message || "the connection closed before the end of the body"}`,
@@ -373,11 +378,18 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
         await drain();
         break;
       }
+      // Bytes past the limit are not parsed: a form that closed before it is taken, whatever follows.
+      const room = spec.maxBodyBytes - received;
       received += chunk.length;
-      if (received > spec.maxBodyBytes) throw spec.tooLarge();
-      feed(chunk, false);
+      feed(chunk.length > room ? chunk.subarray(0, Math.max(0, room)) : chunk, false);
       await drain();
       if (failure) throw failure;
+      // The closing boundary ends the form: an epilogue (or anything else after it) is not read.
+      if (done()) {
+        reader.cancel().catch(() => undefined);
+        break;
+      }
+      if (received > spec.maxBodyBytes) throw spec.tooLarge();
     }
     if (failure) throw failure;
     if (!done())
@@ -396,16 +408,21 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
 /**
  * The request body in chunks of READ_BYTES read into READ_BUFFERS reused buffers (a BYOB reader): the
  * runtime allocates nothing per chunk, so memory stays flat however large the body. Bodies that are not
- * byte streams are read with a default reader.
+ * byte streams are read with a default reader. A sender that stops sending is cut off: the platform keeps a
+ * stalled request (and what it holds) open, so each read waits at most `idleMs` and the whole body `totalMs`.
  */
 class BodyReader {
   private readonly byob: ReadableStreamBYOBReader | null = null;
   private readonly plain: ReadableStreamDefaultReader<Uint8Array> | null = null;
   private readonly buffers: ArrayBuffer[] = [];
+  private readonly timeouts: BodyTimeouts;
+  private readonly deadline: number;
   private next = 0;
   private ended = false;
 
-  constructor(body: ReadableStream<Uint8Array>) {
+  constructor(body: ReadableStream<Uint8Array>, timeouts: BodyTimeouts) {
+    this.timeouts = timeouts;
+    this.deadline = Date.now() + timeouts.totalMs;
     try {
       this.byob = body.getReader({ mode: "byob" });
       for (let i = 0; i < READ_BUFFERS; i++) this.buffers.push(new ArrayBuffer(READ_BYTES));
@@ -417,7 +434,7 @@ class BodyReader {
   /** The next chunk, or null at the end of the body. */
   async read(): Promise<Uint8Array | null> {
     if (this.plain) {
-      const { done, value } = await this.plain.read();
+      const { done, value } = await this.timed(this.plain.read());
       return done ? null : value;
     }
     if (this.ended) return null;
@@ -427,7 +444,7 @@ class BodyReader {
     let filled = 0;
     while (filled < READ_BYTES) {
       // Each read transfers the buffer: keep the one it hands back.
-      const { done, value } = await this.byob!.read(new Uint8Array(buffer, filled, READ_BYTES - filled));
+      const { done, value } = await this.timed(this.byob!.read(new Uint8Array(buffer, filled, READ_BYTES - filled)));
       if (value) {
         buffer = value.buffer as ArrayBuffer;
         filled += value.byteLength;
@@ -443,6 +460,32 @@ class BodyReader {
 
   cancel(): Promise<void> {
     return (this.byob ?? this.plain)!.cancel();
+  }
+
+  /** One read of the body, refused once it waits past the idle timeout or the body's deadline. */
+  private async timed<R>(read: Promise<R>): Promise<R> {
+    const wait = Math.min(this.timeouts.idleMs, this.deadline - Date.now());
+    const idle = wait === this.timeouts.idleMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ApiError(
+              "request.incomplete_body",
+              idle
+                ? `the upload stalled: no bytes arrived for ${this.timeouts.idleMs / 1000} s`
+                : `the upload took longer than ${this.timeouts.totalMs / 1000} s to send`,
+            ),
+          ),
+        Math.max(0, wait),
+      );
+    });
+    try {
+      return await Promise.race([read, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
