@@ -2,13 +2,15 @@
 // successive sweeps, each row picked once, through scans served by their indexes. The queues it sends to are
 // recorded rather than consumed here (what matters is what the sweeper sends); the R2 objects are real.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { storedUploadsSql } from "../src/db/files";
 import { EXPIRED_OUTPUTS_SQL, STALE_QUEUED_SQL } from "../src/db/jobs";
 import type { JobStatus } from "../src/db/schema";
 import { LOST_DELIVERIES_SQL } from "../src/db/webhooks";
 import { openServices } from "../src/domain/services";
 import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
-import { sweep } from "../src/queue/sweeper";
+import { ORPHANED_UPLOAD_AFTER_MS } from "../src/domain/uploads";
+import { ORPHAN_SCAN_POSITION_KEY, sweep } from "../src/queue/sweeper";
 import { insertJobs, seedAccount, upload } from "./harness";
 
 const ROWS = 260;
@@ -152,6 +154,48 @@ describe("the sweeper at size", () => {
     expect(rec.deliveries.sort()).toEqual(ids.slice(0, ROWS).sort());
   });
 
+  it("deletes uploads left without a files row once past the grace, page by page over several sweeps, keeping the rest", async () => {
+    // A request that dies between storing its upload and writing the row (isolate killed, client gone) left the
+    // object for ever. Keys of all kinds interleave in the listing, so each page mixes them.
+    const account = await seedAccount();
+    const real = await upload(account, "docx-header-footer.docx");
+    const key = (id: string) => `uploads/${account.accountId}/${id}`;
+    const orphans = Array.from({ length: ROWS }, (_, i) => `file_${String(i).padStart(4, "0")}orphan`);
+    const withRows = Array.from({ length: 40 }, (_, i) => `file_${String(i * 7).padStart(4, "0")}kept`);
+    await Promise.all([...orphans, ...withRows].map((id) => env.BUCKET.put(key(id), "bytes")));
+    const rows = withRows.map((id) =>
+      env.DB.prepare(
+        `INSERT INTO files (id, account_id, filename, bytes, source_format, content_type, purpose, pages, storage_key, created_at)
+         VALUES (?1, ?2, 'a.txt', 5, 'txt', 'text/plain', 'conversion', NULL, ?3, ?4)`,
+      ).bind(id, account.accountId, key(id), Date.now()),
+    );
+    await env.DB.batch(rows);
+    // Stored later than all of those: younger than the grace at the sweeps' time, so kept though rowless.
+    const oldest = Math.max(...(await Promise.all([...orphans, ...withRows].map(async (id) => (await env.BUCKET.head(key(id)))!.uploaded.getTime()))));
+    await vi.waitUntil(() => Date.now() > oldest + 2, { interval: 1 });
+    const young = Array.from({ length: 20 }, (_, i) => `file_${String(i * 13).padStart(4, "0")}young`);
+    await Promise.all(young.map((id) => env.BUCKET.put(key(id), "bytes")));
+    const youngest = Math.min(...(await Promise.all(young.map(async (id) => (await env.BUCKET.head(key(id)))!.uploaded.getTime()))));
+    expect(youngest).toBeGreaterThan(oldest + 1);
+    const now = youngest - 1 + ORPHANED_UPLOAD_AFTER_MS;
+
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) counts.push((await sweep(openServices(recordingEnv().env), now, LIMITS)).orphanedUploads);
+    // One page of 100 keys a sweep: the 321 keys take four sweeps, then the scan starts over and finds none.
+    expect(counts.slice(0, 4).every((n) => n <= LIMITS.pageSize)).toBe(true);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(ROWS);
+    expect(counts.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
+    expect(counts[4]).toBe(0);
+    const stored = await env.BUCKET.list({ prefix: `uploads/${account.accountId}/`, limit: 1000 });
+    expect(stored.objects.map((o) => o.key).sort()).toEqual([real.file_id, ...withRows, ...young].map(key).sort());
+    // Past the grace for the young ones too: they go, the rest stays.
+    let later = 0;
+    for (let i = 0; i < 3; i++) later += (await sweep(openServices(recordingEnv().env), now + 60_000, LIMITS)).orphanedUploads;
+    expect(later).toBe(young.length);
+    expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/`, limit: 1000 })).objects.length).toBe(1 + withRows.length);
+    expect(await env.BUCKET.head(ORPHAN_SCAN_POSITION_KEY)).toBeNull();
+  });
+
   it("reads each scan through an index of the rows it can act on, never the whole table", async () => {
     const plans = [
       [
@@ -163,6 +207,7 @@ describe("the sweeper at size", () => {
         await planOf(LOST_DELIVERIES_SQL, 0, null, 100),
         "SEARCH webhook_deliveries USING INDEX webhook_deliveries_pending (next_attempt_at<?)",
       ],
+      [await planOf(storedUploadsSql(3), "file_a", "file_b", "file_c"), "SEARCH files USING INDEX sqlite_autoindex_files_1 (id=?)"],
     ];
     // The index order is the ORDER BY: no temporary sort either.
     for (const [plan, expected] of plans) expect(plan).toBe(expected);

@@ -1,12 +1,15 @@
 // The cron sweeper: jobs Running past their deadline go back to the queue (or fail once they have used their
-// attempts), queued jobs and webhook deliveries whose message was lost are sent again, and expired outputs are
-// deleted. Each scan reads an index of only the rows it can still act on, and acting on a row moves it out of
+// attempts), queued jobs and webhook deliveries whose message was lost are sent again, expired outputs are
+// deleted, and so are uploads whose request died before writing their `files` row. Each scan reads an index of only the rows it can still act on, and acting on a row moves it out of
 // that scan (a resend moves its time forward, a deleted output leaves the index), so a backlog of any size
 // drains over successive sweeps and no row is picked for ever.
 import { clearOutputs, expiredOutputs, requeueJob, staleQueuedJobs, staleRunningJobs } from "../db/jobs";
+import { storedUploadKeys } from "../db/files";
 import { takeLostDeliveries } from "../db/webhooks";
 import { enqueueJobs, failJob, resendJobs } from "../domain/jobs";
 import type { Services } from "../domain/services";
+import { ORPHANED_UPLOAD_AFTER_MS } from "../domain/uploads";
+import { fileIdOfUploadKey, UPLOADS_PREFIX } from "../storage/r2";
 import { sendDeliveryMessages } from "../domain/webhooks";
 import { MAX_CONVERSION_ATTEMPTS } from "./consumer";
 import { LOST_MESSAGE_AFTER_MS } from "./messages";
@@ -26,6 +29,7 @@ export interface SweepReport {
   resent: number;
   expired: number;
   webhooksResent: number;
+  orphanedUploads: number;
 }
 
 export async function sweep(
@@ -34,7 +38,7 @@ export async function sweep(
   limits: SweepLimits = DEFAULT_LIMITS,
 ): Promise<SweepReport> {
   const { env } = svc;
-  const report: SweepReport = { requeued: 0, failed: 0, resent: 0, expired: 0, webhooksResent: 0 };
+  const report: SweepReport = { requeued: 0, failed: 0, resent: 0, expired: 0, webhooksResent: 0, orphanedUploads: 0 };
 
   for (const job of await staleRunningJobs(svc.db, now)) {
     if (job.attempts >= MAX_CONVERSION_ATTEMPTS) {
@@ -69,7 +73,40 @@ export async function sweep(
     await sendDeliveryMessages(env, ids);
     return ids.length;
   });
+
+  report.orphanedUploads = await deleteOrphanedUploads(env, now, limits);
   return report;
+}
+
+// Where the last sweep stopped listing uploads/: R2 lists in key order, and each sweep goes on from there (and
+// starts over once it reached the end), so every object is looked at however many there are.
+export const ORPHAN_SCAN_POSITION_KEY = "sweeper/orphaned-uploads-after";
+
+/**
+ * An upload is stored before its request has read the rest of the body and written the `files` row; a request
+ * that dies in between (isolate killed, client gone) leaves the object behind. Objects under uploads/ older than
+ * ORPHANED_UPLOAD_AFTER_MS with no row are deleted, a page of the listing at a time: one D1 query a page (by
+ * primary key), one delete call. Unfinished multipart uploads are not listed: the bucket's lifecycle rule
+ * aborts them (README "Deploying").
+ */
+async function deleteOrphanedUploads(env: Env, now: number, limits: SweepLimits): Promise<number> {
+  const position = await env.BUCKET.get(ORPHAN_SCAN_POSITION_KEY);
+  let after: string | undefined = (await position?.text()) || undefined;
+  let deleted = 0;
+  for (let i = 0; i < limits.pages; i++) {
+    // A page's ids go in one query: D1 binds at most 100 parameters.
+    const page = await env.BUCKET.list({ prefix: UPLOADS_PREFIX, limit: Math.min(limits.pageSize, 100), ...(after ? { startAfter: after } : {}) });
+    const old = page.objects.filter((o) => o.uploaded.getTime() < now - ORPHANED_UPLOAD_AFTER_MS).map((o) => o.key);
+    const kept = await storedUploadKeys(env.DB, old.map(fileIdOfUploadKey));
+    const orphans = old.filter((key) => !kept.has(key));
+    if (orphans.length > 0) await env.BUCKET.delete(orphans);
+    deleted += orphans.length;
+    after = page.truncated && page.objects.length > 0 ? page.objects.at(-1)!.key : undefined;
+    if (!after) break;
+  }
+  if (after) await env.BUCKET.put(ORPHAN_SCAN_POSITION_KEY, after);
+  else if (position) await env.BUCKET.delete(ORPHAN_SCAN_POSITION_KEY);
+  return deleted;
 }
 
 /** Runs a scan page by page until a page comes back short or the sweep's page budget is spent. */

@@ -3,7 +3,10 @@ import { sanitizeFileName } from "../domain/file-names";
 import { ApiError } from "../errors";
 import { evaluatePreconditions, selectRange, type Validators } from "./conditional-requests";
 
-export const uploadKey = (accountId: string, fileId: string) => `uploads/${accountId}/${fileId}`;
+export const UPLOADS_PREFIX = "uploads/";
+export const uploadKey = (accountId: string, fileId: string) => `${UPLOADS_PREFIX}${accountId}/${fileId}`;
+/** The file id an upload's key ends with. */
+export const fileIdOfUploadKey = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 export const outputKey = (accountId: string, jobId: string, fileName: string) =>
   `outputs/${accountId}/${jobId}/${fileName}`;
 
