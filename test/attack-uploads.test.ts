@@ -64,9 +64,20 @@ describe("R2 requests a detection makes", () => {
 });
 
 /** The API called in this isolate with `vars` over the test env, so the test holds the request body's stream. */
-async function postWith(vars: Partial<Record<keyof Env, string>>, account: TestAccount, path: string, body: ReadableStream<Uint8Array>, contentType: string) {
+async function postWith(
+  vars: Partial<Record<keyof Env, string>>,
+  account: TestAccount,
+  path: string,
+  body: ReadableStream<Uint8Array>,
+  contentType: string,
+) {
   const ctx = createExecutionContext();
-  const request = new Request(`${BASE}${path}`, { method: "POST", body, headers: { "content-type": contentType, "x-api-key": account.key }, duplex: "half" } as RequestInit);
+  const request = new Request(`${BASE}${path}`, {
+    method: "POST",
+    body,
+    headers: { "content-type": contentType, "x-api-key": account.key },
+    duplex: "half",
+  } as RequestInit);
   const res = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
   const text = await res.text();
   await waitOnExecutionContext(ctx);
@@ -111,12 +122,25 @@ describe("a sender that stops sending", () => {
     ]);
     // The docx is stored (its part closed), then 6 MiB of the PDF: one 5 MiB part sent to R2, then silence.
     const stalled = stallingAfter(form.body, docx.length + 6 * MiB);
-    const res = await postWith({ UPLOAD_IDLE_TIMEOUT_SECONDS: "0.3" }, account, "/v1/convert/batch", stalled.stream, form.contentType);
+    const res = await postWith(
+      { UPLOAD_IDLE_TIMEOUT_SECONDS: "0.3" },
+      account,
+      "/v1/convert/batch",
+      stalled.stream,
+      form.contentType,
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(400);
-    expect(res.body).toMatchObject({ error: "request.incomplete_body", detail: expect.stringContaining("no bytes arrived for 0.3 s") });
+    expect(res.body).toMatchObject({
+      error: "request.incomplete_body",
+      detail: expect.stringContaining("no bytes arrived for 0.3 s"),
+    });
     expect(form.pulled()).toBeGreaterThan(docx.length + 5 * MiB);
     expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/` })).objects).toEqual([]);
-    const rows = await env.DB.prepare("SELECT (SELECT COUNT(*) FROM files WHERE account_id = ?1) + (SELECT COUNT(*) FROM jobs WHERE account_id = ?1) AS n").bind(account.accountId).first<{ n: number }>();
+    const rows = await env.DB.prepare(
+      "SELECT (SELECT COUNT(*) FROM files WHERE account_id = ?1) + (SELECT COUNT(*) FROM jobs WHERE account_id = ?1) AS n",
+    )
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(rows!.n).toBe(0);
     // The body is let go of, not left pending.
     await vi.waitUntil(() => stalled.cancelled(), { timeout: 5000 });
@@ -128,7 +152,9 @@ describe("what follows the closing boundary", () => {
     // Before, the text after the closing boundary was read up to the size limit and answered 413.
     const account = await seedAccount();
     const docx = fixture("docx-header-footer.docx");
-    const form = multipartStream([{ name: "file", filename: "report.docx", size: docx.length, bytes: (o, l) => docx.subarray(o, o + l) }]);
+    const form = multipartStream([
+      { name: "file", filename: "report.docx", size: docx.length, bytes: (o, l) => docx.subarray(o, o + l) },
+    ]);
     const epilogue = 80 * MiB;
     let epiloguePulled = 0;
     const reader = form.body.getReader();
@@ -149,7 +175,10 @@ describe("what follows the closing boundary", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ filename: "report.docx", bytes: docx.length, source_format: "docx" });
     const stored = await env.BUCKET.get(`uploads/${account.accountId}/${res.body.file_id}`);
-    expect(await sha256OfStream(stored!.body)).toEqual({ sha256: await sha256Of(docx.length, (o, l) => docx.subarray(o, o + l)), bytes: docx.length });
+    expect(await sha256OfStream(stored!.body)).toEqual({
+      sha256: await sha256Of(docx.length, (o, l) => docx.subarray(o, o + l)),
+      bytes: docx.length,
+    });
     expect(epiloguePulled).toBeLessThan(4 * MiB);
   });
 });

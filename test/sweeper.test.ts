@@ -8,8 +8,8 @@ import { EXPIRED_OUTPUTS_SQL, STALE_QUEUED_SQL } from "../src/db/jobs";
 import type { JobStatus } from "../src/db/schema";
 import { LOST_DELIVERIES_SQL } from "../src/db/webhooks";
 import { openServices } from "../src/domain/services";
-import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
 import { ORPHANED_UPLOAD_AFTER_MS } from "../src/domain/uploads";
+import { LOST_MESSAGE_AFTER_MS } from "../src/queue/messages";
 import { ORPHAN_SCAN_POSITION_KEY, sweep } from "../src/queue/sweeper";
 import { insertJobs, seedAccount, upload } from "./harness";
 
@@ -171,16 +171,23 @@ describe("the sweeper at size", () => {
     );
     await env.DB.batch(rows);
     // Stored later than all of those: younger than the grace at the sweeps' time, so kept though rowless.
-    const oldest = Math.max(...(await Promise.all([...orphans, ...withRows].map(async (id) => (await env.BUCKET.head(key(id)))!.uploaded.getTime()))));
+    const oldest = Math.max(
+      ...(await Promise.all(
+        [...orphans, ...withRows].map(async (id) => (await env.BUCKET.head(key(id)))!.uploaded.getTime()),
+      )),
+    );
     await vi.waitUntil(() => Date.now() > oldest + 2, { interval: 1 });
     const young = Array.from({ length: 20 }, (_, i) => `file_${String(i * 13).padStart(4, "0")}young`);
     await Promise.all(young.map((id) => env.BUCKET.put(key(id), "bytes")));
-    const youngest = Math.min(...(await Promise.all(young.map(async (id) => (await env.BUCKET.head(key(id)))!.uploaded.getTime()))));
+    const youngest = Math.min(
+      ...(await Promise.all(young.map(async (id) => (await env.BUCKET.head(key(id)))!.uploaded.getTime()))),
+    );
     expect(youngest).toBeGreaterThan(oldest + 1);
     const now = youngest - 1 + ORPHANED_UPLOAD_AFTER_MS;
 
     const counts: number[] = [];
-    for (let i = 0; i < 5; i++) counts.push((await sweep(openServices(recordingEnv().env), now, LIMITS)).orphanedUploads);
+    for (let i = 0; i < 5; i++)
+      counts.push((await sweep(openServices(recordingEnv().env), now, LIMITS)).orphanedUploads);
     // One page of 100 keys a sweep: the 321 keys take four sweeps, then the scan starts over and finds none.
     expect(counts.slice(0, 4).every((n) => n <= LIMITS.pageSize)).toBe(true);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(ROWS);
@@ -190,9 +197,12 @@ describe("the sweeper at size", () => {
     expect(stored.objects.map((o) => o.key).sort()).toEqual([real.file_id, ...withRows, ...young].map(key).sort());
     // Past the grace for the young ones too: they go, the rest stays.
     let later = 0;
-    for (let i = 0; i < 3; i++) later += (await sweep(openServices(recordingEnv().env), now + 60_000, LIMITS)).orphanedUploads;
+    for (let i = 0; i < 3; i++)
+      later += (await sweep(openServices(recordingEnv().env), now + 60_000, LIMITS)).orphanedUploads;
     expect(later).toBe(young.length);
-    expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/`, limit: 1000 })).objects.length).toBe(1 + withRows.length);
+    expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/`, limit: 1000 })).objects.length).toBe(
+      1 + withRows.length,
+    );
     expect(await env.BUCKET.head(ORPHAN_SCAN_POSITION_KEY)).toBeNull();
   });
 
@@ -207,7 +217,10 @@ describe("the sweeper at size", () => {
         await planOf(LOST_DELIVERIES_SQL, 0, null, 100),
         "SEARCH webhook_deliveries USING INDEX webhook_deliveries_pending (next_attempt_at<?)",
       ],
-      [await planOf(storedUploadsSql(3), "file_a", "file_b", "file_c"), "SEARCH files USING INDEX sqlite_autoindex_files_1 (id=?)"],
+      [
+        await planOf(storedUploadsSql(3), "file_a", "file_b", "file_c"),
+        "SEARCH files USING INDEX sqlite_autoindex_files_1 (id=?)",
+      ],
     ];
     // The index order is the ORDER BY: no temporary sort either.
     for (const [plan, expected] of plans) expect(plan).toBe(expected);

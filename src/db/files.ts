@@ -19,10 +19,14 @@ export async function deleteFile(env: Env, db: Db, file: FileRow): Promise<void>
 }
 
 /** The storage keys of the `files` rows among `ids`: by primary key, at most 100 ids (D1's bound parameters). */
-export const storedUploadsSql = (count: number) => `SELECT storage_key AS storageKey FROM files WHERE id IN (${Array.from({ length: count }, (_, i) => `?${i + 1}`).join(",")})`;
+export const storedUploadsSql = (count: number) =>
+  `SELECT storage_key AS storageKey FROM files WHERE id IN (${Array.from({ length: count }, (_, i) => `?${i + 1}`).join(",")})`;
 
 export async function storedUploadKeys(d1: D1Database, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const { results } = await d1.prepare(storedUploadsSql(ids.length)).bind(...ids).all<{ storageKey: string }>();
+  const { results } = await d1
+    .prepare(storedUploadsSql(ids.length))
+    .bind(...ids)
+    .all<{ storageKey: string }>();
   return new Set(results.map((r) => r.storageKey));
 }

@@ -3,14 +3,15 @@
 // deleted, and so are uploads whose request died before writing their `files` row. Each scan reads an index of only the rows it can still act on, and acting on a row moves it out of
 // that scan (a resend moves its time forward, a deleted output leaves the index), so a backlog of any size
 // drains over successive sweeps and no row is picked for ever.
-import { clearOutputs, expiredOutputs, requeueJob, staleQueuedJobs, staleRunningJobs } from "../db/jobs";
+
 import { storedUploadKeys } from "../db/files";
+import { clearOutputs, expiredOutputs, requeueJob, staleQueuedJobs, staleRunningJobs } from "../db/jobs";
 import { takeLostDeliveries } from "../db/webhooks";
 import { enqueueJobs, failJob, resendJobs } from "../domain/jobs";
 import type { Services } from "../domain/services";
 import { ORPHANED_UPLOAD_AFTER_MS } from "../domain/uploads";
-import { fileIdOfUploadKey, UPLOADS_PREFIX } from "../storage/r2";
 import { sendDeliveryMessages } from "../domain/webhooks";
+import { fileIdOfUploadKey, UPLOADS_PREFIX } from "../storage/r2";
 import { MAX_CONVERSION_ATTEMPTS } from "./consumer";
 import { LOST_MESSAGE_AFTER_MS } from "./messages";
 
@@ -95,7 +96,11 @@ async function deleteOrphanedUploads(env: Env, now: number, limits: SweepLimits)
   let deleted = 0;
   for (let i = 0; i < limits.pages; i++) {
     // A page's ids go in one query: D1 binds at most 100 parameters.
-    const page = await env.BUCKET.list({ prefix: UPLOADS_PREFIX, limit: Math.min(limits.pageSize, 100), ...(after ? { startAfter: after } : {}) });
+    const page = await env.BUCKET.list({
+      prefix: UPLOADS_PREFIX,
+      limit: Math.min(limits.pageSize, 100),
+      ...(after ? { startAfter: after } : {}),
+    });
     const old = page.objects.filter((o) => o.uploaded.getTime() < now - ORPHANED_UPLOAD_AFTER_MS).map((o) => o.key);
     const kept = await storedUploadKeys(env.DB, old.map(fileIdOfUploadKey));
     const orphans = old.filter((key) => !kept.has(key));

@@ -41,7 +41,6 @@ export interface UploadFormSpec<T> {
   timeouts: BodyTimeouts;
 }
 
-
 export interface UploadForm<T> {
   fields: Record<string, string | string[]>;
   files: T[];
