@@ -21,11 +21,12 @@ interface Served {
 /** An object in R2 behind both routes: a signed URL, and a Succeeded job's download. */
 async function servedObject(account: TestAccount, bytes: Uint8Array, name: string): Promise<Served> {
   const jobId = await parkedJob(account, "Running");
-  const key = `outputs/${account.accountId}/${jobId}/${name}`;
+  const key = `outputs/${account.accountId}/${jobId}/1/${name}`;
   const stored = await env.BUCKET.put(key, bytes, { httpMetadata: { contentType: "text/plain" } });
   const attached = await completeJob(
     env.DB,
     jobId,
+    1,
     {
       outputKey: key,
       outputBytes: bytes.byteLength,

@@ -6,8 +6,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { openServices } from "../src/domain/services";
 import worker from "../src/index";
-import { MAX_CONVERSION_ATTEMPTS, processJob } from "../src/queue/consumer";
-import { balance, parkedJob, seedAccount, type TestAccount, waitForJob } from "./harness";
+import { MAX_CONVERSION_ATTEMPTS, type Outcome, processJob } from "../src/queue/consumer";
+import { aroundBucket, balance, parkedJob, seedAccount, type TestAccount, waitForJob } from "./harness";
 
 const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
   ...env,
@@ -143,6 +143,97 @@ describe("redelivery", () => {
     expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 1 });
     expect((await balance(account.accountId)).credits).toBe(8);
+  });
+});
+
+describe("a claim taken over after its deadline", () => {
+  const overdue = (id: string) =>
+    env.DB.prepare("UPDATE jobs SET deadline_at = ?2 WHERE id = ?1")
+      .bind(id, Date.now() - 1)
+      .run();
+
+  /** A second claim that converts, then waits at its output's put until `release()`. */
+  function heldWinner() {
+    let atPut!: () => void;
+    let release!: () => void;
+    const reachedPut = new Promise<void>((r) => (atPut = r));
+    const gate = new Promise<void>((r) => (release = r));
+    const winnerEnv = aroundBucket(env, "put", "outputs/", async (put) => {
+      atPut();
+      await gate;
+      return put();
+    });
+    let outcome: Promise<Outcome> | undefined;
+    return {
+      /** Takes the job over (its deadline made past) and returns once the winner holds its output. */
+      async takeOver(id: string) {
+        await overdue(id);
+        outcome = processJob(openServices(winnerEnv), id);
+        await reachedPut;
+      },
+      async finish() {
+        release();
+        return outcome!;
+      },
+    };
+  }
+
+  async function expectWinnersOutputOnly(account: TestAccount, id: string) {
+    const row = await jobRow(id);
+    expect(row).toMatchObject({ status: "Succeeded", attempts: 2 });
+    const stored = (await env.BUCKET.list({ prefix: `outputs/${account.accountId}/${id}/` })).objects.map((o) => o.key);
+    expect(stored).toEqual([row.output_key]);
+    const download = await account.call(`/v1/convert/job/${id}/download`);
+    expect(download.status).toBe(200);
+    expect((await download.text()).length).toBeGreaterThan(0);
+    // Charged once, never refunded.
+    expect(await balance(account.accountId)).toEqual({ credits: 9, ledgerSum: 9 });
+  }
+
+  it("neither overwrites nor deletes the output of the claim that completed the job", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
+    // The first claim has converted; before it stores its output, a second claim converts and completes.
+    const stale = aroundBucket(env, "put", "outputs/", async (put) => {
+      await overdue(id);
+      expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
+      expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 2 });
+      return put();
+    });
+    expect(await processJob(openServices(stale), id)).toEqual({ kind: "done" });
+    await expectWinnersOutputOnly(account, id);
+  });
+
+  it("cannot complete the job while the later claim is converting, and removes only its own output", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
+    const winner = heldWinner();
+    // The first claim stores its output, then its deadline passes and a second claim takes the job over.
+    const stale = aroundBucket(env, "put", "outputs/", async (put) => {
+      const stored = await put();
+      await winner.takeOver(id);
+      return stored;
+    });
+    expect(await processJob(openServices(stale), id)).toEqual({ kind: "done" });
+    expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 2, output_key: null });
+    expect(await outputsOf(account, id)).toBe(0);
+    expect(await winner.finish()).toEqual({ kind: "done" });
+    await expectWinnersOutputOnly(account, id);
+  });
+
+  it("does not put the job back on the queue when its converter fails", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
+    const winner = heldWinner();
+    // The first claim is taken over while it reads its input; then its converter fails (retryable).
+    const stale = aroundBucket(faultyEnv("fail"), "get", "uploads/", async (get) => {
+      await winner.takeOver(id);
+      return get();
+    });
+    expect(await processJob(openServices(stale), id)).toEqual({ kind: "done" });
+    expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 2 });
+    expect(await winner.finish()).toEqual({ kind: "done" });
+    await expectWinnersOutputOnly(account, id);
   });
 });
 

@@ -204,3 +204,27 @@ export async function parkedJob(
 export async function backdateJob(id: string, ms: number): Promise<void> {
   await env.DB.prepare("UPDATE jobs SET created_at = created_at - ?2 WHERE id = ?1").bind(id, ms).run();
 }
+
+/**
+ * The env's bucket with a hook around each get or put whose key starts with `prefix`: the hook decides when
+ * (and whether) the real call runs, so a test can interleave a second claim at an exact point of the first.
+ */
+export function aroundBucket(
+  e: Env,
+  method: "get" | "put",
+  prefix: string,
+  hook: (call: () => Promise<unknown>) => Promise<unknown>,
+): Env {
+  const bucket = new Proxy(e.BUCKET, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop !== method) return value.bind(target);
+      return (key: string, ...rest: unknown[]) => {
+        const call = () => (value as (...args: unknown[]) => Promise<unknown>).call(target, key, ...rest);
+        return key.startsWith(prefix) ? hook(call) : call();
+      };
+    },
+  });
+  return { ...e, BUCKET: bucket as R2Bucket };
+}

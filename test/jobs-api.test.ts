@@ -35,6 +35,7 @@ describe("POST /v1/convert/job/{id}/cancel", () => {
     const attached = await completeJob(
       env.DB,
       id,
+      1,
       {
         outputKey: "k",
         outputBytes: 1,

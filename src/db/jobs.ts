@@ -203,8 +203,12 @@ export function admissionFailure(
 }
 
 /**
- * Claims a job for conversion: Queued, or Running past its deadline (a consumer that died). Returns the claimed
- * row in the same round trip, or undefined when another delivery has it or it has ended.
+ * Claims a job for conversion: Queued, or Running past its deadline (a consumer that died, or one still
+ * converting too slowly). Returns the claimed row in the same round trip, or undefined when another delivery
+ * has it or it has ended. The row's `attempts` is the claim's token: every later change by this claim names
+ * it, so a claim taken over after its deadline can no longer complete, requeue or fail the job. It is unique
+ * among the claims alive at once: a later claim always holds a larger count (back-pressure gives an attempt
+ * back only for a claim that has ended).
  */
 export async function claimJob(db: Db, id: string, now: number, deadline: number): Promise<JobRow | undefined> {
   const [row] = await db
@@ -224,10 +228,10 @@ export async function claimJob(db: Db, id: string, now: number, deadline: number
   return row;
 }
 
-export async function setPhase(d1: D1, id: string, phase: string, percent: number): Promise<void> {
+export async function setPhase(d1: D1, id: string, attempt: number, phase: string, percent: number): Promise<void> {
   await d1
-    .prepare(`UPDATE jobs SET phase = ?2, percent = ?3 WHERE id = ?1 AND status = 'Running'`)
-    .bind(id, phase, percent)
+    .prepare(`UPDATE jobs SET phase = ?2, percent = ?3 WHERE id = ?1 AND status = 'Running' AND attempts = ?4`)
+    .bind(id, phase, percent, attempt)
     .run();
 }
 
@@ -243,12 +247,14 @@ export interface JobOutput {
 }
 
 /**
- * Running → Succeeded. False when the job is no longer Running (canceled meanwhile): discard the output.
+ * Running → Succeeded, by the claim `attempt` only. False when the job is no longer Running under that claim
+ * (canceled meanwhile, or taken over after its deadline): discard the output.
  * `then` joins the same batch after the transition (the webhook outbox), so it sees the job Succeeded.
  */
 export async function completeJob(
   d1: D1,
   id: string,
+  attempt: number,
   out: JobOutput,
   now: number,
   then: D1PreparedStatement[] = [],
@@ -259,7 +265,7 @@ export async function completeJob(
         `UPDATE jobs SET status = 'Succeeded', phase = 'done', percent = 100, finished_at = ?2, output_key = ?3, output_bytes = ?4,
            output_pages = ?5, input_pages = COALESCE(?6, input_pages), output_file_name = ?7, output_content_type = ?8,
            output_file_count = ?9, output_expires_at = ?10, error_code = NULL, error_detail = NULL, waiting_since = NULL
-         WHERE id = ?1 AND status = 'Running'`,
+         WHERE id = ?1 AND status = 'Running' AND attempts = ?11`,
       )
       .bind(
         id,
@@ -272,6 +278,7 @@ export async function completeJob(
         out.outputContentType,
         out.outputFileCount,
         out.outputExpiresAt,
+        attempt,
       ),
     ...then,
   ]);
@@ -279,13 +286,14 @@ export async function completeJob(
 }
 
 /**
- * Running → Queued, before its message is sent again. `backPressure`: no converter took the job, so the claim
- * gives its attempt back and the wait clock starts (or keeps running); otherwise a converter answered (a fault),
- * which stops the clock.
+ * Running → Queued under the claim `attempt`, before its message is sent again. `backPressure`: no converter
+ * took the job, so the claim gives its attempt back and the wait clock starts (or keeps running); otherwise a
+ * converter answered (a fault), which stops the clock.
  */
 export async function requeueJob(
   d1: D1,
   id: string,
+  attempt: number,
   now: number,
   opts: { backPressure?: boolean } = {},
 ): Promise<boolean> {
@@ -294,9 +302,9 @@ export async function requeueJob(
     : "waiting_since = NULL";
   const res = await d1
     .prepare(
-      `UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${change}, deadline_at = NULL, enqueued_at = ?2 WHERE id = ?1 AND status = 'Running'`,
+      `UPDATE jobs SET status = 'Queued', phase = 'queued', percent = 0, ${change}, deadline_at = NULL, enqueued_at = ?2 WHERE id = ?1 AND status = 'Running' AND attempts = ?3`,
     )
-    .bind(id, now)
+    .bind(id, now, attempt)
     .run();
   return res.meta.changes > 0;
 }
@@ -315,6 +323,7 @@ export async function startWaiting(d1: D1, id: string, now: number): Promise<num
 /**
  * Ends an active job as Failed or Canceled and refunds its credits, exactly once: the refund statements only
  * act when the job has ended that way and no refund row exists for it yet. Returns whether this call ended it.
+ * `attempt`: only while the job is still under that claim (a conversion's own failure).
  */
 export async function endJobWithRefund(
   d1: D1,
@@ -325,6 +334,7 @@ export async function endJobWithRefund(
     errorDetail: string | null;
     phase: string;
     fromStatuses: JobStatus[];
+    attempt?: number;
   },
   now: number,
   day: string,
@@ -335,9 +345,17 @@ export async function endJobWithRefund(
     d1
       .prepare(
         `UPDATE jobs SET status = ?2, phase = ?3, finished_at = ?4, error_code = ?5, error_detail = ?6, deadline_at = NULL
-         WHERE id = ?1 AND status IN (${from})`,
+         WHERE id = ?1 AND status IN (${from})${end.attempt === undefined ? "" : " AND attempts = ?7"}`,
       )
-      .bind(job.id, end.status, end.phase, now, end.errorCode, end.errorDetail),
+      .bind(
+        job.id,
+        end.status,
+        end.phase,
+        now,
+        end.errorCode,
+        end.errorDetail,
+        ...(end.attempt === undefined ? [] : [end.attempt]),
+      ),
     ...refundStatements(d1, job, now, day),
     ...then,
   ]);

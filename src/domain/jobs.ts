@@ -188,14 +188,18 @@ export function cancelJob(svc: Services, job: Pick<JobRow, "id" | "accountId" | 
   return endActiveJob(svc, job, "Canceled", null, null);
 }
 
-/** Ends an active job as Failed, refunded, its webhooks written in the same batch. */
+/**
+ * Ends an active job as Failed, refunded, its webhooks written in the same batch. `attempt`: a claim failing
+ * its own conversion, which must not fail a job another claim has taken over.
+ */
 export function failJob(
   svc: Services,
   job: Pick<JobRow, "id" | "accountId" | "creditCost">,
   code: string,
   detail: string,
+  attempt?: number,
 ): Promise<boolean> {
-  return endActiveJob(svc, job, "Failed", code, detail);
+  return endActiveJob(svc, job, "Failed", code, detail, attempt);
 }
 
 async function endActiveJob(
@@ -204,19 +208,18 @@ async function endActiveJob(
   status: "Failed" | "Canceled",
   errorCode: string | null,
   errorDetail: string | null,
+  attempt?: number,
 ): Promise<boolean> {
   const now = Date.now();
   const eventId = newEventId();
+  const phase = status === "Failed" ? "failed" : "canceled";
   const ended = await endJobWithRefund(
     svc.d1,
     job,
-    {
-      status,
-      errorCode,
-      errorDetail,
-      phase: status === "Failed" ? "failed" : "canceled",
-      fromStatuses: ["Queued", "Running"],
-    },
+    // A claim ending its own attempt may end only that attempt, still Running.
+    attempt === undefined
+      ? { status, errorCode, errorDetail, phase, fromStatuses: ["Queued", "Running"] }
+      : { status, errorCode, errorDetail, phase, fromStatuses: ["Running"], attempt },
     now,
     utcDay(now),
     webhookOutbox(svc.d1, job.id, status, eventId, now),

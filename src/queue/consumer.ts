@@ -73,12 +73,14 @@ export function failUnavailable(
   job: Pick<JobRow, "id" | "accountId" | "creditCost">,
   waitedMs: number,
   cause: string,
+  attempt?: number,
 ): Promise<boolean> {
   return failJob(
     svc,
     job,
     "convert.unavailable",
     `no converter took the job in ${Math.round(waitedMs / 1000)} s (last: ${cause}); the credits were refunded`,
+    attempt,
   );
 }
 
@@ -119,11 +121,13 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     result.extension,
     result.fileCount,
   );
-  const key = outputKey(job.accountId, job.id, fileName);
+  // The key and every write below name this claim (job.attempts): a claim taken over after its deadline
+  // writes beside the winner's output, cannot complete the job, and removes only its own object.
+  const key = outputKey(job.accountId, job.id, job.attempts, fileName);
   try {
     // The phase is for callers polling; it need not hold up the write.
     await Promise.all([
-      setPhase(env.DB, job.id, "storing", 90),
+      setPhase(env.DB, job.id, job.attempts, "storing", 90),
       putStream(env.BUCKET, key, result.body, result.length, result.contentType),
     ]);
   } catch (err) {
@@ -137,6 +141,7 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   const completed = await completeJob(
     env.DB,
     job.id,
+    job.attempts,
     {
       outputKey: key,
       outputBytes: result.length,
@@ -151,7 +156,7 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     webhookOutbox(env.DB, job.id, "Succeeded", eventId, now),
   );
   if (!completed) {
-    // Canceled while converting: the result is discarded.
+    // Canceled while converting, or taken over by a later claim: this claim's result is discarded.
     await env.BUCKET.delete(key);
     return;
   }
@@ -175,17 +180,17 @@ async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<
     // Back-pressure, not failure: the job waits its turn without using up an attempt, within its budget.
     const waited = now - (job.waitingSince ?? now);
     if (waited >= waitBudgetMs(svc.env)) {
-      await failUnavailable(svc, job, waited, err.message);
+      await failUnavailable(svc, job, waited, err.message, job.attempts);
       return { kind: "done" };
     }
-    if (await requeueJob(svc.d1, job.id, now, { backPressure: true })) {
+    if (await requeueJob(svc.d1, job.id, job.attempts, now, { backPressure: true })) {
       return { kind: "retry", delaySeconds: backpressureDelaySeconds(svc.env, err.retryAfterSeconds) };
     }
     return { kind: "done" };
   }
   const retryable = (err instanceof ConverterError && err.retryable) || err instanceof StorageFailure;
   if (retryable && job.attempts < MAX_CONVERSION_ATTEMPTS) {
-    if (await requeueJob(svc.d1, job.id, now)) {
+    if (await requeueJob(svc.d1, job.id, job.attempts, now)) {
       const backoff = (err instanceof ConverterError ? err.retryAfterSeconds : null) ?? Math.min(60, 2 ** job.attempts);
       return { kind: "retry", delaySeconds: backoff };
     }
@@ -209,6 +214,6 @@ async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<
     code = "upstream_error";
     detail = `the conversion failed: ${(err as Error)?.message ?? String(err)}`;
   }
-  await failJob(svc, job, code, detail);
+  await failJob(svc, job, code, detail, job.attempts);
   return { kind: "done" };
 }

@@ -41,11 +41,20 @@ export async function sweep(
   const { env } = svc;
   const report: SweepReport = { requeued: 0, failed: 0, resent: 0, expired: 0, webhooksResent: 0, orphanedUploads: 0 };
 
+  // Each change names the claim read here: a job claimed again meanwhile is left to its new claim.
   for (const job of await staleRunningJobs(svc.db, now)) {
     if (job.attempts >= MAX_CONVERSION_ATTEMPTS) {
-      if (await failJob(svc, job, "upstream_error", `the conversion did not finish in ${job.attempts} attempts`))
+      if (
+        await failJob(
+          svc,
+          job,
+          "upstream_error",
+          `the conversion did not finish in ${job.attempts} attempts`,
+          job.attempts,
+        )
+      )
         report.failed++;
-    } else if (await requeueJob(env.DB, job.id, now)) {
+    } else if (await requeueJob(svc.d1, job.id, job.attempts, now)) {
       await enqueueJobs(env, [job.id]);
       report.requeued++;
     }

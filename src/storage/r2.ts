@@ -7,8 +7,9 @@ export const UPLOADS_PREFIX = "uploads/";
 export const uploadKey = (accountId: string, fileId: string) => `${UPLOADS_PREFIX}${accountId}/${fileId}`;
 /** The file id an upload's key ends with. */
 export const fileIdOfUploadKey = (key: string) => key.slice(key.lastIndexOf("/") + 1);
-export const outputKey = (accountId: string, jobId: string, fileName: string) =>
-  `outputs/${accountId}/${jobId}/${fileName}`;
+/** A job's output, under the claim (attempt) that wrote it: a stale attempt never writes over the winner's. */
+export const outputKey = (accountId: string, jobId: string, attempt: number, fileName: string) =>
+  `outputs/${accountId}/${jobId}/${attempt}/${fileName}`;
 
 /** Stores a stream of known length (R2 needs the length up front). */
 export async function putStream(
