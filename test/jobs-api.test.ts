@@ -2,8 +2,10 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { completeJob } from "../src/db/jobs";
+import { openServices } from "../src/domain/services";
 import worker from "../src/index";
-import { balance, fixture, form, parkedJob, seedAccount, submit, upload, waitForJob } from "./harness";
+import { processJob } from "../src/queue/consumer";
+import { aroundBucket, balance, fixture, form, parkedJob, seedAccount, submit, upload, waitForJob } from "./harness";
 
 describe("POST /v1/convert/job/{id}/cancel", () => {
   it("cancels a Queued job at once and refunds it; a late message does nothing", async () => {
@@ -259,5 +261,25 @@ describe("outputs", () => {
     expect((await account.json(`/v1/convert/job/${id}`)).body.progress).toEqual({ percent: 0, phase: "queued" });
     const running = await parkedJob(account, "Running");
     expect((await account.json(`/v1/convert/job/${running}`)).body.progress.phase).toBe("converting");
+  });
+
+  it("stores the percent it answers: 0 while the job converts, 100 once it has Succeeded", async () => {
+    const account = await seedAccount();
+    const id = await parkedJob(account, "Queued", 1, { targetFormat: "txt" });
+    const stored = async () =>
+      (await env.DB.prepare("SELECT percent FROM jobs WHERE id = ?1").bind(id).first<number>("percent"))!;
+    let whileConverting: { stored: number; answered: unknown } | undefined;
+    // Read at the consumer's input read, after its claim.
+    const watched = aroundBucket(env, "get", "uploads/", async (get) => {
+      whileConverting = {
+        stored: await stored(),
+        answered: (await account.json(`/v1/convert/job/${id}`)).body.progress,
+      };
+      return get();
+    });
+    expect(await processJob(openServices(watched), id)).toEqual({ kind: "done" });
+    expect(whileConverting).toEqual({ stored: 0, answered: { percent: 0, phase: "converting" } });
+    expect(await stored()).toBe(100);
+    expect((await account.json(`/v1/convert/job/${id}`)).body.progress).toEqual({ percent: 100, phase: null });
   });
 });

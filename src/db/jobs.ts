@@ -216,7 +216,6 @@ export async function claimJob(db: Db, id: string, now: number, deadline: number
     .set({
       status: "Running",
       phase: "converting",
-      percent: 10,
       startedAt: now,
       deadlineAt: deadline,
       attempts: sql`${jobs.attempts} + 1`,
@@ -228,10 +227,11 @@ export async function claimJob(db: Db, id: string, now: number, deadline: number
   return row;
 }
 
-export async function setPhase(d1: D1, id: string, attempt: number, phase: string, percent: number): Promise<void> {
+/** The step a Running job is at. `percent` stays 0 until the job ends (seed 003: 0 while Queued or Running). */
+export async function setPhase(d1: D1, id: string, attempt: number, phase: string): Promise<void> {
   await d1
-    .prepare(`UPDATE jobs SET phase = ?2, percent = ?3 WHERE id = ?1 AND status = 'Running' AND attempts = ?4`)
-    .bind(id, phase, percent, attempt)
+    .prepare(`UPDATE jobs SET phase = ?2 WHERE id = ?1 AND status = 'Running' AND attempts = ?3`)
+    .bind(id, phase, attempt)
     .run();
 }
 

@@ -127,7 +127,7 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   try {
     // The phase is for callers polling; it need not hold up the write.
     await Promise.all([
-      setPhase(env.DB, job.id, job.attempts, "storing", 90),
+      setPhase(env.DB, job.id, job.attempts, "storing"),
       putStream(env.BUCKET, key, result.body, result.length, result.contentType),
     ]);
   } catch (err) {
