@@ -97,7 +97,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: "forbidden (bad or expired download signature)",
   404: "not found, or not visible to this key",
   409: "conflict with the resource's state",
-  410: "gone (the output has expired)",
+  410: "gone (the output, or the run output a file points at, has expired)",
   412: "a precondition failed (If-Match, If-Unmodified-Since)",
   413: "too large (file size, batch)",
   415: "unsupported or mismatched file format",

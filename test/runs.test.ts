@@ -2,8 +2,20 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runOutputFileId } from "../src/db/renditions";
 import type { JobStatus } from "../src/db/schema";
+import { openServices } from "../src/domain/services";
 import { uuidv7 } from "../src/ids";
-import { balance, fixture, insertJobs, seedAccount, submit, type TestAccount, upload, waitForJob } from "./harness";
+import { sweep } from "../src/queue/sweeper";
+import {
+  balance,
+  fixture,
+  form,
+  insertJobs,
+  seedAccount,
+  submit,
+  type TestAccount,
+  upload,
+  waitForJob,
+} from "./harness";
 
 const exportRun = (account: TestAccount, runId: string, body: Record<string, unknown>) =>
   account.json(`/v1/runs/${runId}/export`, {
@@ -237,6 +249,75 @@ describe("POST /v1/runs/{run_id}/export", () => {
     const res = await exportRun(account, run.id, { format: "pdf" });
     expect(res.status).toBe(410);
     expect(res.body.code).toBe("runs.output_expired");
+  });
+
+  it("refuses the run's output file once the run's output has expired, everywhere, with 410 runs.output_expired and nothing charged", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const run = await odtRun(account);
+    expect((await exportRun(account, run.id, { format: "pdf" })).status).toBe(200);
+    const fileId = runOutputFileId(run.id);
+    // The run's output expires and the sweeper deletes it.
+    await env.DB.prepare("UPDATE jobs SET output_expires_at = ?2 WHERE id = ?1")
+      .bind(run.id, Date.now() - 1)
+      .run();
+    expect((await sweep(openServices(env))).expired).toBeGreaterThanOrEqual(1);
+    const before = { balance: await balance(account.accountId), jobs: (await jobsOf(account.accountId)).length };
+
+    const rendition = await account.json(`/v1/files/${fileId}/convert`, {
+      method: "POST",
+      body: form({ format: "txt" }),
+    });
+    expect(rendition.status).toBe(410);
+    expect(rendition.body).toMatchObject({
+      error: "gone",
+      code: "runs.output_expired",
+      status_url: `/v1/convert/job/${run.id}`,
+    });
+    const exported = await exportRun(account, run.id, { format: "txt" });
+    expect(exported.status).toBe(410);
+    expect(exported.body.code).toBe("runs.output_expired");
+    const job = await account.json("/v1/convert", {
+      method: "POST",
+      body: JSON.stringify({ fileId, targetFormat: "txt" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(job.status).toBe(410);
+    expect(job.body).toMatchObject({ error: "runs.output_expired", type: "gone" });
+    const batch = await account.json("/v1/convert/batch", {
+      method: "POST",
+      body: JSON.stringify({ fileIds: [fileId], targetFormat: "txt" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(batch.status).toBe(410);
+    expect(batch.body.error).toBe("runs.output_expired");
+
+    expect(await balance(account.accountId)).toEqual(before.balance);
+    expect(await jobsOf(account.accountId)).toHaveLength(before.jobs);
+  });
+
+  it("fails a conversion whose run output vanished after admission with 410 runs.output_expired, refunded, not 502", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const run = await odtRun(account);
+    expect((await exportRun(account, run.id, { format: "pdf" })).status).toBe(200);
+    const before = await balance(account.accountId);
+    // The object goes while the run's row still says it is stored: as when the sweeper deletes it between
+    // admission and conversion.
+    const { output_key } = (await env.DB.prepare("SELECT output_key FROM jobs WHERE id = ?1")
+      .bind(run.id)
+      .first<{ output_key: string }>())!;
+    await env.BUCKET.delete(output_key);
+
+    const res = await account.json(`/v1/files/${runOutputFileId(run.id)}/convert`, {
+      method: "POST",
+      body: form({ format: "txt" }),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(410);
+    expect(res.body).toMatchObject({ error: "gone", code: "runs.output_expired" });
+    const failed = (await jobsOf(account.accountId)).find((j) => j.id === res.body.job_id)!;
+    expect(failed.status).toBe("Failed");
+    const status = (await account.json(`/v1/convert/job/${failed.id}`)).body;
+    expect(status.error.code).toBe("runs.output_expired");
+    expect(await balance(account.accountId)).toEqual(before);
   });
 
   it("takes JSON only and validates it", async () => {

@@ -74,6 +74,14 @@ export function claimRenditionStatements(
 
 export const runOutputFileId = (runId: string) => `file_run_${runId.replace(/-/g, "")}`;
 
+/** The run a run-output file was registered for (the inverse of runOutputFileId), or null for any other id. */
+export function runIdOfOutputFile(fileId: string): string | null {
+  const hex = /^file_run_([0-9a-f]{32})$/.exec(fileId)?.[1];
+  return hex
+    ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+    : null;
+}
+
 /**
  * Registers a run's output as a file of the run's account (once: the id follows from the run's), pointing at
  * the output's own R2 object, so exporting a run is converting a file. `pages` is the output's exact count.

@@ -1,13 +1,17 @@
 // Deciding a conversion before it runs: is the pair supported, is the input within limits, what it costs.
-
+import type { Caller } from "../auth/scope";
 import type { ConvertOptions } from "../converter/client";
 import type { FileRow } from "../db/files";
+import { findJob } from "../db/jobs";
+import { runIdOfOutputFile } from "../db/renditions";
 import { ApiError } from "../errors";
+import { visibleFile } from "./files";
 import { assertConvertible, isPageImageTarget } from "./formats";
-import type { JobSpec } from "./jobs";
+import { hasLiveOutput, type JobSpec } from "./jobs";
 import { MATRIX } from "./matrix";
 import { MAX_PAGES } from "./plans";
 import { type CostQuote, costingFor, countedUnitOf, quote } from "./pricing";
+import type { Services } from "./services";
 import { maxFileSizeBytes } from "./uploads";
 
 export function normalizeFormat(format: string): string {
@@ -51,6 +55,38 @@ export function planConversion(
   }
   const q = quote(costingFor(file.sourceFormat, target), { bytes: file.bytes, pages, options });
   return { quote: q, target };
+}
+
+/**
+ * A file that is still stored, checked before anything is charged. A run's output registered as a file (purpose
+ * `run-output`, by POST /v1/runs/{run_id}/export) lives only as long as the run's output
+ * (OUTPUT_RETENTION_SECONDS): past it, converting that file can never succeed, so it is refused 410
+ * `runs.output_expired` — not admitted, charged and failed. Uploads are kept.
+ */
+export async function assertInputStored(
+  svc: Services,
+  file: Pick<FileRow, "id" | "purpose" | "storageKey">,
+  now = Date.now(),
+): Promise<void> {
+  if (file.purpose !== "run-output") return;
+  const runId = runIdOfOutputFile(file.id);
+  const run = runId ? await findJob(svc.db, runId) : undefined;
+  if (!run || !hasLiveOutput(run, now) || run.outputKey !== file.storageKey) throw runOutputExpired(runId);
+}
+
+/** A file of the caller's account that a job can still convert (see assertInputStored). */
+export async function convertibleFile(svc: Services, caller: Caller, id: string): Promise<FileRow> {
+  const file = await visibleFile(svc, caller, id);
+  await assertInputStored(svc, file);
+  return file;
+}
+
+export function runOutputExpired(runId: string | null): ApiError {
+  return new ApiError(
+    "runs.output_expired",
+    "the run's output this file points at is no longer stored (outputs are kept OUTPUT_RETENTION_SECONDS); convert the original again",
+    runId ? { status_url: `/v1/convert/job/${runId}` } : {},
+  );
 }
 
 /**

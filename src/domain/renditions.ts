@@ -14,7 +14,14 @@ import { primarySession, readSession } from "../db/sessions";
 import { sha256Hex } from "../digests";
 import { ApiError, type ErrorCode, statusOf } from "../errors";
 import { planOf } from "./accounts";
-import { canonicalOptions, effectiveOptions, jobSpecFor, normalizeFormat, planConversion } from "./conversions";
+import {
+  assertInputStored,
+  canonicalOptions,
+  effectiveOptions,
+  jobSpecFor,
+  normalizeFormat,
+  planConversion,
+} from "./conversions";
 import { visibleFile } from "./files";
 import { waitForJobEnd } from "./job-waiter";
 import { admitJobs, signedOutputUrl } from "./jobs";
@@ -102,6 +109,7 @@ export async function renditionFor(req: RenditionRequest): Promise<RenditionOutc
     sourceFile(svc, req.caller, req.source),
     planOf(svc, req.caller.accountId),
   ]);
+  await assertInputStored(svc, file);
   const jobId = await admitOrJoin(svc, req, file, planId, format, options, cacheKey, cached);
 
   await waitForJobEnd(env, jobId, req.waitMs);
@@ -184,6 +192,7 @@ async function admitOrJoin(
 /**
  * The error for a rendition whose job ended without output. The document's own faults (password-protected,
  * corrupt: 4xx codes from the converter) keep their code and status, since retrying fails the same way;
+ * so does an input gone before it was converted (410 `runs.output_expired`, final too);
  * anything else is the converter's or the platform's: 502 `convert.failed`, and a retry converts again.
  * Either way the job's credits were refunded before this is seen.
  */

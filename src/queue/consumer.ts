@@ -8,6 +8,8 @@
 import { ConverterError, type ConvertOptions, converterFor } from "../converter/client";
 import { findFile } from "../db/files";
 import { claimJob, completeJob, type JobRow, requeueJob, setPhase } from "../db/jobs";
+import { runIdOfOutputFile } from "../db/renditions";
+import { runOutputExpired } from "../domain/conversions";
 import { jobEnded } from "../domain/job-events";
 import { enqueueJobs, failJob, outputFileName } from "../domain/jobs";
 import type { Services } from "../domain/services";
@@ -101,7 +103,12 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   const { env } = svc;
   const file = await findFile(svc.db, job.fileId);
   const input = file ? await env.BUCKET.get(file.storageKey) : null;
-  if (!file || !input) throw new PermanentFailure("upstream_error", "the input file is no longer stored");
+  if (!file || !input) {
+    // A run's output registered as a file expired after admission: final, like the 410 at admission.
+    if (file?.purpose === "run-output")
+      throw new PermanentFailure("runs.output_expired", runOutputExpired(runIdOfOutputFile(file.id)).message);
+    throw new PermanentFailure("upstream_error", "the input file is no longer stored");
+  }
 
   const result = await converterFor(env).convert({
     body: input.body,

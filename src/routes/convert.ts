@@ -8,13 +8,14 @@ import { sha256Hex } from "../digests";
 import { planOf } from "../domain/accounts";
 import {
   canonicalOptions,
+  convertibleFile,
   effectiveOptions,
   jobSpecFor,
   normalizeFormat,
   planConversion,
   queryOrBody,
 } from "../domain/conversions";
-import { type FileRow, visibleFile } from "../domain/files";
+import type { FileRow } from "../domain/files";
 import { admitJobs, IdempotencyRace, type JobRow, jobStatusResponse, replayIdempotent } from "../domain/jobs";
 import { MAX_BATCH_FILES } from "../domain/plans";
 import {
@@ -112,7 +113,7 @@ const submit = createRoute({
   tags: ["Jobs"],
   summary: "Submit a conversion job",
   description:
-    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. A multipart body is read as a stream: fields in any order, the file streamed to storage (at most MAX_FILE_SIZE_BYTES: 413 as soon as it crosses it; a body cut off is 400 `request.incomplete_body`, nothing stored or charged); unknown or repeated fields are 400. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: for 24 hours, the same key with the same request (the file compared by its SHA-256) answers the same job as it is now (`JobReplayResponse`, header `Idempotent-Replayed: true`) without a second charge; the same key with another request is 422 `request.idempotency_mismatch`. After 24 hours the key is free again: the same request makes a new job.",
+    "Multipart with `file` (or `fileId`) and `targetFormat`, or JSON with `fileId`. Images (`png`, `jpg`) of a multi-page document are every page (a ZIP) unless `pages` selects some. `sheet` may also be the query parameter `?sheet=`. A multipart body is read as a stream: fields in any order, the file streamed to storage (at most MAX_FILE_SIZE_BYTES: 413 as soon as it crosses it; a body cut off is 400 `request.incomplete_body`, nothing stored or charged); unknown or repeated fields are 400. Credits are debited at submission and refunded if the job fails or is canceled. Send `Idempotency-Key` to make retries safe: for 24 hours, the same key with the same request (the file compared by its SHA-256) answers the same job as it is now (`JobReplayResponse`, header `Idempotent-Replayed: true`) without a second charge; the same key with another request is 422 `request.idempotency_mismatch`. After 24 hours the key is free again: the same request makes a new job. A `fileId` of a run's output (`file_run_…`) whose output has expired is 410 `runs.output_expired`, nothing charged.",
   security: apiKeySecurity,
   request: {
     query: SheetQuerySchema,
@@ -127,7 +128,7 @@ const submit = createRoute({
       }),
       content: { "application/json": { schema: z.union([JobAcceptedResponseSchema, JobReplayResponseSchema]) } },
     },
-    ...errorResponses(400, 401, 402, 404, 413, 415, 422, 429),
+    ...errorResponses(400, 401, 402, 404, 410, 413, 415, 422, 429),
   },
 });
 
@@ -144,7 +145,7 @@ const batch = createRoute({
   },
   responses: {
     202: { description: "accepted", content: { "application/json": { schema: BatchAcceptedSchema } } },
-    ...errorResponses(400, 401, 402, 404, 413, 415, 422, 429),
+    ...errorResponses(400, 401, 402, 404, 410, 413, 415, 422, 429),
   },
 });
 
@@ -293,7 +294,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
 
     const file = upload
       ? (recorded = (await recordUploads(c.var.svc, [upload]))[0]!)
-      : await visibleFile(c.var.svc, caller, input.fileId!);
+      : await convertibleFile(c.var.svc, caller, input.fileId!);
     const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
     const [job] = await admitJobs(c.var.svc, await planOf(c.var.svc, caller.accountId), [
       jobSpecFor(file, target, options, quote, {
@@ -393,7 +394,7 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
       );
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
-    const existing = await Promise.all(fileIds.map((id) => visibleFile(c.var.svc, caller, id)));
+    const existing = await Promise.all(fileIds.map((id) => convertibleFile(c.var.svc, caller, id)));
     const totalBytes = uploads.reduce((s, u) => s + u.row.bytes, 0) + existing.reduce((s, f) => s + f.bytes, 0);
     if (totalBytes > batchLimit) throw tooLarge(totalBytes);
     recorded = await recordUploads(c.var.svc, uploads);
