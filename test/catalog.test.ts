@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sources, targets } from "../container/src/formats";
-import { BASE } from "./harness";
+import { BASE, fixture, seedAccount, submit } from "./harness";
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   exports.default.fetch(new Request(`${BASE}${path}`, { headers }));
@@ -180,7 +180,28 @@ describe("GET /v1/convert/estimate/{from}/{to}", () => {
     expect(body.assumptions).toEqual([]);
     expect(body).toMatchObject({ quantity: 11, unit: "pages", increments: 2, creditCost: 2, maxPages: 11 });
     expect((await estimate("/v1/convert/estimate/pdf/png?pages=10")).body.creditCost).toBe(1);
-    expect((await estimate("/v1/convert/estimate/pdf/png?pages=5000")).body.maxPages).toBe(2000);
+    expect((await estimate("/v1/convert/estimate/pdf/png?pages=2000")).body.maxPages).toBe(2000);
+  });
+
+  it("refuses what submission refuses, with submission's codes", async () => {
+    const tooLong = await estimate("/v1/convert/estimate/pdf/png?pages=2001");
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.body).toMatchObject({ error: "convert.too_many_pages", pages: 2001, maxPages: 2000 });
+    const tooBig = await estimate(`/v1/convert/estimate/docx/pdf?bytes=${64 * 1024 * 1024 + 1}`);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body).toMatchObject({ error: "convert.file_too_large", maxFileSizeBytes: 64 * 1024 * 1024 });
+    // pdfa is an option of PDF outputs: an image with it is refused, by the estimate as by a submission.
+    const pdfaImage = await estimate("/v1/convert/estimate/pdf/png?pages=1&pdfa=2b");
+    expect(pdfaImage.status).toBe(400);
+    expect(pdfaImage.body).toMatchObject({ error: "convert.invalid_option", option: "pdfa", targetFormat: "png" });
+    const account = await seedAccount();
+    const submitted = await submit(account, {
+      file: { name: "paper.pdf", bytes: fixture("pdf-raw-text.pdf") },
+      targetFormat: "png",
+      pdfa: "2b",
+    });
+    expect(submitted.status).toBe(400);
+    expect(pdfaImage.body).toEqual(submitted.body);
   });
 
   it("prices decks by slides: 200 slides at 1 per 10 slides is 20 credits", async () => {

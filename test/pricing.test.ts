@@ -93,6 +93,10 @@ describe("prices from exact counts", () => {
     expect(rendition.status).toBe(422);
     expect(rendition.body).toMatchObject({ error: "unprocessable", code: "convert.too_many_pages", pages: 2001 });
     expect(await balance(account.accountId)).toEqual({ credits: 300, ledgerSum: 300 });
+    // The estimate refuses the same count the same way.
+    const estimate = await account.json("/v1/convert/estimate/pdf/png?pages=2001");
+    expect(estimate.status).toBe(422);
+    expect(estimate.body).toEqual(res.body);
     // One page fewer is admitted and priced by its pages: 2000 pages at 1 per 10.
     const fits = await submit(account, {
       file: { name: "long.pdf", bytes: pdfWithPages(2000) },
@@ -101,6 +105,7 @@ describe("prices from exact counts", () => {
     });
     expect(fits.status).toBe(202);
     expect(fits.body.creditCost).toBe(200);
+    expect((await account.json("/v1/convert/estimate/pdf/png?pages=2000")).body.creditCost).toBe(200);
     expect((await storedOptions(fits.body.id)).maxPages).toBe(2000);
     expect((await waitForJob(account, fits.body.id)).output).toMatchObject({ contentType: "image/png", fileCount: 1 });
   });

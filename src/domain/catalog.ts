@@ -1,10 +1,10 @@
 // The conversion catalog: every pair of the converter's matrix with its price and limits. Derived, never
 // written by hand: the matrix comes from container/src/formats.ts, prices from pricing.ts, limits from plans.ts.
 
-import { normalizeFormat } from "./conversions";
-import { assertConvertible, type Category, categoryOf, jobName, sourceFormats, targetsFor } from "./formats";
+import { checkConversion, normalizeFormat } from "./conversions";
+import { type Category, categoryOf, jobName, sourceFormats, targetsFor } from "./formats";
 import { MAX_BATCH_FILES, MAX_PAGES, PLANS } from "./plans";
-import { type CostingInfo, costingFor, quote } from "./pricing";
+import { type CostingInfo, costingFor } from "./pricing";
 
 export interface ConversionEdge {
   sourceFormat: string;
@@ -86,16 +86,24 @@ export function buildCatalog(maxFileSizeBytes: number): Catalog {
 }
 
 /**
- * GET /v1/convert/estimate: the submission's calculation on given inputs. An input the strategy needs and the
- * caller left out is assumed (pages: one increment, as a file whose count could not be read is charged;
- * bytes: 0) and said so in `assumptions`.
+ * GET /v1/convert/estimate: the submission's check and calculation (checkConversion) on given inputs, so it
+ * refuses what submission would refuse. An input the strategy needs and the caller left out is assumed (pages:
+ * one increment, as a file whose count could not be read is charged; bytes: 0) and said so in `assumptions`.
  */
-export function estimateFor(from: string, to: string, given: { bytes?: number; pages?: number; pdfa?: string }) {
+export function estimateFor(
+  from: string,
+  to: string,
+  given: { bytes?: number; pages?: number; pdfa?: string },
+  maxFileBytes: number,
+) {
   const source = normalizeFormat(from);
-  const target = normalizeFormat(to);
-  assertConvertible(source, target);
+  const { quote: result, target } = checkConversion(
+    { sourceFormat: source, bytes: given.bytes ?? 0, pages: given.pages ?? null },
+    to,
+    { pdfa: given.pdfa },
+    maxFileBytes,
+  );
   const costing = costingFor(source, target);
-  const result = quote(costing, { bytes: given.bytes ?? 0, pages: given.pages ?? null, options: { pdfa: given.pdfa } });
   const perPage = costing.strategy === "PerPage";
   const assumptions: string[] = [];
   if (perPage && given.pages === undefined)

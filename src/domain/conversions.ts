@@ -19,14 +19,27 @@ export function normalizeFormat(format: string): string {
   return f === "jpeg" ? "jpg" : f;
 }
 
-export function planConversion(
-  env: Env,
-  file: FileRow,
+/** What a conversion's rules and price depend on: measured from a stored file, or given to the estimate. */
+export interface ConversionFacts {
+  sourceFormat: string;
+  bytes: number;
+  /** The exact page or slide count (only for a source with a `countedUnit`), or null when it is not known. */
+  pages: number | null;
+}
+
+/**
+ * The one check before a conversion is admitted or estimated: the pair, the options the target takes, the file
+ * size limit, the page limit on an exact count, then the price. Submission and the estimate both call it, so
+ * the estimate refuses exactly what submission refuses, with the same codes.
+ */
+export function checkConversion(
+  facts: ConversionFacts,
   targetFormat: string,
   options: ConvertOptions,
+  maxFileBytes: number,
 ): { quote: CostQuote; target: string } {
   const target = normalizeFormat(targetFormat);
-  assertConvertible(file.sourceFormat, target);
+  assertConvertible(facts.sourceFormat, target);
   const allowed = MATRIX.targets[target]?.options ?? [];
   for (const [name, value] of Object.entries(options)) {
     if (value !== undefined && !allowed.includes(name)) {
@@ -37,24 +50,38 @@ export function planConversion(
       );
     }
   }
-  const limit = maxFileSizeBytes(env);
-  if (file.bytes > limit)
+  if (facts.bytes > maxFileBytes)
     throw new ApiError(
       "convert.file_too_large",
-      `the file is ${file.bytes} bytes; this conversion accepts at most ${limit}`,
-      { maxFileSizeBytes: limit },
+      `the file is ${facts.bytes} bytes; this conversion accepts at most ${maxFileBytes}`,
+      { maxFileSizeBytes: maxFileBytes },
     );
-  const pages = exactPagesOf(file);
+  const unit = countedUnitOf(facts.sourceFormat);
+  const pages = unit && facts.pages !== null && facts.pages > 0 ? facts.pages : null;
   if (pages !== null && pages > MAX_PAGES) {
-    const unit = countedUnitOf(file.sourceFormat)!;
     throw new ApiError(
       "convert.too_many_pages",
       `the document has ${pages} ${unit}; at most ${MAX_PAGES} are converted`,
       { pages, maxPages: MAX_PAGES },
     );
   }
-  const q = quote(costingFor(file.sourceFormat, target), { bytes: file.bytes, pages, options });
+  const q = quote(costingFor(facts.sourceFormat, target), { bytes: facts.bytes, pages, options });
   return { quote: q, target };
+}
+
+/** checkConversion on a stored file's measured facts. */
+export function planConversion(
+  env: Env,
+  file: FileRow,
+  targetFormat: string,
+  options: ConvertOptions,
+): { quote: CostQuote; target: string } {
+  return checkConversion(
+    { sourceFormat: file.sourceFormat, bytes: file.bytes, pages: exactPagesOf(file) },
+    targetFormat,
+    options,
+    maxFileSizeBytes(env),
+  );
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { sha256Hex } from "../digests";
 import { buildCatalog, estimateFor } from "../domain/catalog";
 import { CATEGORIES } from "../domain/matrix";
-import { maxFileSizeBytes } from "../domain/uploads";
+import { DEFAULT_MAX_FILE_SIZE_BYTES, maxFileSizeBytes } from "../domain/uploads";
 import { validationHook } from "../errors";
 import { errorResponses } from "../schemas";
 
@@ -129,7 +129,7 @@ export const EstimateSchema = z
 
 /** The real catalog cut down to one page-priced and one megabyte-priced conversion, for the docs. */
 function catalogExample() {
-  const full = buildCatalog(50 * 1024 * 1024);
+  const full = buildCatalog(DEFAULT_MAX_FILE_SIZE_BYTES);
   const picked = ["image.pdf-to-png", "document.docx-to-pdf"];
   return {
     ...full,
@@ -164,7 +164,7 @@ const estimateRoute = createRoute({
   tags: ["Catalog"],
   summary: "What a conversion would cost",
   description:
-    "The server-side calculation, showing its inputs. PerPage conversions (sources whose page or slide count is exact from their structure: pdf, pptx, odp) need `pages`; PerMegabyte ones need `bytes`. A missing input is assumed — `pages`: one increment, as submission charges a file whose count could not be read; `bytes`: 0, i.e. one increment — and `assumptions` says so.",
+    "The server-side calculation, showing its inputs. PerPage conversions (sources whose page or slide count is exact from their structure: pdf, pptx, odp) need `pages`; PerMegabyte ones need `bytes`. A missing input is assumed — `pages`: one increment, as submission charges a file whose count could not be read; `bytes`: 0, i.e. one increment — and `assumptions` says so. It runs submission's own checks on the inputs, so it refuses what submission would refuse, with the same codes: an unsupported pair (400 `convert.unsupported_format_pair`), an option the target does not take (400 `convert.invalid_option`, e.g. `pdfa` for png), `bytes` over MAX_FILE_SIZE_BYTES (413 `convert.file_too_large`), `pages` over the page limit on a PerPage conversion (422 `convert.too_many_pages`).",
   request: {
     params: z.object({ from: z.string().openapi({ example: "docx" }), to: z.string().openapi({ example: "pdf" }) }),
     query: z.object({
@@ -180,17 +180,20 @@ const estimateRoute = createRoute({
         "application/json": {
           schema: EstimateSchema,
           examples: {
-            perPage: { summary: "pdf → png, 12 pages", value: estimateFor("pdf", "png", { pages: 12 }) },
+            perPage: {
+              summary: "pdf → png, 12 pages",
+              value: estimateFor("pdf", "png", { pages: 12 }, DEFAULT_MAX_FILE_SIZE_BYTES),
+            },
             perMegabyte: {
               summary: "docx → pdf, 12 MB, PDF/A",
-              value: estimateFor("docx", "pdf", { bytes: 12_000_000, pdfa: "2b" }),
+              value: estimateFor("docx", "pdf", { bytes: 12_000_000, pdfa: "2b" }, DEFAULT_MAX_FILE_SIZE_BYTES),
             },
           },
         },
       },
     },
     304: { description: "not modified (If-None-Match)" },
-    ...errorResponses(400),
+    ...errorResponses(400, 413, 422),
   },
 });
 
@@ -208,5 +211,5 @@ export const catalogRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHo
   .openapi(catalogRoute, (c) => cachedJson(c, buildCatalog(maxFileSizeBytes(c.env))))
   .openapi(estimateRoute, (c) => {
     const { from, to } = c.req.valid("param");
-    return cachedJson(c, estimateFor(from, to, c.req.valid("query")));
+    return cachedJson(c, estimateFor(from, to, c.req.valid("query"), maxFileSizeBytes(c.env)));
   });
