@@ -170,7 +170,7 @@ export const ConvertOptionsSchema = z.object({
     .optional()
     .openapi({
       description:
-        "pages or slides for PDF and image outputs: a range like `1-3` or `1,3-5`, or `all`. Images: one page gives one image, several a ZIP. Without it, /v1/convert converts every page and /v1/files/{file_id}/convert and /v1/runs/{run_id}/export render only the first page as one image",
+        "pages or slides for PDF and image outputs: a range like `1-3` or `1,3-5`, or `all`. Images: one page gives one image, several a ZIP. Without it, /v1/convert converts every page and /v1/files/{file_id}/convert and /v1/runs/{run_id}/export render only the first page as one image. Pages past the document's end are 400 `convert.invalid_option`: at submission where the count is exact (pdf, pptx, odp), else when the job runs (refunded)",
       example: "1-3",
     }),
   dpi: z.coerce

@@ -111,6 +111,49 @@ describe("prices from exact counts", () => {
   });
 });
 
+describe("page selections against an exact count", () => {
+  it("refuses pages past a PDF's or a deck's counted end at submission, with the converter's own code, charging nothing", async () => {
+    const account = await seedAccount({ credits: 100 });
+    // pdf-raw-text.pdf has 2 pages, pptx-raw-text.pptx 3 slides.
+    const pdf = await submit(account, {
+      file: { name: "paper.pdf", bytes: fixture("pdf-raw-text.pdf") },
+      targetFormat: "png",
+      pages: "5",
+    });
+    expect(pdf.status).toBe(400);
+    expect(pdf.body).toMatchObject({ error: "convert.invalid_option", option: "pages", pages: 2 });
+    expect(pdf.body.detail).toContain("2 pages");
+    const deck = await upload(account, "deck.pptx", fixture("pptx-raw-text.pptx"));
+    const job = await account.json("/v1/convert", {
+      method: "POST",
+      body: JSON.stringify({ fileId: deck.file_id, targetFormat: "pdf", pages: "2-4" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(job.status).toBe(400);
+    expect(job.body).toMatchObject({ error: "convert.invalid_option", option: "pages", pages: 3 });
+    expect(job.body.detail).toContain("3 slides");
+    const rendition = await account.json(`/v1/files/${deck.file_id}/convert`, {
+      method: "POST",
+      body: form({ format: "png", pages: "4" }),
+    });
+    expect(rendition.status).toBe(400);
+    expect(rendition.body).toMatchObject({ error: "invalid_request", code: "convert.invalid_option", option: "pages" });
+    expect(await balance(account.accountId)).toEqual({ credits: 100, ledgerSum: 100 });
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<number>("n");
+    expect(jobs).toBe(0);
+    // The last page is in range.
+    const last = await submit(account, {
+      file: { name: "paper.pdf", bytes: fixture("pdf-raw-text.pdf") },
+      targetFormat: "png",
+      pages: "2",
+    });
+    expect(last.status).toBe(202);
+    expect((await waitForJob(account, last.body.id)).output).toMatchObject({ contentType: "image/png", fileCount: 1 });
+  });
+});
+
 describe("convert.too_many_pages from the converter", () => {
   it("fails the job at once with that code, refunded, without retrying; the maxPages sent is the one paid for", async () => {
     const account = await seedAccount({ credits: 10 });

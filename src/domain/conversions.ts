@@ -1,4 +1,7 @@
 // Deciding a conversion before it runs: is the pair supported, is the input within limits, what it costs.
+
+import { ConvertError } from "../../container/src/errors.ts";
+import { parsePages, selectPages } from "../../container/src/options.ts";
 import type { Caller } from "../auth/scope";
 import type { ConvertOptions } from "../converter/client";
 import type { FileRow } from "../db/files";
@@ -65,8 +68,27 @@ export function checkConversion(
       { pages, maxPages: MAX_PAGES },
     );
   }
+  if (pages !== null && options.pages !== undefined && options.pages !== "all")
+    assertPagesExist(options.pages, pages, unit!);
   const q = quote(costingFor(facts.sourceFormat, target), { bytes: facts.bytes, pages, options });
   return { quote: q, target };
+}
+
+/**
+ * A page selection against an exact count: what the converter would refuse once it has the document (its
+ * selectPages, 400 `convert.invalid_option`) is refused here with the same code, before anything is charged.
+ * The exported document never has more pages than the source's count (hidden slides are left out, never added).
+ */
+function assertPagesExist(selection: string, count: number, unit: string): void {
+  try {
+    selectPages(parsePages(selection), count);
+  } catch (err) {
+    const detail = err instanceof ConvertError ? err.detail : String(err);
+    throw new ApiError("convert.invalid_option", `${detail.replace(/page\(s\)$/, unit)}`, {
+      option: "pages",
+      pages: count,
+    });
+  }
 }
 
 /** checkConversion on a stored file's measured facts. */
