@@ -233,6 +233,91 @@ describe("POST /v1/convert/batch", () => {
     expect(counts).toEqual({ jobs: 0, files: 0 });
   });
 
+  it("honours Idempotency-Key: the same batch returns the same jobs, charged once; a different one is refused", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const { file_id } = await upload(account, "xlsx-simple.xlsx");
+    const batch = (files: string[], targetFormat = "txt") => {
+      const fd = form({ targetFormat, fileIds: file_id });
+      for (const name of files) fd.append("files", new File([fixture("docx-header-footer.docx")], name));
+      return account.json("/v1/convert/batch", { method: "POST", body: fd, headers: { "idempotency-key": "batch-7" } });
+    };
+    const first = await batch(["a.docx", "b.docx"], "pdf");
+    expect(first.status).toBe(202);
+    expect(first.body.jobs).toHaveLength(3);
+    const afterFirst = await balance(account.accountId);
+    expect(afterFirst.credits).toBe(100 - first.body.creditCost);
+    const files = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<number>("n");
+
+    // A retry (the uploads sent again) is the same batch: same jobs in the same order, no charge, no new file.
+    const retried = await batch(["a.docx", "b.docx"], "pdf");
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    // Answered as the jobs are now (JobReplayResponse each), in the same order, with what they were charged.
+    expect(retried.body.jobs.map((j: any) => j.id)).toEqual(first.body.jobs.map((j: any) => j.id));
+    expect(retried.body.jobs.map((j: any) => j.creditCost)).toEqual(first.body.jobs.map((j: any) => j.creditCost));
+    expect(retried.body.creditCost).toBe(first.body.creditCost);
+    expect(await balance(account.accountId)).toEqual(afterFirst);
+    expect(
+      await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1")
+        .bind(account.accountId)
+        .first<number>("n"),
+    ).toBe(files);
+
+    // The same key for another request: another target, another file list, or a single job.
+    for (const other of [await batch(["a.docx", "b.docx"], "txt"), await batch(["a.docx"], "pdf")]) {
+      expect(other.status).toBe(422);
+      expect(other.body.error).toBe("request.idempotency_mismatch");
+    }
+    const single = await submit(account, { fileId: file_id, targetFormat: "pdf" }, { "idempotency-key": "batch-7" });
+    expect(single.status).toBe(422);
+    expect(await balance(account.accountId)).toEqual(afterFirst);
+    const jobs = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE account_id = ?1")
+      .bind(account.accountId)
+      .first<number>("n");
+    expect(jobs).toBe(3);
+    await Promise.all(first.body.jobs.map((j: any) => waitForJob(account, j.id)));
+    const done = await batch(["a.docx", "b.docx"], "pdf");
+    expect(done.body.jobs.map((j: any) => j.status)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
+
+    // A day later the key is free: the same batch makes new jobs, charged again.
+    for (const j of first.body.jobs) await backdateJob(j.id, 24 * 3600 * 1000);
+    const fresh = await batch(["a.docx", "b.docx"], "pdf");
+    expect(fresh.status).toBe(202);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
+    expect(fresh.body.jobs.map((j: any) => j.id)).not.toContain(first.body.jobs[0].id);
+    expect((await balance(account.accountId)).credits).toBe(afterFirst.credits - fresh.body.creditCost);
+    await Promise.all(fresh.body.jobs.map((j: any) => waitForJob(account, j.id)));
+  });
+
+  it("admits one batch when the same Idempotency-Key races", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const send = () => {
+      const fd = form({ targetFormat: "txt" });
+      for (const name of ["a.docx", "b.docx"]) fd.append("files", new File([fixture("docx-header-footer.docx")], name));
+      return account.json("/v1/convert/batch", {
+        method: "POST",
+        body: fd,
+        headers: { "idempotency-key": "batch-race" },
+      });
+    };
+    const results = await Promise.all([send(), send(), send()]);
+    expect(results.map((r) => r.status)).toEqual([202, 202, 202]);
+    const ids = (r: (typeof results)[number]) => r.body.jobs.map((j: any) => j.id);
+    expect(ids(results[1]!)).toEqual(ids(results[0]!));
+    expect(ids(results[2]!)).toEqual(ids(results[0]!));
+    expect(results.map((r) => r.body.creditCost)).toEqual(Array(3).fill(results[0]!.body.creditCost));
+    expect((await balance(account.accountId)).credits).toBe(100 - results[0]!.body.creditCost);
+    // The losers' uploads were removed with their refused batch.
+    expect(
+      await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE account_id = ?1")
+        .bind(account.accountId)
+        .first<number>("n"),
+    ).toBe(2);
+    await Promise.all(results[0]!.body.jobs.map((j: any) => waitForJob(account, j.id)));
+  });
+
   it("refuses more files than maxBatchFiles with 413 limits.batch_too_large", async () => {
     const account = await seedAccount();
     const fd = form({ targetFormat: "pdf" });

@@ -72,6 +72,8 @@ export interface BatchRequest extends ConvertOptions {
   targetFormat: string;
   webhookUrl?: string;
   webhookMetadata?: string;
+  /** Makes retries safe: the same key and batch return the same jobs without a second charge. */
+  idempotencyKey?: string;
   onUploadProgress?: UploadProgress;
 }
 
@@ -185,8 +187,9 @@ export class DocconvClient {
 
   /** POST /v1/convert/batch: one job per file, all or nothing on credits. */
   async convertBatch(request: BatchRequest): Promise<BatchAccepted> {
-    const { files = [], fileIds = [], onUploadProgress, ...fields } = request;
-    if (files.length === 0) return this.#json("POST", "/v1/convert/batch", { json: { ...fields, fileIds } });
+    const { files = [], fileIds = [], onUploadProgress, idempotencyKey, ...fields } = request;
+    const headers: Record<string, string> = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
+    if (files.length === 0) return this.#json("POST", "/v1/convert/batch", { json: { ...fields, fileIds }, headers });
     const parts: FilePart[] = files.map((u) => ({
       field: "files",
       blob: u.file,
@@ -194,7 +197,7 @@ export class DocconvClient {
     }));
     const form = formFields(fields);
     for (const id of fileIds) form.push(["fileIds", id]);
-    return this.#multipart("/v1/convert/batch", form, parts, onUploadProgress);
+    return this.#multipart("/v1/convert/batch", form, parts, onUploadProgress, headers);
   }
 
   /** GET /v1/convert/job/{id} */

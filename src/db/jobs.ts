@@ -1,6 +1,6 @@
 // Job rows and their state changes. Changes that move money or must not race are single D1 batches
 // (atomic: any failing statement rolls the whole batch back) whose WHERE clauses encode the state machine.
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { D1, Db } from "./client";
 import { type JobStatus, jobs } from "./schema";
 
@@ -35,9 +35,21 @@ export function findByIdempotencyKey(db: Db, accountId: string, key: string) {
   return db.query.jobs.findFirst({ where: and(eq(jobs.accountId, accountId), eq(jobs.idempotencyKey, key)) });
 }
 
-/** The job no longer answers for its Idempotency-Key (it expired). */
-export async function releaseIdempotencyKey(d1: D1, id: string): Promise<void> {
-  await d1.prepare(`UPDATE jobs SET idempotency_key = NULL, request_hash = NULL WHERE id = ?1`).bind(id).run();
+/** The jobs no longer answer for these Idempotency-Keys of the account (they expired). */
+export async function releaseIdempotencyKeys(d1: D1, accountId: string, keys: string[]): Promise<void> {
+  await d1
+    .prepare(
+      `UPDATE jobs SET idempotency_key = NULL, request_hash = NULL WHERE account_id = ?1 AND idempotency_key IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(accountId, JSON.stringify(keys))
+    .run();
+}
+
+export function findByIdempotencyKeys(db: Db, accountId: string, keys: string[]) {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.accountId, accountId), inArray(jobs.idempotencyKey, keys)));
 }
 
 export function staleRunningJobs(db: Db, now: number, limit = 50) {

@@ -9,12 +9,13 @@ import {
   admitJobStatements,
   endJobWithRefund,
   findByIdempotencyKey,
+  findByIdempotencyKeys,
   findJob,
   type JobRow,
   listJobs,
   markEnqueuedStatements,
   type NewJob,
-  releaseIdempotencyKey,
+  releaseIdempotencyKeys,
 } from "../db/jobs";
 import { JOB_STATUSES, type JobStatus } from "../db/schema";
 import { ApiError } from "../errors";
@@ -25,7 +26,7 @@ import { serveObject } from "../storage/r2";
 import { signDownloadUrl, verifyDownloadToken } from "../storage/signed-urls";
 import { jobName } from "./formats";
 import { jobEnded } from "./job-events";
-import { PLANS, type PlanId, utcDay } from "./plans";
+import { MAX_BATCH_FILES, PLANS, type PlanId, utcDay } from "./plans";
 import type { Services } from "./services";
 import { newEventId, webhookOutbox } from "./webhooks";
 
@@ -171,8 +172,9 @@ export async function replayIdempotent(
   const existing = await findByIdempotencyKey(svc.db, accountId, key);
   if (!existing) return null;
   if (existing.createdAt <= now - IDEMPOTENCY_KEY_TTL_MS) {
-    // Expired: the old job lets go of the key (its unique index would refuse the new one) and this is a new request.
-    await releaseIdempotencyKey(svc.d1, existing.id);
+    // Expired: the old job (or batch: each of its jobs) lets go of the key (its unique index would refuse the new
+    // one) and this is a new request.
+    await releaseIdempotencyKeys(svc.d1, accountId, batchIdempotencyKeys(key, MAX_BATCH_FILES));
     return null;
   }
   if (existing.requestHash !== requestHash) {
@@ -181,6 +183,32 @@ export async function replayIdempotent(
     });
   }
   return existing;
+}
+
+/**
+ * A batch's Idempotency-Key on its jobs: the first job carries the key itself (so a single job and a batch
+ * cannot share a key for different requests), the others the key and their position after a newline, which
+ * no header value contains.
+ */
+export function batchIdempotencyKeys(key: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? key : `${key}\n${i}`));
+}
+
+/** A batch replay: the same jobs, in order, as they are now, for the same request; a clear error for a different one. */
+export async function replayIdempotentBatch(
+  svc: Services,
+  accountId: string,
+  key: string,
+  requestHash: string,
+  now = Date.now(),
+): Promise<JobRow[] | null> {
+  const first = await replayIdempotent(svc, accountId, key, requestHash, now);
+  if (!first) return null;
+  const keys = batchIdempotencyKeys(key, MAX_BATCH_FILES);
+  const rows = await findByIdempotencyKeys(svc.db, accountId, keys);
+  return rows
+    .filter((r) => r.requestHash === requestHash)
+    .sort((a, b) => keys.indexOf(a.idempotencyKey!) - keys.indexOf(b.idempotencyKey!));
 }
 
 /** Ends an active job as Canceled, refunded, its webhooks written in the same batch. */

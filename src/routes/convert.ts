@@ -16,7 +16,15 @@ import {
   queryOrBody,
 } from "../domain/conversions";
 import type { FileRow } from "../domain/files";
-import { admitJobs, IdempotencyRace, type JobRow, jobStatusResponse, replayIdempotent } from "../domain/jobs";
+import {
+  admitJobs,
+  batchIdempotencyKeys,
+  IdempotencyRace,
+  type JobRow,
+  jobStatusResponse,
+  replayIdempotent,
+  replayIdempotentBatch,
+} from "../domain/jobs";
 import { MAX_BATCH_FILES } from "../domain/plans";
 import {
   discardUploads,
@@ -107,6 +115,13 @@ export const BatchAcceptedSchema = z
   })
   .openapi("BatchAcceptedResponse");
 
+export const BatchReplaySchema = z
+  .object({
+    jobs: z.array(JobReplayResponseSchema),
+    creditCost: z.number().int().openapi({ description: "what the whole batch was charged when it was admitted" }),
+  })
+  .openapi("BatchReplayResponse");
+
 const submit = createRoute({
   method: "post",
   path: "/v1/convert",
@@ -137,14 +152,21 @@ const batch = createRoute({
   path: "/v1/convert/batch",
   tags: ["Jobs"],
   summary: "Submit several files at once, one job each",
-  description: `Up to ${MAX_BATCH_FILES} files, and in total (uploads and \`fileIds\` together) at most MAX_FILE_SIZE_BYTES: the platform caps the request body at the same size (413 \`limits.batch_too_large\` as soon as it is crossed). All or nothing: if any file is refused or the credits do not cover the whole batch, no job is created, nothing is stored and nothing is charged.`,
+  description: `Up to ${MAX_BATCH_FILES} files, and in total (uploads and \`fileIds\` together) at most MAX_FILE_SIZE_BYTES: the platform caps the request body at the same size (413 \`limits.batch_too_large\` as soon as it is crossed). All or nothing: if any file is refused or the credits do not cover the whole batch, no job is created, nothing is stored and nothing is charged. Send \`Idempotency-Key\` to make retries safe: for 24 hours, the same key with the same batch (the same files in the same order, each compared by its SHA-256 or id, and the same fields) answers the same jobs as they are now (\`BatchReplayResponse\`, header \`Idempotent-Replayed: true\`) without a second charge; with a different request, 422 \`request.idempotency_mismatch\`. A key is one request: a single job's key used for a batch is a different request. After 24 hours the key is free again: the same batch makes new jobs.`,
   security: apiKeySecurity,
   request: {
     query: SheetQuerySchema,
+    headers: z.object({ "idempotency-key": z.string().max(255).optional() }),
     body: { content: { "multipart/form-data": { schema: BatchForm }, "application/json": { schema: BatchFields } } },
   },
   responses: {
-    202: { description: "accepted", content: { "application/json": { schema: BatchAcceptedSchema } } },
+    202: {
+      description: "accepted; or, for an Idempotency-Key replay, the jobs as they are now",
+      headers: z.object({
+        "Idempotent-Replayed": z.literal("true").optional().openapi({ description: "set on a replay" }),
+      }),
+      content: { "application/json": { schema: z.union([BatchAcceptedSchema, BatchReplaySchema]) } },
+    },
     ...errorResponses(400, 401, 402, 404, 410, 413, 415, 422, 429),
   },
 });
@@ -376,6 +398,8 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
   }
 
   let recorded: FileRow[] = [];
+  const idempotencyKey = c.req.header("idempotency-key") ?? null;
+  let requestHash: string | null = null;
   try {
     const options = optionsOf(c, input);
     const fileIds = ([] as unknown[])
@@ -394,17 +418,41 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
       );
     const webhookUrl = input.webhookUrl ? assertWebhookUrl(input.webhookUrl, c.env) : null;
 
+    if (idempotencyKey) {
+      // The whole batch, each file by its SHA-256 (computed while it streamed in) or its id, in order.
+      requestHash = await sha256Hex(
+        JSON.stringify([
+          "batch",
+          uploads.map((u) => `sha256:${u.sha256}`),
+          fileIds.map((id) => `file:${id}`),
+          normalizeFormat(input.targetFormat),
+          options,
+          webhookUrl,
+          input.webhookMetadata ?? null,
+        ]),
+      );
+      const replayed = await replayIdempotentBatch(c.var.svc, caller.accountId, idempotencyKey, requestHash);
+      if (replayed) {
+        await discardUploads(c.var.svc, uploads);
+        uploads = [];
+        return replayedBatch(c, replayed);
+      }
+    }
+
     const existing = await Promise.all(fileIds.map((id) => convertibleFile(c.var.svc, caller, id)));
     const totalBytes = uploads.reduce((s, u) => s + u.row.bytes, 0) + existing.reduce((s, f) => s + f.bytes, 0);
     if (totalBytes > batchLimit) throw tooLarge(totalBytes);
     recorded = await recordUploads(c.var.svc, uploads);
     const files = [...recorded, ...existing];
-    const specs = files.map((file) => {
+    const keys = idempotencyKey ? batchIdempotencyKeys(idempotencyKey, files.length) : [];
+    const specs = files.map((file, i) => {
       const { quote, target } = planConversion(c.env, file, input.targetFormat, options);
       return jobSpecFor(file, target, options, quote, {
         accountId: caller.accountId,
         apiKeyId: caller.apiKeyId,
         kind: "job",
+        idempotencyKey: keys[i] ?? null,
+        requestHash,
         webhookUrl,
         webhookMetadata: input.webhookMetadata ?? null,
       });
@@ -425,8 +473,27 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
     );
   } catch (err) {
     await discardUploads(c.var.svc, recorded.length ? [] : uploads, recorded);
+    if (err instanceof IdempotencyRace && idempotencyKey && requestHash) {
+      const winner = await replayIdempotentBatch(c.var.svc, caller.accountId, idempotencyKey, requestHash);
+      if (winner) return replayedBatch(c, winner);
+    }
     throw err;
   }
+}
+
+/** A batch's Idempotency-Key replay answers its jobs, in order, as they are now. */
+async function replayedBatch(c: Context<AppEnv>, jobs: JobRow[]): Promise<Response> {
+  c.header("Idempotent-Replayed", "true");
+  const origin = c.var.svc.origin ?? null;
+  return c.json(
+    {
+      jobs: await Promise.all(
+        jobs.map(async (job) => ({ ...(await jobStatusResponse(c.env, job, origin)), creditCost: job.creditCost })),
+      ),
+      creditCost: jobs.reduce((s, j) => s + j.creditCost, 0),
+    },
+    202,
+  );
 }
 
 // Documented like the other routes; served without zod-openapi's validators, which would read the body whole.
