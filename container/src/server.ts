@@ -256,11 +256,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     } catch (error) {
       const failure = error instanceof ConvertError ? error : unexpected(error, log);
       if (!res.headersSent) {
-        if (!req.complete) {
-          // The upload was not read (early refusal): close rather than read megabytes we will discard.
-          res.setHeader("Connection", "close");
-          req.resume();
-        }
+        if (!req.complete) discardRest(req, res, config.maxBytes);
         sendError(res, failure);
       } else {
         res.destroy();
@@ -310,7 +306,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   };
 }
 
-/** Streams the body to `path`, refusing past `maxBytes` without buffering it. */
+/**
+ * Streams the body to `path`, refusing past `maxBytes` without buffering it. The request is piped, not
+ * pipelined: a refusal must not destroy it (that resets the connection under a client still sending, which
+ * then never hears the 413); the caller discards the rest.
+ */
 async function receive(req: IncomingMessage, path: string, maxBytes: number): Promise<void> {
   let received = 0;
   const limit = new Transform({
@@ -320,9 +320,15 @@ async function receive(req: IncomingMessage, path: string, maxBytes: number): Pr
       else callback(null, chunk);
     },
   });
+  const cutOff = () => {
+    if (!req.complete) limit.destroy(new Error("the client closed the connection"));
+  };
+  req.once("close", cutOff);
+  req.pipe(limit);
   try {
-    await pipeline(req, limit, createWriteStream(path));
+    await pipeline(limit, createWriteStream(path));
   } catch (error) {
+    req.unpipe(limit);
     if (error instanceof ConvertError) throw error;
     throw new ConvertError("convert.empty_input", `the upload did not complete: ${(error as Error).message}`);
   }
@@ -334,6 +340,27 @@ function digest(text: string): Buffer {
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+/**
+ * After refusing a request whose body is still arriving: read and discard the rest (a lingering close, as HTTP
+ * servers do), so a client still sending hears the answer rather than a reset, and the connection stays usable.
+ * A body announced or running beyond `lingerBytes` more is not worth reading: the connection closes after
+ * the answer.
+ */
+function discardRest(req: IncomingMessage, res: ServerResponse, lingerBytes: number): void {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > lingerBytes * 2) {
+    res.setHeader("Connection", "close");
+    req.resume();
+    return;
+  }
+  let discarded = 0;
+  req.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > lingerBytes * 2) req.socket.destroy();
+  });
+  req.resume();
 }
 
 function tooLarge(maxBytes: number): ConvertError {

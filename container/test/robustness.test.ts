@@ -1,6 +1,7 @@
 // Timeouts that kill, back-pressure, recycling and clean shutdown — on a server of its own (two instances, a
 // one-slot queue, recycling after a few conversions, a small body limit). Crash retries: crash-retry.test.ts.
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sofficePipes } from "../src/engine/leftovers.ts";
@@ -124,6 +125,26 @@ describe("robustness", () => {
     expect(await streamed.json()).toMatchObject({ error: "convert.input_too_large" });
   });
 
+  test("a refused upload is read to its end, not reset: the client finishes sending, hears the 413, and the connection serves the next request", async () => {
+    // One raw connection, driven step by step: the refusal comes from the headers, before any body byte.
+    const socket = connect(Number(new URL(server.url).port), "127.0.0.1");
+    const conversation = rawConversation(socket);
+    await conversation.connected;
+    const body = Buffer.alloc(1_200_000, "a"); // against a 1 MB limit
+    socket.write(
+      `POST /convert?to=pdf HTTP/1.1\r\nHost: converter\r\nX-Converter-Secret: ${TEST_SECRET}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    const refusal = await conversation.nextResponse();
+    expect(refusal).toMatch(/^HTTP\/1\.1 413 /);
+    expect(refusal).toContain("convert.input_too_large");
+    expect(refusal.toLowerCase()).not.toContain("connection: close");
+    // The client goes on sending the body it announced: the server reads it rather than resetting the connection.
+    await new Promise<void>((resolve, reject) => socket.write(body, (error) => (error ? reject(error) : resolve())));
+    socket.write("GET /health HTTP/1.1\r\nHost: converter\r\n\r\n");
+    expect(await conversation.nextResponse()).toMatch(/^HTTP\/1\.1 200 /);
+    socket.end();
+  });
+
   test("instances are recycled after CONVERTER_MAX_CONVERSIONS without failing a request", async () => {
     await allIdle();
     const before = await health();
@@ -143,3 +164,52 @@ describe("robustness", () => {
     expect(left).toEqual({ processes: [], files: [], exitCode: 0 });
   });
 });
+
+/**
+ * Reads HTTP/1.1 responses (with Content-Length) off a raw socket one at a time; a connection that closes or
+ * fails before the next response rejects it.
+ */
+function rawConversation(socket: Socket) {
+  let buffer = "";
+  let waiting: { resolve: (r: string) => void; reject: (e: Error) => void } | undefined;
+  let ended: Error | undefined;
+  const take = () => {
+    if (!waiting) return;
+    const head = buffer.indexOf("\r\n\r\n");
+    if (head >= 0) {
+      const length = Number(/content-length:\s*(\d+)/i.exec(buffer.slice(0, head))?.[1] ?? 0);
+      if (buffer.length >= head + 4 + length) {
+        const response = buffer.slice(0, head + 4 + length);
+        buffer = buffer.slice(head + 4 + length);
+        const w = waiting;
+        waiting = undefined;
+        return w.resolve(response);
+      }
+    }
+    if (ended) {
+      const w = waiting;
+      waiting = undefined;
+      w.reject(ended);
+    }
+  };
+  socket.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("latin1");
+    take();
+  });
+  socket.on("error", (error) => {
+    ended ??= error;
+    take();
+  });
+  socket.on("close", () => {
+    ended ??= new Error("the server closed the connection");
+    take();
+  });
+  return {
+    connected: new Promise<void>((resolve) => socket.once("connect", () => resolve())),
+    nextResponse: () =>
+      new Promise<string>((resolve, reject) => {
+        waiting = { resolve, reject };
+        take();
+      }),
+  };
+}
