@@ -46,7 +46,7 @@ import {
   JobReplayResponseSchema,
   SheetQuerySchema,
 } from "../schemas";
-import { isMultipart, readUploadForm, streamingRoute } from "./upload-form";
+import { isMultipart, readOneDocumentForm, readUploadForm, streamingRoute } from "./upload-form";
 
 // Checked by the handlers (assertWebhookUrl), so a refused URL is webhooks.invalid_url / blocked_address.
 const WebhookUrlField = z.string().optional().openapi({
@@ -253,23 +253,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
   let input: z.infer<typeof JobFields>;
   let upload: ReceivedUpload | undefined;
   if (isMultipart(c.req.raw)) {
-    const limit = maxFileSizeBytes(c.env);
-    const form = await readUploadForm(c.req.raw, {
-      fields: Object.keys(JobFields.shape),
-      fileField: "file",
-      maxFiles: 1,
-      tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
-      maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
-      tooLarge: () =>
-        new ApiError(
-          "request.too_large",
-          `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`,
-          { maxFileSizeBytes: limit },
-        ),
-      openFile: (name) => uploadSink(c.env, caller.accountId, name, { maxFileBytes: limit }),
-      discard: (received) => received.discard(),
-      timeouts: uploadTimeouts(c.env),
-    });
+    const form = await readOneDocumentForm(c, Object.keys(JobFields.shape));
     upload = form.files[0];
     try {
       input = formFields(JobFields, form.fields);

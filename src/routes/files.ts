@@ -5,14 +5,7 @@ import type { AppEnv } from "../app-env";
 import { fieldsOnlyBodyLimit } from "../body-limits";
 import { fileResponse, visibleFile } from "../domain/files";
 import { BOOKMARK_HEADER, seedTimestamp } from "../domain/renditions";
-import {
-  discardUploads,
-  MULTIPART_OVERHEAD_BYTES,
-  maxFileSizeBytes,
-  recordUploads,
-  uploadSink,
-  uploadTimeouts,
-} from "../domain/uploads";
+import { discardUploads, recordUploads } from "../domain/uploads";
 import { ApiError, validationError, validationHook } from "../errors";
 import {
   apiKeySecurity,
@@ -24,7 +17,7 @@ import {
   SheetQuerySchema,
 } from "../schemas";
 import { renditionAnswer } from "./renditions";
-import { readUploadForm, streamingRoute } from "./upload-form";
+import { readOneDocumentForm, streamingRoute } from "./upload-form";
 
 const UploadFields = z.object({
   purpose: z
@@ -114,23 +107,7 @@ const convertFile = createRoute({
 
 /** POST /v1/files: the form streamed into R2 (never parsed whole: see upload-form.ts). */
 async function receiveUpload(c: Context<AppEnv>): Promise<Response> {
-  const limit = maxFileSizeBytes(c.env);
-  const form = await readUploadForm(c.req.raw, {
-    fields: Object.keys(UploadFields.shape),
-    fileField: "file",
-    maxFiles: 1,
-    tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
-    maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
-    tooLarge: () =>
-      new ApiError(
-        "request.too_large",
-        `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`,
-        { maxFileSizeBytes: limit },
-      ),
-    openFile: (name) => uploadSink(c.env, c.var.caller.accountId, name, { maxFileBytes: limit }),
-    discard: (upload) => upload.discard(),
-    timeouts: uploadTimeouts(c.env),
-  });
+  const form = await readOneDocumentForm(c, Object.keys(UploadFields.shape));
   try {
     const fields = UploadFields.safeParse(form.fields);
     if (!fields.success) throw validationError(fields.error, "form");

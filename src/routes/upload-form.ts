@@ -9,7 +9,14 @@ import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import * as Search from "multipasta/Search";
 import type { AppEnv } from "../app-env";
-import type { BodyTimeouts } from "../domain/uploads";
+import {
+  type BodyTimeouts,
+  MULTIPART_OVERHEAD_BYTES,
+  maxFileSizeBytes,
+  type ReceivedUpload,
+  uploadSink,
+  uploadTimeouts,
+} from "../domain/uploads";
 import { ApiError } from "../errors";
 
 export interface FileSink<T> {
@@ -506,4 +513,25 @@ function boundaryOf(contentType: string): string | null {
   value = value.trim();
   if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
   return value.length > 0 && value.length <= 200 ? value : null;
+}
+
+/** The form of an endpoint that takes one document (`file`) and text fields: POST /v1/files and /v1/convert. */
+export function readOneDocumentForm(c: Context<AppEnv>, fields: string[]): Promise<UploadForm<ReceivedUpload>> {
+  const limit = maxFileSizeBytes(c.env);
+  return readUploadForm(c.req.raw, {
+    fields,
+    fileField: "file",
+    maxFiles: 1,
+    tooManyFiles: () => new ApiError("request.invalid", "send one `file` field"),
+    maxBodyBytes: limit + MULTIPART_OVERHEAD_BYTES,
+    tooLarge: () =>
+      new ApiError(
+        "request.too_large",
+        `the request body exceeds the limit of ${limit} bytes for the file plus ${MULTIPART_OVERHEAD_BYTES} for the form`,
+        { maxFileSizeBytes: limit },
+      ),
+    openFile: (name) => uploadSink(c.env, c.var.caller.accountId, name, { maxFileBytes: limit }),
+    discard: (upload) => upload.discard(),
+    timeouts: uploadTimeouts(c.env),
+  });
 }
