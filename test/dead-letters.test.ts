@@ -7,21 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { JOBS_DEAD_LETTER_QUEUE } from "../src/queue/dead-letters";
 import type { QueueMessage } from "../src/queue/messages";
-import { balance, parkedJob, seedAccount, waitForJob } from "./harness";
-
-async function jobRow(id: string) {
-  return (await env.DB.prepare(
-    "SELECT status, attempts, error_code, error_detail, waiting_since FROM jobs WHERE id = ?1",
-  )
-    .bind(id)
-    .first<{
-      status: string;
-      attempts: number;
-      error_code: string | null;
-      error_detail: string | null;
-      waiting_since: number | null;
-    }>())!;
-}
+import { balance, jobRow, parkedJob, seedAccount, waitForJob } from "./harness";
 
 /** Hands the dead-letter consumer a batch, as the platform does for docconv-jobs-dlq. */
 async function deadLetter(...jobIds: string[]) {

@@ -7,7 +7,7 @@ import { describe, expect, inject, it, vi } from "vitest";
 import { openServices } from "../src/domain/services";
 import worker from "../src/index";
 import { MAX_CONVERSION_ATTEMPTS, type Outcome, processJob } from "../src/queue/consumer";
-import { aroundBucket, balance, parkedJob, seedAccount, type TestAccount, waitForJob } from "./harness";
+import { aroundBucket, balance, jobRow, parkedJob, seedAccount, type TestAccount, waitForJob } from "./harness";
 
 const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
   ...env,
@@ -15,18 +15,6 @@ const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
   CONVERTER_REQUEST_TIMEOUT_SECONDS: "1" as Env["CONVERTER_REQUEST_TIMEOUT_SECONDS"],
   ...extra,
 });
-
-async function jobRow(id: string) {
-  return (await env.DB.prepare("SELECT status, attempts, error_code, error_detail, output_key FROM jobs WHERE id = ?1")
-    .bind(id)
-    .first<{
-      status: string;
-      attempts: number;
-      error_code: string | null;
-      error_detail: string | null;
-      output_key: string | null;
-    }>())!;
-}
 
 /** Runs the consumer as the queue would, redelivering after each retry, until the job is settled. */
 async function consumeUntilSettled(e: Env, id: string) {

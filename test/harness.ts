@@ -7,7 +7,7 @@ import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
 import { openDb } from "../src/db/client";
 import type { NewJob } from "../src/db/jobs";
 import { accountIdFor, provisionStatements } from "../src/db/provision";
-import { accounts, creditLedger, jobs } from "../src/db/schema";
+import { accounts, creditLedger, type JobStatus, jobs } from "../src/db/schema";
 import { randomToken, uuidv7 } from "../src/ids";
 
 export const BASE = "http://docconv.test";
@@ -198,6 +198,24 @@ export async function parkedJob(
     { charge: true },
   );
   return id!;
+}
+
+/** A job's row as stored: every column (SELECT *), named as in SQL; typed for the columns tests assert on. */
+export interface StoredJob {
+  status: JobStatus;
+  attempts: number;
+  error_code: string | null;
+  error_detail: string | null;
+  output_key: string | null;
+  waiting_since: number | null;
+  enqueued_at: number;
+}
+
+/** What the pipeline left in a job's row, read past the API (attempts, the wait clock, the output key). */
+export async function jobRow(id: string): Promise<StoredJob> {
+  const row = await env.DB.prepare("SELECT * FROM jobs WHERE id = ?1").bind(id).first<StoredJob>();
+  if (!row) throw new Error(`no job ${id}`);
+  return row;
 }
 
 /** Moves a job's admission `ms` into the past (its Idempotency-Key ages with it): time passing, without a sleep. */

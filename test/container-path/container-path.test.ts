@@ -6,26 +6,11 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { containerName } from "../../src/converter/container-transport";
 import { openServices } from "../../src/domain/services";
 import { processJob } from "../../src/queue/consumer";
-import { balance, fixture, parkedJob, seedAccount, submit, type TestAccount, waitForJob } from "../harness";
+import { balance, fixture, jobRow, parkedJob, seedAccount, submit, type TestAccount, waitForJob } from "../harness";
 import type { ConverterStandIn, Script } from "./stand-in";
 
 const namespace = env.CONVERTER as unknown as DurableObjectNamespace<ConverterStandIn>;
 const container = () => namespace.get(namespace.idFromName(containerName(0)));
-
-async function jobRow(id: string) {
-  return (await env.DB.prepare(
-    "SELECT status, attempts, error_code, error_detail, waiting_since, enqueued_at FROM jobs WHERE id = ?1",
-  )
-    .bind(id)
-    .first<{
-      status: string;
-      attempts: number;
-      error_code: string | null;
-      error_detail: string | null;
-      waiting_since: number | null;
-      enqueued_at: number;
-    }>())!;
-}
 
 /** The platform as a test wants it, from a stopped container. */
 async function platform(script: Script) {
