@@ -2,35 +2,28 @@
 //   (a) a ~95 MB document is uploaded (POST /v1/convert), converted to PDF and its output downloaded, and
 //   (b) a ~50 MB PDF is uploaded (POST /v1/files).
 // The documents are generated here (an ODT holding incompressible PNG images; a PDF of many pages, each with
-// its own image), never committed. The benchmark starts its own stack, as the e2e tests do: the converter on a
-// free port and `wrangler dev` with its own state (--persist-to) and variables (--env-file) in a temp dir, then
-// finds the workerd process under that wrangler and samples its RSS (/proc/<pid>/status) every 10 ms.
+// its own image), never committed. The benchmark starts its own stack as the e2e tests do (test/local-stack.ts:
+// the converter on a free port and `wrangler dev` with its own state (--persist-to) and variables (--env-file)
+// in a temp dir), then finds the workerd process under that wrangler and samples its RSS (/proc/<pid>/status)
+// every 10 ms.
 //
 //   npm run bench:memory            # BENCH_RUNS (5) runs of each scenario; BENCH_DOC_MB (95), BENCH_PDF_MB (50)
 //
 // Target: ≤ 16 MB growth for each scenario (a Worker isolate has 128 MB, shared by its concurrent requests).
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { strToU8, zipSync } from "fflate";
-import { freePort, startConverter } from "../test/converter-process.ts";
+import { startLocalStack, startWranglerDev, type WranglerDev } from "../test/local-stack.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DOC_MB = Number(process.env.BENCH_DOC_MB ?? 95);
 const PDF_MB = Number(process.env.BENCH_PDF_MB ?? 50);
 const MB = 1024 * 1024;
 const root = new URL("..", import.meta.url).pathname;
-const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
-const quietEnv = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_HIDE_BANNER: "true",
-  NO_UPDATE_NOTIFIER: "1",
-  CI: "true",
-};
 const log = (m: string) => process.stderr.write(`[bench:memory] ${m}\n`);
 
 // ---- documents ----------------------------------------------------------------------------------------
@@ -186,103 +179,32 @@ function findWorkerds(pid: number, apiPort: number): { worker?: number; proxy?: 
 const rssBytes = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
-/** `wrangler dev` for the Worker in `cwd`, on free ports, with its own state; resolves once `health` answers. */
-async function startWrangler(cwd: string, state: string, extra: string[], health: string) {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const api = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      wrangler,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      state,
-      "--show-interactive-dev-session=false",
-      ...extra,
-    ],
-    {
-      cwd,
-      env: quietEnv,
-      stdio: ["ignore", "ignore", "inherit"],
-      detached: true,
-    },
-  );
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not answer ${health} in 120 s`);
-    try {
-      if ((await fetch(`${api}${health}`)).ok) break;
-    } catch {
-      /* starting */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  const { worker: workerd, proxy } = findWorkerds(child.pid!, port);
+/** The workerd measured under a `wrangler dev`, and its proxy. */
+function workerdsOf(dev: WranglerDev) {
+  const { worker: workerd, proxy } = findWorkerds(dev.pid, dev.port);
   if (!workerd) throw new Error("no workerd process running the Worker under wrangler dev");
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 8000);
-      child.once("exit", () => (clearTimeout(timer), resolve()));
-      process.kill(-child.pid!, "SIGTERM");
-    });
-  return { api, workerd, proxy, stop };
+  return { workerd, proxy };
 }
 
 async function startStack() {
-  const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-"));
-  const state = join(dir, "state");
-  execFileSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    cwd: root,
-    env: quietEnv,
-    stdio: ["ignore", "ignore", "inherit"],
+  const stack = await startLocalStack({
+    name: "bench-memory",
+    converterEnv: { CONVERTER_INSTANCES: "1", CONVERTER_MAX_BYTES: String(600 * MB) },
+    // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
+    vars: {
+      MAX_FILE_SIZE_BYTES: String(100 * MB),
+      CONVERSION_TIMEOUT_SECONDS: "300",
+      CONVERTER_REQUEST_TIMEOUT_SECONDS: "330",
+    },
+    key: { user: "bench-memory", credits: 1_000_000, plan: "pro" },
+    log,
   });
-  const secret = randomBytes(24).toString("hex");
-  const converter = await startConverter({
-    CONVERTER_INSTANCES: "1",
-    CONVERTER_SECRET: secret,
-    CONVERTER_MAX_BYTES: String(600 * MB),
-  });
-  const envFile = join(dir, "dev.vars");
-  const apiPlaceholder = "http://127.0.0.1";
-  // The file limit is set explicitly so that a tree whose default is lower (main before issue 11) accepts 95 MB.
-  writeFileSync(
-    envFile,
-    `${[
-      `CONVERTER_URL=${converter.url}`,
-      `CONVERTER_SECRET=${secret}`,
-      `DOWNLOAD_SIGNING_KEY=${randomBytes(32).toString("hex")}`,
-      `PUBLIC_BASE_URL=${apiPlaceholder}`,
-      `MAX_FILE_SIZE_BYTES=${100 * MB}`,
-      "CONVERSION_TIMEOUT_SECONDS=300",
-      "CONVERTER_REQUEST_TIMEOUT_SECONDS=330",
-    ].join("\n")}\n`,
-  );
-  const {
-    api,
-    workerd,
-    proxy,
-    stop: stopWrangler,
-  } = await startWrangler(root, state, ["--env-file", envFile], "/health");
-  const keyOutput = execFileSync(
-    process.execPath,
-    ["scripts/create-key.ts", "--credits", "1000000", "--plan", "pro", "--user", "bench-memory", "--persist-to", state],
-    { cwd: root, env: quietEnv, encoding: "utf8" },
-  );
-  const key = keyOutput.trim().split("\n").at(-1)!;
-  const stop = async () => {
-    await stopWrangler();
-    await converter.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { api, key, workerd, proxy, stop };
+  try {
+    return { api: stack.apiUrl, key: stack.apiKey, ...workerdsOf(stack.wrangler), stop: stack.stop };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
 }
 
 // ---- measuring -----------------------------------------------------------------------------------------
@@ -454,8 +376,13 @@ try {
 const reference: string[] = [];
 {
   const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-reference-"));
-  const ref = await startWrangler(join(root, "bench/memory-reference"), join(dir, "state"), [], "/");
+  const ref = await startWranglerDev({
+    cwd: join(root, "bench/memory-reference"),
+    state: join(dir, "state"),
+    health: "/",
+  });
   try {
+    const { workerd: refWorkerd } = workerdsOf(ref);
     for (const mode of ["read", "byob", "r2"]) {
       for (const [label, bytes] of [
         [`${mb(odt.length)} MB`, odt],
@@ -463,8 +390,8 @@ const reference: string[] = [];
       ] as const) {
         const runs: number[] = [];
         for (let run = 0; run <= RUNS; run++) {
-          const r = await measure(ref.workerd, undefined, async () =>
-            (await fetch(`${ref.api}/?mode=${mode}`, { method: "POST", body: bytes })).text(),
+          const r = await measure(refWorkerd, undefined, async () =>
+            (await fetch(`${ref.url}/?mode=${mode}`, { method: "POST", body: bytes })).text(),
           );
           if (run === 0) continue; // the first large body, as above
           runs.push(r.peak - r.baseline);
