@@ -8,7 +8,7 @@ import { scatteredOle2 } from "../container/test/hostile-builders";
 import worker from "../src/index";
 import { ObjectWriter, PART_SIZE_BYTES } from "../src/storage/r2";
 import { BASE, fixture, seedAccount, type TestAccount } from "./harness";
-import { layered, multipartStream, noise, sha256Of, sha256OfStream } from "./streams";
+import { layered, multipartStream, noise, postStreamed, sha256Of, sha256OfStream } from "./streams";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -48,12 +48,7 @@ describe("R2 requests a detection makes", () => {
     const form = multipartStream([
       { name: "file", filename: "old.doc", size: file.length, bytes: (o, l) => file.subarray(o, o + l) },
     ]);
-    const res = await account.json("/v1/files", {
-      method: "POST",
-      body: form.body,
-      headers: { "content-type": form.contentType },
-      duplex: "half",
-    } as RequestInit);
+    const res = await postStreamed(account, "/v1/files", form);
     expect(res.status, JSON.stringify(res.body)).toBe(422);
     expect(res.body).toMatchObject({
       code: "convert.corrupt_input",

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seedAccount, waitForJob } from "./harness";
-import { layered, multipartStream, sha256Of, sha256OfStream } from "./streams";
+import { layered, multipartStream, postStreamed, sha256Of, sha256OfStream } from "./streams";
 
 const MiB = 1024 * 1024;
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -45,12 +45,7 @@ describe("a file above 60 MB", () => {
       { name: "targetFormat", value: "png" },
       { name: "file", filename: "large.pdf", ...pdf },
     ]);
-    const res = await account.json("/v1/convert", {
-      method: "POST",
-      body: body.body,
-      headers: { "content-type": body.contentType },
-      duplex: "half",
-    } as RequestInit);
+    const res = await postStreamed(account, "/v1/convert", body);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
 
     const file = await env.DB.prepare("SELECT id, bytes, pages, storage_key AS key FROM files WHERE account_id = ?")

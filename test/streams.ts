@@ -1,6 +1,7 @@
 // Request bodies made as streams for the upload tests: multipart forms written part by part from generated
 // bytes (never held whole), with the field order, a cut, a failure or no Content-Length as each test needs,
-// and a count of the bytes the Worker actually pulled.
+// and a count of the bytes the Worker actually pulled; and the one way tests POST such a body through the API.
+import type { TestAccount } from "./harness";
 
 export type FormPart =
   | { name: string; value: string }
@@ -86,6 +87,21 @@ export function multipartStream(
     { highWaterMark: 0 },
   );
   return { body, contentType: `multipart/form-data; boundary=${boundary}`, length, pulled: () => pulled };
+}
+
+/** POSTs a streamed body to the API with `account`'s key (`headers` added), answered as JSON. */
+export function postStreamed(
+  account: TestAccount,
+  path: string,
+  body: StreamedBody,
+  headers: Record<string, string> = {},
+) {
+  return account.json(path, {
+    method: "POST",
+    body: body.body,
+    headers: { "content-type": body.contentType, ...headers },
+    duplex: "half",
+  } as RequestInit);
 }
 
 /** Bytes from a fixed random block repeated: cheap to make at any size, incompressible within a block. */

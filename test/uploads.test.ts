@@ -4,19 +4,10 @@
 import { env } from "cloudflare:workers";
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { balance, fixture, seedAccount, type TestAccount } from "./harness";
-import { type FormPart, layered, multipartStream, noise, type StreamedBody, sha256Of, sha256OfStream } from "./streams";
+import { balance, fixture, seedAccount } from "./harness";
+import { type FormPart, layered, multipartStream, noise, postStreamed, sha256Of, sha256OfStream } from "./streams";
 
 const MiB = 1024 * 1024;
-
-async function post(account: TestAccount, path: string, body: StreamedBody, headers: Record<string, string> = {}) {
-  return account.json(path, {
-    method: "POST",
-    body: body.body,
-    headers: { "content-type": body.contentType, ...headers },
-    duplex: "half",
-  } as RequestInit);
-}
 
 async function leftovers(accountId: string) {
   const objects = await env.BUCKET.list({ prefix: `uploads/${accountId}/` });
@@ -39,7 +30,7 @@ const docx = () => fileOf("report.docx", fixture("docx-header-footer.docx"));
 describe("fields in any order, and the form's rules", () => {
   it("takes targetFormat and options after the file", async () => {
     const account = await seedAccount();
-    const res = await post(
+    const res = await postStreamed(
       account,
       "/v1/convert",
       multipartStream([docx(), { name: "targetFormat", value: "pdf" }, { name: "pages", value: "1" }]),
@@ -50,7 +41,11 @@ describe("fields in any order, and the form's rules", () => {
 
   it("takes purpose after the file on /v1/files", async () => {
     const account = await seedAccount();
-    const res = await post(account, "/v1/files", multipartStream([docx(), { name: "purpose", value: "archive" }]));
+    const res = await postStreamed(
+      account,
+      "/v1/files",
+      multipartStream([docx(), { name: "purpose", value: "archive" }]),
+    );
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ purpose: "archive", source_format: "docx", pages: null });
   });
@@ -82,7 +77,7 @@ describe("fields in any order, and the form's rules", () => {
     ],
   ])("refuses %s with a clear 400, storing nothing", async (_, parts, detail) => {
     const account = await seedAccount({ credits: 10 });
-    const res = await post(account, "/v1/convert", multipartStream(parts));
+    const res = await postStreamed(account, "/v1/convert", multipartStream(parts));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: "request.invalid", detail: expect.stringMatching(detail) });
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
@@ -91,7 +86,7 @@ describe("fields in any order, and the form's rules", () => {
 
   it("refuses `file` and `fileId` together", async () => {
     const account = await seedAccount();
-    const res = await post(
+    const res = await postStreamed(
       account,
       "/v1/convert",
       multipartStream([docx(), { name: "fileId", value: "file_x" }, { name: "targetFormat", value: "pdf" }]),
@@ -113,7 +108,7 @@ describe("bodies cut off", () => {
   ])("%s → 400 request.incomplete_body, nothing stored or charged", async (_, cut, big) => {
     const account = await seedAccount({ credits: 10 });
     const file = big ? { name: "file", filename: "big.pdf", ...bigPdf() } : docx();
-    const res = await post(
+    const res = await postStreamed(
       account,
       "/v1/convert",
       multipartStream([{ name: "targetFormat", value: "pdf" }, file], cut),
@@ -133,7 +128,7 @@ describe("size limits, enforced as the bytes arrive", () => {
     const body = multipartStream([
       { name: "file", filename: "big.pdf", ...layered(strToU8("%PDF-1.7\n"), limit() + MiB, new Uint8Array()) },
     ]);
-    const res = await post(account, "/v1/files", body, { "content-length": String(body.length) });
+    const res = await postStreamed(account, "/v1/files", body, { "content-length": String(body.length) });
     expect(res.status).toBe(413);
     // /v1/files answers in seed 000's vocabulary: the dotted code is `code`.
     expect(res.body).toMatchObject({ code: "request.too_large", maxFileSizeBytes: limit() });
@@ -147,7 +142,7 @@ describe("size limits, enforced as the bytes arrive", () => {
     const body = multipartStream([
       { name: "file", filename: "big.pdf", ...layered(strToU8("%PDF-1.7\n"), limit() + 40 * MiB, new Uint8Array()) },
     ]);
-    const res = await post(account, "/v1/files", body);
+    const res = await postStreamed(account, "/v1/files", body);
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: "request.too_large" });
     expect(body.pulled()).toBeGreaterThan(limit());
@@ -161,7 +156,7 @@ describe("size limits, enforced as the bytes arrive", () => {
     const body = multipartStream([
       { name: "file", filename: "photo.docx", ...layered(png, 30 * MiB, new Uint8Array()) },
     ]);
-    const res = await post(account, "/v1/files", body);
+    const res = await postStreamed(account, "/v1/files", body);
     expect(res.status).toBe(415);
     expect(res.body).toMatchObject({ code: "request.format_mismatch", detectedFormat: "png" });
     expect(body.pulled()).toBeLessThan(MiB);
@@ -194,7 +189,7 @@ describe("files larger than one buffer: R2 multipart upload, detection by range 
     const account = await seedAccount();
     const pptx = pptxWithMedia(3);
     expect(pptx.length).toBeGreaterThan(5 * 1024 * 1024);
-    const res = await post(account, "/v1/files", multipartStream([fileOf("deck.pptx", pptx)]));
+    const res = await postStreamed(account, "/v1/files", multipartStream([fileOf("deck.pptx", pptx)]));
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ source_format: "pptx", pages: 3, bytes: pptx.length });
     const stored = await env.BUCKET.get(`uploads/${account.accountId}/${res.body.file_id}`);
@@ -207,7 +202,7 @@ describe("files larger than one buffer: R2 multipart upload, detection by range 
   it("refuses a 9 MiB zip that is no office package after storing it, and removes it", async () => {
     const account = await seedAccount();
     const zip = zipSync({ "a.bin": [noise(3)(0, 9 * MiB), { level: 0 }], "readme.txt": strToU8("hi") });
-    const res = await post(account, "/v1/files", multipartStream([fileOf("archive.zip", zip)]));
+    const res = await postStreamed(account, "/v1/files", multipartStream([fileOf("archive.zip", zip)]));
     expect(res.status).toBe(415);
     expect(res.body).toMatchObject({ code: "request.unsupported_format", detectedFormat: "zip" });
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
@@ -218,7 +213,7 @@ describe("Idempotency-Key with an upload", () => {
   it("hashes the file as it streams: the same bytes replay the job, and the second upload is not kept", async () => {
     const account = await seedAccount();
     const send = () =>
-      post(account, "/v1/convert", multipartStream([docx(), { name: "targetFormat", value: "pdf" }]), {
+      postStreamed(account, "/v1/convert", multipartStream([docx(), { name: "targetFormat", value: "pdf" }]), {
         "idempotency-key": "k-stream-1",
       });
     const first = await send();
@@ -226,7 +221,7 @@ describe("Idempotency-Key with an upload", () => {
     expect(first.status).toBe(202);
     expect(second.body.id).toBe(first.body.id);
     expect(await leftovers(account.accountId)).toEqual({ objects: 1, files: 1, jobs: 1 });
-    const other = await post(
+    const other = await postStreamed(
       account,
       "/v1/convert",
       multipartStream([fileOf("report.docx", fixture("docx-images.docx")), { name: "targetFormat", value: "pdf" }]),
@@ -241,7 +236,7 @@ describe("Idempotency-Key with an upload", () => {
 describe("batches", () => {
   it("streams every file, in any order with the fields", async () => {
     const account = await seedAccount();
-    const res = await post(
+    const res = await postStreamed(
       account,
       "/v1/convert/batch",
       multipartStream(
@@ -255,7 +250,7 @@ describe("batches", () => {
     // pdf → pdf is not a conversion: the whole batch is refused and nothing is kept
     expect(res.status).toBe(400);
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
-    const ok = await post(
+    const ok = await postStreamed(
       account,
       "/v1/convert/batch",
       multipartStream([
@@ -270,7 +265,7 @@ describe("batches", () => {
 
   it("refuses a batch with a refused file: nothing stored, nothing charged", async () => {
     const account = await seedAccount({ credits: 10 });
-    const res = await post(
+    const res = await postStreamed(
       account,
       "/v1/convert/batch",
       multipartStream([
@@ -289,7 +284,7 @@ describe("batches", () => {
     const parts = Array.from({ length: 11 }, (_, i) =>
       fileOf(`f${i}.docx`, fixture("docx-header-footer.docx"), "files"),
     );
-    const res = await post(
+    const res = await postStreamed(
       account,
       "/v1/convert/batch",
       multipartStream([{ name: "targetFormat", value: "pdf" }, ...parts]),
