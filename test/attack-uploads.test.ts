@@ -25,6 +25,17 @@ describe("memory a stalled upload holds", () => {
     await writer.abort();
   });
 
+  it("goes from 1 MiB straight to one part's buffer, and keeps it for every part", async () => {
+    const writer = new ObjectWriter(env.BUCKET, "attack/straight", {});
+    await writer.write(new Uint8Array(MiB));
+    expect(writer.bufferBytes).toBe(MiB);
+    await writer.write(new Uint8Array(1));
+    expect(writer.bufferBytes).toBe(PART_SIZE_BYTES);
+    await writer.write(new Uint8Array(PART_SIZE_BYTES));
+    expect(writer.bufferBytes).toBe(PART_SIZE_BYTES);
+    await writer.abort();
+  });
+
   it("stores byte for byte across every growth step and the first part", async () => {
     const size = PART_SIZE_BYTES + 3 * 64 * KiB + 7;
     const fill = noise(7);

@@ -141,10 +141,13 @@ function rfc8187Encode(value: string): string {
 // far beyond any request body the platform accepts, while keeping one part's buffer small.
 export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 const FIRST_BUFFER_BYTES = 64 * 1024;
+// Past this the buffer goes straight to a whole part: doubling on to 5 MiB would copy 4 MiB into a new 5 MiB
+// buffer and leave ~4 MiB behind for the collector, per upload (bench/README.md, memory).
+const LAST_DOUBLING_BYTES = 1024 * 1024;
 
 /**
  * An object written from a stream of unknown length without holding it whole: bytes gather in one buffer (64 KiB,
- * doubling up to one part); an object that fits is stored with one `put` (`complete`), a larger one goes
+ * doubling up to 1 MiB, then one part); an object that fits is stored with one `put` (`complete`), a larger one goes
  * out as an R2 multipart upload of equal 5 MiB parts as each fills. `abort` leaves nothing behind either way.
  */
 export class ObjectWriter {
@@ -219,9 +222,11 @@ export class ObjectWriter {
   }
 
   private grow(): void {
-    // Small files stay small; the buffer doubles up to one part's size, then is reused for every part: memory
-    // follows the bytes received (a sender that stalls after 64 KiB holds 128 KiB of the isolate, not 5 MiB).
-    const next = new Uint8Array(Math.min(this.partSize, Math.max(FIRST_BUFFER_BYTES, this.buffer.length * 2)));
+    // Small files stay small; the buffer doubles up to 1 MiB, then takes one part's size and is reused for every
+    // part: memory follows the bytes received (a sender that stalls after 64 KiB holds 128 KiB of the isolate,
+    // not 5 MiB), and a large file leaves little garbage behind its growth.
+    const doubled = Math.max(FIRST_BUFFER_BYTES, this.buffer.length * 2);
+    const next = new Uint8Array(Math.min(this.partSize, doubled > LAST_DOUBLING_BYTES ? this.partSize : doubled));
     next.set(this.bytes);
     this.buffer = next;
   }
