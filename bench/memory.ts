@@ -13,6 +13,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
@@ -200,7 +201,13 @@ async function startStack() {
     log,
   });
   try {
-    return { api: stack.apiUrl, key: stack.apiKey, ...workerdsOf(stack.wrangler), stop: stack.stop };
+    return {
+      api: stack.apiUrl,
+      key: stack.apiKey,
+      ...workerdsOf(stack.wrangler),
+      isolate: await isolateMeter(stack.wrangler.inspectorPort),
+      stop: stack.stop,
+    };
   } catch (err) {
     await stack.stop();
     throw err;
@@ -208,6 +215,46 @@ async function startStack() {
 }
 
 // ---- measuring -----------------------------------------------------------------------------------------
+
+/**
+ * The Worker's own isolate as the platform counts it against its 128 MB: the V8 heap it has committed plus the
+ * ArrayBuffer backing stores it holds (read buffers, part buffers, and garbage not yet collected), read through
+ * wrangler dev's inspector (CDP Runtime.getHeapUsage). Local D1, R2 and the queues are other isolates of the
+ * same process: in its RSS, not in this figure.
+ */
+async function isolateMeter(inspectorPort: number) {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  // wrangler's inspector proxy refuses a WebSocket without an Origin; Node's WebSocket (undici) takes headers.
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl, {
+    headers: { Origin: "https://devtools.devprod.cloudflare.dev" },
+  } as unknown as string[]);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", () => reject(new Error("the Worker's inspector refused the connection")), {
+      once: true,
+    });
+  });
+  const waiting = new Map<number, (result: any) => void>();
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data));
+    waiting.get(message.id)?.(message.result);
+    waiting.delete(message.id);
+  });
+  let id = 0;
+  return {
+    async bytes(): Promise<number> {
+      const usage = await new Promise<{ totalSize: number; backingStorageSize: number }>((resolve) => {
+        waiting.set(++id, resolve);
+        socket.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
+      });
+      return usage.totalSize + usage.backingStorageSize;
+    },
+    close: () => socket.close(),
+  };
+}
+type IsolateMeter = Awaited<ReturnType<typeof isolateMeter>>;
 
 /** The idle RSS: the median of 2 s of samples once they stay within 1 MB of each other (at most 15 s). */
 async function idleBaseline(pid: number): Promise<number> {
@@ -223,24 +270,50 @@ async function idleBaseline(pid: number): Promise<number> {
   }
 }
 
+interface Target {
+  /** The workerd process that runs the Worker (and local D1, R2, the queues). */
+  workerd: number;
+  /** wrangler's proxy in front of it. */
+  proxy?: number;
+  isolate: IsolateMeter;
+}
+
 /**
- * Peak RSS over the idle baseline while `work` runs, overall and per phase (`work` names its phases through
- * the callback), and what is still held a second after.
+ * Peak growth over the idle baseline while `work` runs, of the process's RSS and of the Worker's isolate (its
+ * heap and buffers), overall and per phase (`work` names its phases through the callback), and the RSS still
+ * held a second after.
  */
-async function measure<T>(pid: number, proxy: number | undefined, work: (phase: (name: string) => void) => Promise<T>) {
+async function measure<T>(target: Target, work: (phase: (name: string) => void) => Promise<T>) {
+  const { workerd: pid, proxy } = target;
   const baseline = await idleBaseline(pid);
+  const isolateBaseline = await target.isolate.bytes();
   const proxyBaseline = proxy ? rssBytes(proxy) : 0;
   let peak = baseline;
+  let isolatePeak = isolateBaseline;
   let proxyPeak = proxyBaseline;
-  const phases = new Map<string, number>();
+  const phases = new Map<string, { rss: number; isolate: number }>();
   let current = "";
+  const phase = () =>
+    phases.get(current) ?? phases.set(current, { rss: baseline, isolate: isolateBaseline }).get(current)!;
   const sample = () => {
     const rss = rssBytes(pid);
     peak = Math.max(peak, rss);
-    if (current) phases.set(current, Math.max(phases.get(current) ?? baseline, rss));
+    if (current) phase().rss = Math.max(phase().rss, rss);
     if (proxy) proxyPeak = Math.max(proxyPeak, rssBytes(proxy));
   };
+  const sampleIsolate = async () => {
+    const bytes = await target.isolate.bytes();
+    isolatePeak = Math.max(isolatePeak, bytes);
+    if (current) phase().isolate = Math.max(phase().isolate, bytes);
+  };
   const timer = setInterval(sample, 10);
+  let sampling = true;
+  const isolateSampler = (async () => {
+    while (sampling) {
+      await sampleIsolate();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
   const started = performance.now();
   try {
     const result = await work((name) => {
@@ -249,20 +322,26 @@ async function measure<T>(pid: number, proxy: number | undefined, work: (phase: 
     });
     sample();
     const seconds = (performance.now() - started) / 1000;
+    sampling = false;
+    await isolateSampler;
     await new Promise((r) => setTimeout(r, 1000));
     return {
       baseline,
-      peak,
-      after: rssBytes(pid),
+      growth: peak - baseline,
+      isolateBaseline,
+      isolateGrowth: isolatePeak - isolateBaseline,
+      held: rssBytes(pid) - baseline,
       proxyGrowth: proxyPeak - proxyBaseline,
-      phases: [...phases].map(([name, p]) => [name, p - baseline] as const),
+      phases: [...phases.values()].map((p) => ({ rss: p.rss - baseline, isolate: p.isolate - isolateBaseline })),
       result,
       seconds,
     };
   } finally {
     clearInterval(timer);
+    sampling = false;
   }
 }
+type Measured = Awaited<ReturnType<typeof measure>>;
 
 async function call(api: string, key: string, path: string, init: RequestInit = {}) {
   const res = await fetch(`${api}${path}`, {
@@ -318,6 +397,29 @@ async function uploadPdf(api: string, key: string, pdf: Uint8Array) {
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
 const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
+/** A table row: the process and the isolate, overall and (scenario a) per phase. */
+function row(label: string, run: number | string, m: Measured): string {
+  const byPhase = (pick: (p: { rss: number; isolate: number }) => number) =>
+    m.phases.length > 1 ? ` (${m.phases.map((p) => mb(pick(p))).join(" / ")})` : "";
+  return `| ${label} | ${run} | ${mb(m.baseline)} | **${mb(m.growth)}**${byPhase((p) => p.rss)} | ${mb(m.isolateBaseline)} | **${mb(m.isolateGrowth)}**${byPhase((p) => p.isolate)} | ${mb(m.held)} | ${mb(m.proxyGrowth)} | ${m.seconds.toFixed(1)} |`;
+}
+
+// The converter's stand-in for the reference's cycle: reads the document, answers an output of the size
+// docconv's conversion produced (incompressible bytes).
+async function startSink(outputBytes: number) {
+  const output = randomBytes(outputBytes);
+  const server = createServer((req, res) => {
+    req.on("data", () => undefined);
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/pdf", "content-length": String(output.length) });
+      res.end(output);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) };
+}
+
 log(`generating a ~${DOC_MB} MB ODT and a ~${PDF_MB} MB PDF`);
 const odt = bigOdt(DOC_MB);
 const pdf = bigPdf(PDF_MB);
@@ -325,7 +427,8 @@ log(`odt ${mb(odt.length)} MB, pdf ${mb(pdf.bytes.length)} MB (${pdf.pages} page
 const loadStart = loadavg()[0]!;
 const stack = await startStack();
 const rows: string[] = [];
-const growth = { a: [] as number[], b: [] as number[] };
+const growth = { a: [] as Measured[], b: [] as Measured[] };
+let outputBytes = 0;
 try {
   // Warm-up: every code path once with small documents, then each scenario once unmeasured: the first large
   // body a fresh workerd (and its local R2) handles grows it once for good (the reference below shows it
@@ -337,42 +440,35 @@ try {
     "warm.odt",
   );
   await uploadPdf(stack.api, stack.key, readFileSync(join(root, "test/fixtures/pdf-raw-text.pdf")));
-  const first = await measure(stack.workerd, stack.proxy, (phase) =>
-    convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase),
-  );
-  const firstB = await measure(stack.workerd, stack.proxy, () => uploadPdf(stack.api, stack.key, pdf.bytes));
-  log(`first (warm-up) runs: (a) ${mb(first.peak - first.baseline)} MB, (b) ${mb(firstB.peak - firstB.baseline)} MB`);
-  rows.push(
-    `| (a) first, warm-up | 0 | ${mb(first.baseline)} | **${mb(first.peak - first.baseline)}** | ${first.phases.map(([, g]) => mb(g)).join(" / ")} | ${mb(first.after - first.baseline)} | ${mb(first.proxyGrowth)} | ${first.seconds.toFixed(1)} |`,
-  );
-  rows.push(
-    `| (b) first, warm-up | 0 | ${mb(firstB.baseline)} | **${mb(firstB.peak - firstB.baseline)}** | | ${mb(firstB.after - firstB.baseline)} | ${mb(firstB.proxyGrowth)} | ${firstB.seconds.toFixed(1)} |`,
-  );
+  const first = await measure(stack, (phase) => convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase));
+  const firstB = await measure(stack, () => uploadPdf(stack.api, stack.key, pdf.bytes));
+  rows.push(row("(a) first, warm-up", 0, first), row("(b) first, warm-up", 0, firstB));
+  log(rows.join("\n"));
   // Each scenario's runs together, so one scenario's aftermath (a job's last writes) is not in the other's figures.
   for (let run = 1; run <= RUNS; run++) {
-    const b = await measure(stack.workerd, stack.proxy, () => uploadPdf(stack.api, stack.key, pdf.bytes));
-    growth.b.push(b.peak - b.baseline);
+    const b = await measure(stack, () => uploadPdf(stack.api, stack.key, pdf.bytes));
+    growth.b.push(b);
     rows.push(
-      `| (b) upload ${mb(pdf.bytes.length)} MB PDF, ${pdf.pages} pages (counted: ${b.result.pages}) | ${run} | ${mb(b.baseline)} | **${mb(b.peak - b.baseline)}** | | ${mb(b.after - b.baseline)} | ${mb(b.proxyGrowth)} | ${b.seconds.toFixed(1)} |`,
+      row(`(b) upload ${mb(pdf.bytes.length)} MB PDF, ${pdf.pages} pages (counted: ${b.result.pages})`, run, b),
     );
     log(rows.at(-1)!);
   }
   for (let run = 1; run <= RUNS; run++) {
-    const a = await measure(stack.workerd, stack.proxy, (phase) =>
-      convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase),
-    );
-    growth.a.push(a.peak - a.baseline);
+    const a = await measure(stack, (phase) => convertAndDownload(stack.api, stack.key, odt, "noise.odt", phase));
+    growth.a.push(a);
+    outputBytes = a.result.outputBytes;
     rows.push(
-      `| (a) upload ${mb(odt.length)} MB ODT, convert to PDF, download ${mb(a.result.outputBytes)} MB | ${run} | ${mb(a.baseline)} | **${mb(a.peak - a.baseline)}** | ${a.phases.map(([, g]) => mb(g)).join(" / ")} | ${mb(a.after - a.baseline)} | ${mb(a.proxyGrowth)} | ${a.seconds.toFixed(1)} |`,
+      row(`(a) upload ${mb(odt.length)} MB ODT, convert to PDF, download ${mb(a.result.outputBytes)} MB`, run, a),
     );
     log(rows.at(-1)!);
   }
 } finally {
+  stack.isolate.close();
   await stack.stop();
 }
 
-// The floor: the same bodies sent to a Worker that only reads them (default reader; reused buffer) or writes
-// them to R2 in 5 MiB parts, on the same runtime.
+// The floor: the same bodies sent to a Worker that only reads them (default reader; reused buffer), writes
+// them to R2 in 5 MiB parts, or moves them through R2 as scenario (a) does, on the same runtime.
 const reference: string[] = [];
 {
   const dir = mkdtempSync(join(tmpdir(), "docconv-bench-memory-reference-"));
@@ -381,26 +477,36 @@ const reference: string[] = [];
     state: join(dir, "state"),
     health: "/",
   });
+  const sink = await startSink(outputBytes || 12 * MB);
+  const target: Target = { ...workerdsOf(ref), proxy: undefined, isolate: await isolateMeter(ref.inspectorPort) };
   try {
-    const { workerd: refWorkerd } = workerdsOf(ref);
-    for (const mode of ["read", "byob", "r2"]) {
-      for (const [label, bytes] of [
-        [`${mb(odt.length)} MB`, odt],
-        [`${mb(pdf.bytes.length)} MB`, pdf.bytes],
-      ] as const) {
-        const runs: number[] = [];
+    const bodies = [
+      [`${mb(odt.length)} MB`, odt],
+      [`${mb(pdf.bytes.length)} MB`, pdf.bytes],
+    ] as const;
+    for (const mode of ["read", "byob", "r2", "cycle"]) {
+      for (const [label, bytes] of mode === "cycle" ? bodies.slice(0, 1) : bodies) {
+        const runs: Measured[] = [];
         for (let run = 0; run <= RUNS; run++) {
-          const r = await measure(refWorkerd, undefined, async () =>
-            (await fetch(`${ref.url}/?mode=${mode}`, { method: "POST", body: bytes })).text(),
-          );
-          if (run === 0) continue; // the first large body, as above
-          runs.push(r.peak - r.baseline);
+          const r = await measure(target, async () => {
+            const res = await fetch(`${ref.url}/?mode=${mode}&sink=${encodeURIComponent(sink.url)}`, {
+              method: "POST",
+              body: bytes,
+            });
+            if (!res.ok) throw new Error(`reference ${mode}: ${res.status} ${await res.text()}`);
+            await res.arrayBuffer();
+          });
+          if (run > 0) runs.push(r); // the first large body, as above
         }
-        reference.push(`| ${mode} | ${label} | ${runs.map(mb).join(", ")} | **${mb(median(runs))}** |`);
+        reference.push(
+          `| ${mode} | ${label} | ${runs.map((r) => mb(r.growth)).join(", ")} | **${mb(median(runs.map((r) => r.growth)))}** | ${runs.map((r) => mb(r.isolateGrowth)).join(", ")} | **${mb(median(runs.map((r) => r.isolateGrowth)))}** |`,
+        );
         log(reference.at(-1)!);
       }
     }
   } finally {
+    target.isolate.close();
+    await sink.close();
     await ref.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -417,14 +523,17 @@ console.log(
   `\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC — ${cpus().length} vCPU ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, commit ${commit}, load ${loadStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`,
 );
 console.log(
-  "| scenario | run | idle RSS MB | growth MB | by phase: upload / convert / download MB | still held 1 s after MB | wrangler's proxy growth MB | seconds |",
+  "| scenario | run | idle RSS MB | process RSS growth MB (upload / convert / download) | isolate idle MB | Worker isolate growth MB (upload / convert / download) | RSS held 1 s after MB | wrangler's proxy growth MB | seconds |",
 );
-console.log("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
-for (const row of rows) console.log(row);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const r of rows) console.log(r);
+const medianOf = (list: Measured[], pick: (m: Measured) => number) => mb(median(list.map(pick)));
 console.log(
-  `\nMedian growth over ${RUNS} runs: (a) ${mb(median(growth.a))} MB, (b) ${mb(median(growth.b))} MB (target ≤ 16 MB each).`,
+  `\nMedian over ${RUNS} runs — Worker isolate growth: (a) ${medianOf(growth.a, (m) => m.isolateGrowth)} MB, (b) ${medianOf(growth.b, (m) => m.isolateGrowth)} MB (target ≤ 16 MB each); process RSS growth: (a) ${medianOf(growth.a, (m) => m.growth)} MB, (b) ${medianOf(growth.b, (m) => m.growth)} MB.`,
 );
-console.log("\nReference (bench/memory-reference: a Worker that only reads the body, or writes it to R2):\n");
-console.log("| reference | body | growth per run MB | median MB |");
-console.log("| --- | --- | --- | ---: |");
-for (const row of reference) console.log(row);
+console.log(
+  "\nReference (bench/memory-reference: a Worker that only reads the body, writes it to R2, or moves it as (a) does):\n",
+);
+console.log("| reference | body | RSS growth per run MB | median MB | isolate growth per run MB | median MB |");
+console.log("| --- | --- | --- | ---: | --- | ---: |");
+for (const r of reference) console.log(r);

@@ -28,6 +28,8 @@ export interface WranglerDev {
   port: number;
   /** wrangler's own process, leader of the group its workerd processes run in. */
   pid: number;
+  /** The Worker's V8 inspector (wrangler's proxy of it; a WebSocket client must send an Origin header). */
+  inspectorPort: number;
   stop(): Promise<void>;
 }
 
@@ -68,7 +70,7 @@ export async function startWranglerDev(opts: {
     await stop();
     throw err;
   }
-  return { url, port, pid: child.pid!, stop };
+  return { url, port, pid: child.pid!, inspectorPort, stop };
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number) {
