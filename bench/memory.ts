@@ -243,14 +243,22 @@ async function isolateMeter(inspectorPort: number) {
     waiting.delete(message.id);
   });
   let id = 0;
+  const call = <R>(method: string, params: object = {}) =>
+    new Promise<R>((resolve) => {
+      waiting.set(++id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
   return {
     async bytes(): Promise<number> {
-      const usage = await new Promise<{ totalSize: number; backingStorageSize: number }>((resolve) => {
-        waiting.set(++id, resolve);
-        socket.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
-      });
+      const usage = await call<{ totalSize: number; backingStorageSize: number }>("Runtime.getHeapUsage");
       return usage.totalSize + usage.backingStorageSize;
     },
+    /**
+     * A full collection, so a baseline is what the isolate keeps alive, not what the last run left for the GC.
+     * workerd does not answer HeapProfiler.collectGarbage; a heap snapshot collects first (its chunks, ~1 MB
+     * per MB of heap, are dropped here).
+     */
+    collectGarbage: () => call("HeapProfiler.takeHeapSnapshot", { reportProgress: false }),
     close: () => socket.close(),
   };
 }
@@ -280,11 +288,13 @@ interface Target {
 
 /**
  * Peak growth over the idle baseline while `work` runs, of the process's RSS and of the Worker's isolate (its
- * heap and buffers), overall and per phase (`work` names its phases through the callback), and the RSS still
- * held a second after.
+ * heap and buffers; the baseline taken after a full collection, so garbage a run leaves is counted in that
+ * run), overall and per phase (`work` names its phases through the callback), and the RSS still held a
+ * second after.
  */
 async function measure<T>(target: Target, work: (phase: (name: string) => void) => Promise<T>) {
   const { workerd: pid, proxy } = target;
+  await target.isolate.collectGarbage();
   const baseline = await idleBaseline(pid);
   const isolateBaseline = await target.isolate.bytes();
   const proxyBaseline = proxy ? rssBytes(proxy) : 0;
