@@ -1,15 +1,16 @@
-// Memory benchmark (issue 11): peak RSS growth of the local workerd process over its idle baseline while
-//   (a) a ~95 MB document is uploaded (POST /v1/convert), converted to PDF and its output downloaded, and
-//   (b) a ~50 MB PDF is uploaded (POST /v1/files).
-// The documents are generated here (an ODT holding incompressible PNG images; a PDF of many pages, each with
-// its own image), never committed. The benchmark starts its own stack as the e2e tests do (test/local-stack.ts:
-// the converter on a free port and `wrangler dev` with its own state (--persist-to) and variables (--env-file)
-// in a temp dir), then finds the workerd process under that wrangler and samples its RSS (/proc/<pid>/status)
-// every 10 ms.
+// Memory benchmark (issue 11): peak growth over the idle state while
+//   (a) a ~95 MB document is uploaded (POST /v1/files), converted to PDF and its output downloaded, and
+//   (b) a ~50 MB PDF is uploaded (POST /v1/files),
+// of the Worker's own isolate (its V8 heap and ArrayBuffer backing stores, through wrangler dev's inspector: what
+// the platform's 128 MB applies to) and of the local workerd process's RSS (which also runs the local D1, R2 and
+// queue simulators). The documents are generated here (an ODT holding incompressible PNG images; a PDF of many
+// pages, each with its own image), never committed. The benchmark starts its own stack as the e2e tests do
+// (test/local-stack.ts), finds the workerd process under that wrangler and samples it every 10 ms; then a
+// reference Worker (bench/memory-reference) gives the runtime's floor for the same bodies.
 //
 //   npm run bench:memory            # BENCH_RUNS (5) runs of each scenario; BENCH_DOC_MB (95), BENCH_PDF_MB (50)
 //
-// Target: ≤ 16 MB growth for each scenario (a Worker isolate has 128 MB, shared by its concurrent requests).
+// Target: ≤ 16 MB growth of the Worker's isolate for each scenario (bench/README.md, "Memory").
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
