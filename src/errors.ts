@@ -52,6 +52,8 @@ const CODES = {
   // The converter refused the Worker's CONVERTER_SECRET: a deployment fault, an upstream error to callers.
   "convert.unauthorized": 502,
   "convert.failed": 502,
+  // A rendition asked without `wait` (seed 000's blocking call) still converting after RENDITION_WAIT_SECONDS.
+  "convert.still_running": 502,
   "convert.timeout": 504,
   // No converter took the job within the wait budget (busy, starting, rolling out): not the document's fault.
   "convert.unavailable": 503,

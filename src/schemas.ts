@@ -306,7 +306,7 @@ export const RenditionRequestSchema = ConvertOptionsSchema.extend({
   wait: z.coerce.number().min(0).optional().openapi({
     example: 30,
     description:
-      "seconds to wait for a conversion that is not cached yet: at most, and by default, RENDITION_WAIT_SECONDS (60). 0 answers 202 at once on a miss",
+      "seconds to wait for a conversion that is not cached yet: at most, and by default, RENDITION_WAIT_SECONDS (60). 0 answers 202 at once on a miss. Sending it is what asks for the 202 when the wait runs out; without it that is 502 `convert.still_running` (seed 000's vocabulary)",
   }),
 });
 

@@ -153,6 +153,36 @@ describe("POST /v1/files/{file_id}/convert", () => {
     expect(await jobsOf(account.accountId)).toHaveLength(1);
   });
 
+  it("answers seed 000's 502 upstream_error convert.still_running, not a 202, when a call without `wait` outlasts the wait; the retry joins the same job", async () => {
+    const account = await seedAccount({ credits: 100 });
+    const file = await upload(account, "report.docx", fixture("docx-header-footer.docx"));
+    // The Worker under test reads this very env object: a wait of 0 makes any miss outlast it.
+    const vars = env as { RENDITION_WAIT_SECONDS: string };
+    const configured = vars.RENDITION_WAIT_SECONDS;
+    vars.RENDITION_WAIT_SECONDS = "0";
+    let res: Awaited<ReturnType<typeof convert>>;
+    try {
+      res = await convert(account, file.file_id, { format: "pdf" });
+    } finally {
+      vars.RENDITION_WAIT_SECONDS = configured;
+    }
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({
+      error: "upstream_error",
+      code: "convert.still_running",
+      job_id: expect.any(String),
+      status_url: `/v1/convert/job/${res.body.job_id}`,
+    });
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(res.headers.get("location")).toBeNull();
+    const retried = await convert(account, file.file_id, { format: "pdf" });
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.body.download_url).toEqual(expect.any(String));
+    const jobs = await jobsOf(account.accountId);
+    expect(jobs.map((j) => j.id)).toEqual([res.body.job_id]);
+    expect((await balance(account.accountId)).credits).toBe(100 - jobs[0]!.credit_cost);
+  });
+
   it("answers 202 after a short wait on a slower conversion, and a second caller joins the same job", async () => {
     const account = await seedAccount();
     const file = await upload(account, "slides.pptx", fixture("pptx-slides.pptx"));

@@ -32,6 +32,11 @@ import type {
 } from "./types.ts";
 import { FINISHED_STATES } from "./types.ts";
 
+// Renditions wait as long as the server lets them (it clamps `wait` to RENDITION_WAIT_SECONDS). Sending `wait`
+// is what asks for a 202 (RenditionPending) when the wait runs out; without it the server answers seed 000's
+// 502 `convert.still_running`.
+const UNTIL_SERVER_WAIT = { wait: 3600 } as const;
+
 export { DocconvError, JobFailedError } from "./errors.ts";
 export type { UploadProgress } from "./multipart.ts";
 export type * from "./types.ts";
@@ -162,7 +167,7 @@ export class DocconvClient {
 
   /** POST /v1/files/{file_id}/convert: a cached rendition, or RenditionPending (HTTP 202) if still converting. */
   async convertFile(fileId: string, request: RenditionRequest): Promise<FileRendition | RenditionPending> {
-    return this.#multipart(`/v1/files/${enc(fileId)}/convert`, formFields({ ...request }), []);
+    return this.#multipart(`/v1/files/${enc(fileId)}/convert`, formFields({ ...UNTIL_SERVER_WAIT, ...request }), []);
   }
 
   // ---- jobs ----------------------------------------------------------------------------------------
@@ -294,7 +299,7 @@ export class DocconvClient {
 
   /** POST /v1/runs/{run_id}/export: a finished job's output in another format (cached). */
   async exportRun(runId: string, request: RenditionRequest): Promise<RunExport | RenditionPending> {
-    return this.#json("POST", `/v1/runs/${enc(runId)}/export`, { json: request });
+    return this.#json("POST", `/v1/runs/${enc(runId)}/export`, { json: { ...UNTIL_SERVER_WAIT, ...request } });
   }
 
   // ---- webhooks ------------------------------------------------------------------------------------

@@ -237,6 +237,26 @@ export function renditionHeaders(outcome: RenditionOutcome): Record<string, stri
   return headers;
 }
 
+/**
+ * The answer when a caller that did not choose its wait (seed 000's blocking call) outlasts it: an error in
+ * that document's vocabulary whose retry is safe and free — the same request joins the same job, or is served
+ * from the cache once it ended. Carries the job, for callers that know the job API, and Retry-After.
+ */
+export function stillRunning(
+  outcome: Extract<RenditionOutcome, { state: "pending" }>,
+  headers: Record<string, string>,
+): ApiError {
+  return new ApiError(
+    "convert.still_running",
+    "the conversion is still running; call again: the same request joins this conversion (not charged again) and is answered from the cache once it finished",
+    pendingBody(outcome),
+    // No Location: this is an error answer, not a 202 pointing at the job.
+    { ...withoutLocation(headers), "Retry-After": String(STILL_RUNNING_RETRY_AFTER_SECONDS) },
+  );
+}
+const STILL_RUNNING_RETRY_AFTER_SECONDS = 5;
+const withoutLocation = ({ Location: _, ...rest }: Record<string, string>) => rest;
+
 /** The 202 body when the wait ran out: the job goes on, and its status URL tells when it is done. */
 export function pendingBody(outcome: Extract<RenditionOutcome, { state: "pending" }>) {
   return {

@@ -81,7 +81,7 @@ const convertFile = createRoute({
   tags: ["Files"],
   summary: "Convert a file (cached)",
   description:
-    "Returns the file in `format` with a freshly signed download URL: one file of that format. An image format (`png`, `jpg`) of a multi-page document, deck or workbook is its first page or slide, as seed 000 says; `pages=all` (a ZIP of every page) or `pages=2-5` asks for more. `sheet` (csv) may also be the query parameter `?sheet=`. Renditions are cached for good per (file, format, options): a repeat call costs nothing and does not convert. On a miss the conversion is charged like a job and the request waits for it (up to `wait` seconds, default and maximum RENDITION_WAIT_SECONDS = 60); identical concurrent requests share one conversion. If the wait runs out: 202 with the job's status URL. A failed conversion is refunded: 502 `convert.failed` (a retry converts again), or the document's own fault with its code (422 `convert.password_protected`, `convert.corrupt_input`). A run's output registered as a file (`file_run_…`) is refused with 410 `runs.output_expired` once the run's output has expired, before anything is charged. Send the `x-d1-bookmark` of a previous answer for read-your-writes.",
+    "Returns the file in `format` with a freshly signed download URL: one file of that format. An image format (`png`, `jpg`) of a multi-page document, deck or workbook is its first page or slide, as seed 000 says; `pages=all` (a ZIP of every page) or `pages=2-5` asks for more. `sheet` (csv) may also be the query parameter `?sheet=`. Renditions are cached for good per (file, format, options): a repeat call costs nothing and does not convert. On a miss the conversion is charged like a job and the request waits for it (up to `wait` seconds, default and maximum RENDITION_WAIT_SECONDS = 60); identical concurrent requests share one conversion. If the wait runs out: 202 with the job's status URL when the request sent `wait` (our extension); without it (seed 000's blocking call), 502 `upstream_error` `convert.still_running` with the job and `Retry-After`: calling again joins the same conversion, not charged again. A failed conversion is refunded: 502 `convert.failed` (a retry converts again), or the document's own fault with its code (422 `convert.password_protected`, `convert.corrupt_input`). A run's output registered as a file (`file_run_…`) is refused with 410 `runs.output_expired` once the run's output has expired, before anything is charged. Send the `x-d1-bookmark` of a previous answer for read-your-writes.",
   security: apiKeySecurity,
   // The form carries a format and a few options, never a document.
   middleware: [fieldsOnlyBodyLimit] as const,
@@ -98,7 +98,8 @@ const convertFile = createRoute({
       content: { "application/json": { schema: FileRenditionSchema } },
     },
     202: {
-      description: "still converting after the wait",
+      description:
+        "still converting after the `wait` the request sent (without `wait`: 502 `convert.still_running`, seed 000's vocabulary)",
       content: { "application/json": { schema: RenditionPendingResponseSchema } },
     },
     ...filesErrorResponses(400, 401, 402, 404, 410, 413, 422, 429, 502),

@@ -55,7 +55,8 @@ const exportRun = createRoute({
       content: { "application/json": { schema: RunExportSchema } },
     },
     202: {
-      description: "still converting after the wait",
+      description:
+        "still converting after the `wait` the request sent (without `wait`: 502 `convert.still_running`, seed 000's vocabulary)",
       content: { "application/json": { schema: RenditionPendingResponseSchema } },
     },
     ...filesErrorResponses(400, 401, 402, 404, 409, 410, 413, 422, 429, 502),
