@@ -385,6 +385,21 @@ describe("rendition downloads", () => {
       expect((await res.json<{ error: string }>()).error).toBe("download.invalid_signature");
     }
   });
+
+  it("has one spelling: the same signature padded or in standard base64 is refused", async () => {
+    const { download_url } = await rendition();
+    expect((await download(download_url)).status).toBe(200);
+    const dot = download_url.lastIndexOf(".");
+    const [prefix, signature] = [download_url.slice(0, dot), download_url.slice(dot + 1)];
+    const standard = signature.replace(/-/g, "+").replace(/_/g, "/");
+    for (const url of [`${prefix}.${signature}=`, `${prefix}.${signature}==`, `${prefix}.${signature}%3D`]) {
+      const res = await download(url);
+      expect(res.status, url).toBe(403);
+      expect((await res.json<{ error: string }>()).error).toBe("download.invalid_signature");
+    }
+    // Standard base64: a `/` makes another path (404), a `+` alone reaches the check and is refused.
+    if (standard !== signature) expect([403, 404]).toContain((await download(`${prefix}.${standard}`)).status);
+  });
 });
 
 describe("JobWaiter", () => {

@@ -17,9 +17,12 @@ function b64url(bytes: Uint8Array): string {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** Unpadded base64url only, the one spelling b64url writes: a link has one form (no `=`, no `+` or `/`). */
 function fromB64url(s: string): Uint8Array {
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) throw new Error("not canonical base64url");
+  const bytes = Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  if (b64url(bytes) !== s) throw new Error("not canonical base64url");
+  return bytes;
 }
 
 // Imported once per isolate and secret: signing is on the cache-hit path of every rendition.
