@@ -94,6 +94,34 @@ describe("fields in any order, and the form's rules", () => {
     expect(res.status).toBe(400);
     expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
   });
+
+  it("says that `file` needs a filename when it arrives without one, however long its content", async () => {
+    const account = await seedAccount();
+    const res = await postStreamed(
+      account,
+      "/v1/files",
+      multipartStream([{ name: "file", value: "x".repeat(40_000) }]),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: "invalid_request", code: "request.invalid" });
+    expect(res.body.detail).toContain("must be a file part");
+  });
+
+  it("says that the line endings are wrong when a form uses LF alone", async () => {
+    const account = await seedAccount();
+    const boundary = "lfonly";
+    const text = `--${boundary}\nContent-Disposition: form-data; name="file"; filename="a.txt"\n\n${"y".repeat(20_000)}\n--${boundary}--\n`;
+    const bytes = new TextEncoder().encode(text);
+    const res = await postStreamed(account, "/v1/files", {
+      body: new Blob([bytes]).stream(),
+      contentType: `multipart/form-data; boundary=${boundary}`,
+      length: bytes.length,
+      pulled: () => bytes.length,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toContain("CRLF");
+    expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
+  });
 });
 
 describe("bodies cut off", () => {
@@ -230,6 +258,24 @@ describe("Idempotency-Key with an upload", () => {
     expect(other.status).toBe(422);
     expect(other.body.error).toBe("request.idempotency_mismatch");
     expect(await leftovers(account.accountId)).toEqual({ objects: 1, files: 1, jobs: 1 });
+  });
+
+  it("refuses a key longer than 255 characters or with control characters before reading the body", async () => {
+    const account = await seedAccount({ credits: 10 });
+    for (const [path, key] of [
+      ["/v1/convert", "k".repeat(256)],
+      ["/v1/convert/batch", "k".repeat(10_000)],
+      ["/v1/convert", "tab\there"],
+    ] as const) {
+      const res = await postStreamed(account, path, multipartStream([docx(), { name: "targetFormat", value: "pdf" }]), {
+        "idempotency-key": key,
+      });
+      expect(res.status, path).toBe(400);
+      expect(res.body).toMatchObject({ error: "request.invalid" });
+      expect(res.body.detail).toContain("Idempotency-Key");
+    }
+    expect(await leftovers(account.accountId)).toEqual({ objects: 0, files: 0, jobs: 0 });
+    expect((await balance(account.accountId)).credits).toBe(10);
   });
 });
 

@@ -160,6 +160,21 @@ export async function resendJobs(svc: Services, ids: string[], delaySeconds = 0,
 
 // An Idempotency-Key holds for a day after its job was admitted; later, the same key makes a new job.
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3600 * 1000;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/**
+ * The request's Idempotency-Key, or null: at most 255 visible ASCII characters (the IETF draft's sf-string;
+ * a UUID is typical). Checked before the body is read, so a refused key stores nothing.
+ */
+export function idempotencyKeyOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(header))
+    throw new ApiError(
+      "request.invalid",
+      `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID, say)`,
+    );
+  return header;
+}
 
 /** An Idempotency-Key replay: the same job for the same request, a clear error for a different one. */
 export async function replayIdempotent(

@@ -20,6 +20,7 @@ import {
   admitJobs,
   batchIdempotencyKeys,
   IdempotencyRace,
+  idempotencyKeyOf,
   type JobRow,
   jobStatusResponse,
   replayIdempotent,
@@ -250,6 +251,7 @@ async function replayed(c: Context<AppEnv>, job: JobRow): Promise<Response> {
 async function submitJob(c: Context<AppEnv>): Promise<Response> {
   const caller = c.var.caller;
   checkQuery(c);
+  const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
   let input: z.infer<typeof JobFields>;
   let upload: ReceivedUpload | undefined;
   if (isMultipart(c.req.raw)) {
@@ -266,7 +268,6 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
   }
 
   let recorded: FileRow | undefined;
-  const idempotencyKey = c.req.header("idempotency-key") ?? null;
   let requestHash: string | null = null;
   try {
     const options = optionsOf(c, input);
@@ -331,6 +332,7 @@ async function submitJob(c: Context<AppEnv>): Promise<Response> {
 async function submitBatch(c: Context<AppEnv>): Promise<Response> {
   const caller = c.var.caller;
   checkQuery(c);
+  const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
   const batchLimit = maxBatchSizeBytes(c.env);
   const tooLarge = (bytes?: number) =>
     new ApiError(
@@ -382,7 +384,6 @@ async function submitBatch(c: Context<AppEnv>): Promise<Response> {
   }
 
   let recorded: FileRow[] = [];
-  const idempotencyKey = c.req.header("idempotency-key") ?? null;
   let requestHash: string | null = null;
   try {
     const options = optionsOf(c, input);

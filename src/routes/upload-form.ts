@@ -88,9 +88,12 @@ class PartReader {
   private field: { name: string; bytes: Uint8Array[]; size: number } | null = null;
   private parts = 0;
 
-  constructor(events: Event[], fail: (error: ApiError) => void) {
+  private readonly fileField: string;
+
+  constructor(events: Event[], fail: (error: ApiError) => void, fileField: string) {
     this.events = events;
     this.fail = fail;
+    this.fileField = fileField;
   }
 
   /** A piece of segment `index` (0: before the first boundary). */
@@ -149,7 +152,14 @@ class PartReader {
     const end = indexOfBlankLine(this.header, from);
     if (end < 0) {
       if (this.header.length > MAX_HEADER_BYTES)
-        this.fail(new ApiError("request.invalid", `a part's headers are longer than ${MAX_HEADER_BYTES} bytes`));
+        this.fail(
+          new ApiError(
+            "request.invalid",
+            indexOfBareBlankLine(this.header) >= 0
+              ? "a part's header lines end with LF alone: multipart/form-data needs CRLF line endings"
+              : `a part's headers are longer than ${MAX_HEADER_BYTES} bytes`,
+          ),
+        );
       return;
     }
     const disposition = contentDisposition(utf8.decode(this.header.subarray(2, end)));
@@ -162,6 +172,14 @@ class PartReader {
       this.state = "file";
       this.events.push({ kind: "start", name: disposition.name, filename: disposition.filename });
       if (rest.length) this.events.push({ kind: "chunk", chunk: rest });
+    } else if (disposition.name === this.fileField) {
+      // Said now, not once the "field" is past the text-field limit.
+      return this.fail(
+        new ApiError(
+          "request.invalid",
+          `\`${this.fileField}\` must be a file part (with a filename), not a text field`,
+        ),
+      );
     } else {
       this.state = "field";
       this.field = { name: disposition.name, bytes: [], size: 0 };
@@ -198,6 +216,11 @@ function concatAll(parts: Uint8Array[], size: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+function indexOfBareBlankLine(bytes: Uint8Array): number {
+  for (let i = 0; i + 1 < bytes.length; i++) if (bytes[i] === 10 && bytes[i + 1] === 10) return i;
+  return -1;
 }
 
 function indexOfBlankLine(bytes: Uint8Array, from: number): number {
@@ -299,9 +322,13 @@ export async function readUploadForm<T>(request: Request, spec: UploadFormSpec<T
   if (!boundary) throw new ApiError("request.invalid", "the multipart Content-Type has no boundary");
   const events: Event[] = [];
   let failure: ApiError | null = null;
-  const parts = new PartReader(events, (error) => {
-    failure ??= error;
-  });
+  const parts = new PartReader(
+    events,
+    (error) => {
+      failure ??= error;
+    },
+    spec.fileField,
+  );
   const search = Search.make(`\r\n--${boundary}`, (index, chunk) => {
     if (!failure) parts.take(index, chunk);
   });
