@@ -166,7 +166,10 @@ export const ConvertOptionsSchema = z.object({
     .regex(/^(all|\d+(-\d+)?(,\d+(-\d+)?)*)$/, "pages is `all` or a range like 1-3 or 1,3-5")
     // The converter's own rule (pages start at 1, ranges go upwards, within its page limit), checked here so a
     // selection it would refuse is never admitted and charged.
-    .refine(acceptedByConverter, "pages start at 1, each range goes upwards (2-5, not 5-2 or 0), and none is past page 100000")
+    .refine(
+      acceptedByConverter,
+      "pages start at 1, each range goes upwards (2-5, not 5-2 or 0), and none is past page 100000",
+    )
     .optional()
     .openapi({
       description:

@@ -38,7 +38,10 @@ export function parsePages(raw: string): PageRange[] {
     const first = Number(a);
     const last = b === undefined ? first : b === "" ? undefined : Number(b);
     if (first < 1 || first > MAX_PAGE || (last !== undefined && (last < first || last > MAX_PAGE))) {
-      throw invalid("pages", `page range "${part}" is not valid (pages start at 1, ranges go upwards, none past page ${MAX_PAGE})`);
+      throw invalid(
+        "pages",
+        `page range "${part}" is not valid (pages start at 1, ranges go upwards, none past page ${MAX_PAGE})`,
+      );
     }
     return { first, last };
   });
