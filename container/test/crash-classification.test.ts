@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.ts";
-import { BRIDGE_SCRIPT, EngineCrash, Instance } from "../src/engine/instance.ts";
+import { BRIDGE_SCRIPT, diedOfMemory, EngineCrash, Instance } from "../src/engine/instance.ts";
 
 const harness = fileURLToPath(new URL("./bridge-harness.py", import.meta.url));
 const fakeBridge = fileURLToPath(new URL("./fake-bridge.py", import.meta.url));
@@ -84,5 +84,29 @@ describe("instance.ts", () => {
   test("the same reply from a live soffice stays the document's error", async () => {
     const outcome = await withInstance("input.docx");
     expect(outcome).toMatchObject({ ok: false, error: "corrupt_input" });
+  });
+});
+
+describe("a death near the memory limits", () => {
+  const MiB = 1024 * 1024;
+  const limits = { addressSpaceBytes: 2000 * MiB, memoryBytes: 450 * MiB };
+  const at = (ms: number, rssMiB: number, vmMiB: number) => ({ at: ms, rssBytes: rssMiB * MiB, vmBytes: vmMiB * MiB });
+
+  test("is the cap when the last look already saw soffice near a limit", () => {
+    expect(diedOfMemory([at(0, 410, 1200)], 100, limits)).not.toBeNull();
+    expect(diedOfMemory([at(0, 200, 1650)], 100, limits)).not.toBeNull();
+  });
+
+  test("is the cap when soffice was growing fast enough to reach a limit by the time it died (a late watchdog)", () => {
+    // 300 MiB/s of address space: from 1300 MiB at the last look, 1600 (80 % of 2000) after one more second.
+    const growing = [at(0, 250, 1225), at(250, 300, 1300)];
+    expect(diedOfMemory(growing, 400, limits)).toBeNull();
+    expect(diedOfMemory(growing, 1300, limits)).toEqual({ rssBytes: 300 * MiB, vmBytes: 1300 * MiB });
+  });
+
+  test("is a crash when soffice was far from its limits and not growing toward them", () => {
+    expect(diedOfMemory([at(0, 250, 1200), at(250, 250, 1200)], 5000, limits)).toBeNull();
+    expect(diedOfMemory([at(0, 260, 1210), at(250, 250, 1200)], 5000, limits)).toBeNull();
+    expect(diedOfMemory([], 100, limits)).toBeNull();
   });
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Cell, Isolation } from "./isolation.ts";
 import { removeFiles, sofficePipes } from "./leftovers.ts";
-import { hostPidOf, killUid, type ProcessSample, sampleProcess } from "./resources.ts";
+import { hostPidOf, killUid, sampleProcess } from "./resources.ts";
 
 export const BRIDGE_SCRIPT = fileURLToPath(new URL("./bridge.py", import.meta.url));
 /** Where the bridge script appears inside a bwrap sandbox. */
@@ -102,6 +102,40 @@ export class EngineResourceLimit extends Error {
 }
 
 const WATCHDOG_MS = 250;
+
+/** A watchdog sample and when it was taken. */
+export interface TimedSample {
+  at: number;
+  rssBytes: number;
+  vmBytes: number;
+}
+
+/**
+ * Whether soffice, dead at `diedAt`, died of its memory allowance: its size at the last sample, or projected to
+ * the moment it died at the rate it grew between the last two samples, reached 80 % of the address-space limit
+ * (an allocation RLIMIT_AS refuses aborts it) or 90 % of the RSS cap. The projection matters on a busy machine:
+ * a document that grows hundreds of MiB a second outruns a watchdog whose ticks arrive late, and without it
+ * that death read as a crash (retried once on a fresh instance) instead of the cap.
+ */
+export function diedOfMemory(
+  samples: readonly TimedSample[],
+  diedAt: number,
+  limits: { addressSpaceBytes: number; memoryBytes: number },
+): { rssBytes: number; vmBytes: number } | null {
+  const last = samples.at(-1);
+  if (!last) return null;
+  const before = samples.at(-2);
+  const project = (pick: (s: TimedSample) => number) => {
+    if (!before || last.at <= before.at) return pick(last);
+    const rate = Math.max(0, pick(last) - pick(before)) / (last.at - before.at);
+    return pick(last) + rate * Math.max(0, diedAt - last.at);
+  };
+  const vmBytes = project((s) => s.vmBytes);
+  const rssBytes = project((s) => s.rssBytes);
+  return vmBytes >= 0.8 * limits.addressSpaceBytes || rssBytes >= 0.9 * limits.memoryBytes
+    ? { rssBytes: last.rssBytes, vmBytes: last.vmBytes }
+    : null;
+}
 const SIGXCPU = 24;
 const SIGXFSZ = 25;
 /** How long a bridge whose soffice died may take to report how it died and exit by itself. */
@@ -140,7 +174,10 @@ export class Instance {
   /** How soffice ended, as the bridge reported it: the signal that killed it, or the one its crash handler caught. */
   private sofficeSignal: number | undefined;
   /** The watchdog's last look at soffice during the current conversion. */
-  private lastSample: ProcessSample | undefined;
+  /** The watchdog's last two samples of the conversion running now (for the death verdict). */
+  private samples: TimedSample[] = [];
+  /** When the watchdog first found soffice gone during this conversion (the bridge may report it later). */
+  private sofficeGoneAt: number | undefined;
 
   constructor(options: InstanceOptions) {
     this.id = options.id;
@@ -358,7 +395,8 @@ export class Instance {
     if (this.pending) return Promise.reject(new Error(`instance ${this.id} is already busy`));
     const id = this.nextId++;
     const limits = this.options.limits;
-    this.lastSample = undefined;
+    this.samples = [];
+    this.sofficeGoneAt = undefined;
     const cpuAtStart = this.sofficePid ? sampleProcess(this.sofficePid).cpuSeconds : 0;
     return new Promise<BridgeReply>((resolve, reject) => {
       let dying: NodeJS.Timeout | undefined;
@@ -376,6 +414,7 @@ export class Instance {
       // soffice is gone: let the bridge report how it died (a file-size or CPU signal is the cap, not a crash)
       // and exit by itself; the exit handler rejects with the verdict. Kill what is left if it does not.
       const sofficeGone = () => {
+        this.sofficeGoneAt ??= Date.now();
         if (dying) return;
         clearInterval(watchdog);
         dying = setTimeout(() => this.kill("soffice died during a conversion"), DEATH_REPORT_MS);
@@ -390,7 +429,10 @@ export class Instance {
         if (!this.sofficePid) return;
         const sample = sampleProcess(this.sofficePid);
         if (!sample.running) return sofficeGone();
-        this.lastSample = sample;
+        this.samples = [
+          ...this.samples.slice(-1),
+          { at: Date.now(), rssBytes: sample.rssBytes, vmBytes: sample.vmBytes },
+        ];
         if (!limits) return;
         if (sample.rssBytes > limits.memoryBytes) {
           fail(
@@ -474,16 +516,12 @@ export class Instance {
         `LibreOffice tried to write a file larger than the ${Math.round((limits?.outputBytes ?? 0) / MiB)} MiB cap`,
       );
     if (this.sofficeSignal === SIGXCPU) return new EngineResourceLimit("cpu", "LibreOffice passed its CPU time limit");
-    const last = this.lastSample;
-    if (
-      limits &&
-      last &&
-      (last.vmBytes >= 0.8 * limits.addressSpaceBytes || last.rssBytes >= 0.9 * limits.memoryBytes)
-    ) {
-      // An allocation refused by RLIMIT_AS aborts soffice; its last size says which limit it ran into.
+    const last = limits ? diedOfMemory(this.samples, this.sofficeGoneAt ?? Date.now(), limits) : null;
+    if (last) {
+      // An allocation refused by RLIMIT_AS aborts soffice; its size says which limit it ran into.
       return new EngineResourceLimit(
         "memory",
-        `LibreOffice ran out of its memory allowance (${Math.round(last.rssBytes / MiB)} MiB resident, ${Math.round(last.vmBytes / MiB)} MiB mapped) and died`,
+        `LibreOffice ran out of its memory allowance (${Math.round(last.rssBytes / MiB)} MiB resident, ${Math.round(last.vmBytes / MiB)} MiB mapped at the last look) and died`,
       );
     }
     return new EngineCrash(`LibreOffice instance ${this.id} died (${why})`);
