@@ -127,6 +127,8 @@ export class Converter {
     const job: InstanceJob = { input: request.input, name, outputName, outDir, command };
     const { reply, startedAt, queueMs } = await this.pool.run(job, options.timeoutMs, request.signal);
     if (!reply.ok) throw bridgeError(reply);
+    // Gone while LibreOffice finished: the page rendering and packaging below would be for nobody.
+    if (request.signal?.aborted) throw new ConvertError("convert.busy", "the client went away during the conversion");
     const deadline = startedAt + options.timeoutMs;
     const inputPages = reply.inputPages ?? undefined;
     const outputs = reply.outputs;

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import {
   type BridgeReply,
+  EngineAborted,
   EngineCrash,
   EngineResourceLimit,
   EngineTimeout,
@@ -70,6 +71,8 @@ export interface PoolStats {
   timedOut: number;
   /** Conversions ended by a memory, CPU or output cap. */
   limited: number;
+  /** Conversions abandoned because the client went away (a canceled job): their instance was killed. */
+  canceled: number;
   /** Mean LibreOffice time of recent conversions, for Retry-After. */
   averageMs: number;
 }
@@ -82,7 +85,7 @@ export class Pool {
   private generation = 0;
   private everReady = false;
   private readyListeners: (() => void)[] = [];
-  private counters = { conversions: 0, recycled: 0, crashed: 0, timedOut: 0, limited: 0 };
+  private counters = { conversions: 0, recycled: 0, crashed: 0, timedOut: 0, limited: 0, canceled: 0 };
   private recentMs: number[] = [];
 
   constructor(options: PoolOptions) {
@@ -160,7 +163,7 @@ export class Pool {
       }
       try {
         const began = Date.now();
-        const reply = await instance.convert(job, remaining);
+        const reply = await instance.convert(job, remaining, signal);
         this.recordDuration(Date.now() - began);
         this.release(slot, instance);
         return { reply, startedAt, queueMs: startedAt - queuedAt };
@@ -177,6 +180,19 @@ export class Pool {
               timeoutMs,
             },
           );
+        }
+        if (error instanceof EngineAborted) {
+          // Nobody waits for this result (a canceled job): the instance is killed like on a timeout, and its
+          // replacement takes the next request instead of LibreOffice working on to the timeout.
+          if (error.killed) {
+            this.counters.canceled++;
+            this.options.log("info", "client went away; conversion stopped, instance killed", { instance: slot.index });
+            if (slot.instance === instance) slot.state = "replacing";
+            instance.kill("client went away"); // already done by request(); the exit listener starts a replacement
+          } else if (slot.instance === instance) {
+            this.handOut(slot); // gone before the document reached LibreOffice: the instance is untouched
+          }
+          throw new ConvertError("convert.busy", "the client went away during the conversion");
         }
         if (error instanceof EngineResourceLimit) {
           this.counters.limited++;

@@ -171,6 +171,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       crashed: stats.crashed,
       timedOut: stats.timedOut,
       limited: stats.limited,
+      canceled: stats.canceled,
     };
     sendJson(res, body.status === "ok" ? 200 : 503, JSON.stringify(body));
   }

@@ -85,6 +85,46 @@ describe("robustness", () => {
     expect(before.filter((pid) => !now.includes(pid))).toHaveLength(1); // exactly one soffice was replaced
   });
 
+  test("a client that goes away mid-conversion frees its instance at once: the next request is served long before the timeout", async () => {
+    await allIdle();
+    const before = sofficePids();
+    const timeout = 120; // far beyond this test: only the kill on disconnect can free an instance in time
+    const abandon = (signal: AbortSignal) =>
+      fetch(`${server.url}/convert?to=pdf&timeout=${timeout}`, {
+        method: "POST",
+        body: looping as Uint8Array<ArrayBuffer>,
+        headers: { "Content-Type": "application/octet-stream", "X-Converter-Secret": TEST_SECRET },
+        signal,
+      }).catch((error: Error) => error.name);
+    const first = new AbortController();
+    const second = new AbortController();
+    const gone = [abandon(first.signal), abandon(second.signal)];
+    await waitFor((h) => h.instances.busy === 2, "both instances busy with the looping document");
+    const started = Date.now();
+    const queued = convert(docx, { to: "pdf" }, server.url);
+    await waitFor((h) => h.queued === 1, "the next request queued behind them");
+
+    first.abort();
+    const served = await queued;
+    expect(served.status).toBe(200);
+    expect(pdfPages(served.body)).toBe(2);
+    expect(Date.now() - started).toBeLessThan((timeout * 1000) / 2);
+    // Served by the freed instance's replacement while the other looping document still holds its instance.
+    const during = await health();
+    expect(during).toMatchObject({ canceled: 1, instances: { busy: 1 } });
+
+    second.abort();
+    expect(await Promise.all(gone)).toEqual(["AbortError", "AbortError"]);
+    const after = await waitFor(
+      (h) => fullStrength(h) && h.canceled === 2 && h.instances.busy === 0,
+      "two replacements",
+    );
+    expect(after.timedOut).toBe(1); // the earlier test's: no conversion ran into its timeout here
+    const now = sofficePids();
+    expect(now).toHaveLength(2);
+    expect(before.filter((pid) => now.includes(pid))).toEqual([]); // both soffice processes were killed
+  });
+
   test("when every instance is busy and the queue is full, requests get 503 convert.busy with Retry-After", async () => {
     await allIdle();
     const stuck = [1, 2].map(() => convert(looping, { to: "pdf", timeout: 3 }, server.url));

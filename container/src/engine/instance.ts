@@ -92,6 +92,15 @@ export type BridgeReply =
 export class EngineCrash extends Error {}
 /** The instance did not answer in time and has been killed. */
 export class EngineTimeout extends Error {}
+/** The caller went away; the instance has been killed if it had the document (LibreOffice cannot be interrupted). */
+export class EngineAborted extends Error {
+  /** False when the caller was gone before LibreOffice had the document: the instance is untouched. */
+  readonly killed: boolean;
+  constructor(detail: string, killed: boolean) {
+    super(detail);
+    this.killed = killed;
+  }
+}
 /** The conversion passed a cap (memory, CPU time, output size); the instance has been killed. */
 export class EngineResourceLimit extends Error {
   readonly resource: "memory" | "cpu" | "output";
@@ -342,7 +351,7 @@ export class Instance {
    * Runs one conversion: places the document in a fresh job directory of this instance, converts it, and moves
    * the outputs (plain files only) into `job.outDir`. The job directory is gone afterwards, whatever happened.
    */
-  async convert(job: InstanceJob, timeoutMs: number): Promise<BridgeReply> {
+  async convert(job: InstanceJob, timeoutMs: number, signal?: AbortSignal): Promise<BridgeReply> {
     const jobName = `job-${++this.jobs}-${randomBytes(4).toString("hex")}`;
     try {
       await this.cell.serverDir(jobName);
@@ -354,7 +363,7 @@ export class Instance {
         input: this.cell.inner(input),
         output: this.cell.inner(join(outDir, job.outputName)),
       };
-      const reply = await this.request(command, timeoutMs);
+      const reply = await this.request(command, timeoutMs, signal);
       if (!reply.ok) return reply;
       const claimed = await this.claimOutputs(outDir, job.outDir);
       const outputs = reply.outputs.map((output) => {
@@ -389,10 +398,16 @@ export class Instance {
     return claimed;
   }
 
-  /** Sends one command and waits for its reply; kills the instance when `timeoutMs` or a cap passes first. */
-  request(command: ConvertCommand | { op: "ping" }, timeoutMs: number): Promise<BridgeReply> {
+  /**
+   * Sends one command and waits for its reply; kills the instance when `timeoutMs` or a cap passes first, or
+   * when `signal` aborts (the client went away): the same kill as a timeout, so the slot is replaced at once.
+   */
+  request(command: ConvertCommand | { op: "ping" }, timeoutMs: number, signal?: AbortSignal): Promise<BridgeReply> {
     if (!this.alive || !this.child?.stdin) return Promise.reject(new EngineCrash(`instance ${this.id} is not running`));
     if (this.pending) return Promise.reject(new Error(`instance ${this.id} is already busy`));
+    // Gone before LibreOffice had the document: nothing to kill.
+    if (signal?.aborted)
+      return Promise.reject(new EngineAborted("the client went away before the conversion began", false));
     const id = this.nextId++;
     const limits = this.options.limits;
     this.samples = [];
@@ -404,6 +419,7 @@ export class Instance {
         clearTimeout(timer);
         clearInterval(watchdog);
         clearTimeout(dying);
+        signal?.removeEventListener("abort", onAbort);
         this.pending = undefined;
       };
       const fail = (reason: string, error: Error) => {
@@ -423,6 +439,9 @@ export class Instance {
         () => fail("conversion timeout", new EngineTimeout(`no answer within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      const onAbort = () =>
+        fail("client went away", new EngineAborted("the client went away during the conversion", true));
+      signal?.addEventListener("abort", onAbort, { once: true });
       // A bridge blocked in a UNO call can take seconds to notice that soffice died; we look ourselves, and
       // measure what the conversion costs while it runs.
       const watchdog = setInterval(() => {
