@@ -1,6 +1,7 @@
 // A converter that misbehaves on purpose, for fault injection only (real conversions use the real
 // converter). The first path segment picks the fault: point CONVERTER_URL at http://127.0.0.1:PORT/<fault>.
-//   crash  → the connection is cut mid-request      hang → never answers
+//   crash  → the connection is cut mid-request      hang → never answers (hang-<tag>: counted under that tag;
+//            GET /__hangs/hang-<tag> answers {received, closed}: requests held, and those the client closed)
 //   fail   → 500 convert.engine_failure             busy → 503 convert.busy with Retry-After: 1
 //   short  → 200 with a body shorter than its Content-Length (the response breaks while being stored)
 //   pages  → 422 convert.too_many_pages, as the converter answers a document whose real count passes the
@@ -9,12 +10,25 @@ import { createServer, type Server } from "node:http";
 
 export async function startFakeConverter(): Promise<{ port: number; stop(): Promise<void> }> {
   const hanging = new Set<import("node:http").ServerResponse>();
+  const hangs = new Map<string, { received: number; closed: number }>();
   const server: Server = createServer((req, res) => {
-    const fault = (req.url ?? "/").split("/")[1];
+    const fault = (req.url ?? "/").split("/")[1] ?? "";
+    if (fault === "__hangs" && req.method === "GET") {
+      const tag = (req.url ?? "/").split("/")[2] ?? "";
+      return json(res, 200, hangs.get(tag) ?? { received: 0, closed: 0 });
+    }
     req.resume();
     req.on("end", () => {
       if (fault === "crash") return req.socket.destroy();
-      if (fault === "hang") return void hanging.add(res);
+      if (fault.startsWith("hang")) {
+        const count = hangs.get(fault) ?? { received: 0, closed: 0 };
+        hangs.set(fault, count);
+        count.received++;
+        res.on("close", () => {
+          if (!res.writableFinished) count.closed++;
+        });
+        return void hanging.add(res);
+      }
       if (fault === "fail")
         return json(res, 500, { error: "convert.engine_failure", detail: "soffice crashed (injected)" });
       if (fault === "busy") {

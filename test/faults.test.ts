@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { openServices } from "../src/domain/services";
 import worker from "../src/index";
-import { MAX_CONVERSION_ATTEMPTS, type Outcome, processJob } from "../src/queue/consumer";
+import { CANCEL_POLL_MS, MAX_CONVERSION_ATTEMPTS, type Outcome, processJob } from "../src/queue/consumer";
 import { aroundBucket, balance, jobRow, parkedJob, seedAccount, type TestAccount, waitForJob } from "./harness";
 
 const faultyEnv = (fault: string, extra: Partial<Env> = {}): Env => ({
@@ -30,6 +30,46 @@ async function consumeUntilSettled(e: Env, id: string) {
 async function outputsOf(account: TestAccount, id: string) {
   return (await env.BUCKET.list({ prefix: `outputs/${account.accountId}/${id}/` })).objects.length;
 }
+
+describe("canceling a Running job", () => {
+  it("aborts its converter request: the job stays Canceled, refunded once, nothing stored, failed or retried", async () => {
+    const account = await seedAccount({ credits: 10 });
+    const id = await parkedJob(account, "Queued", 4);
+    const tag = `hang-${id}`;
+    const hangs = async () =>
+      (await fetch(`http://127.0.0.1:${inject("fakeConverterPort")}/__hangs/${tag}`)).json<{
+        received: number;
+        closed: number;
+      }>();
+    // A converter still working when the cancel comes, for longer than this test may last: only the abort
+    // lets the consumer return.
+    const consuming = processJob(
+      openServices(
+        faultyEnv(tag, {
+          CONVERTER_REQUEST_TIMEOUT_SECONDS: "600" as Env["CONVERTER_REQUEST_TIMEOUT_SECONDS"],
+        }),
+      ),
+      id,
+    );
+    await vi.waitUntil(async () => (await hangs()).received === 1, { timeout: 10_000, interval: 50 });
+    expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 1 });
+
+    const res = await account.json(`/v1/convert/job/${id}/cancel`, { method: "POST" });
+    expect(res.body.status).toBe("Canceled");
+    expect(await consuming).toEqual({ kind: "done" });
+    // The converter saw its client go away (the real one then kills LibreOffice: container/test/robustness).
+    await vi.waitUntil(async () => (await hangs()).closed === 1, { timeout: CANCEL_POLL_MS * 2, interval: 50 });
+    expect(await jobRow(id)).toMatchObject({
+      status: "Canceled",
+      attempts: 1,
+      error_code: null,
+      output_key: null,
+    });
+    expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
+    expect(await outputsOf(account, id)).toBe(0);
+    expect((await account.json(`/v1/convert/job/${id}`)).body).toMatchObject({ status: "Canceled", error: null });
+  });
+});
 
 describe("converter faults", () => {
   it.each(["crash", "fail", "hang"])(

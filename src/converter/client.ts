@@ -26,6 +26,8 @@ export interface ConvertRequest {
   timeoutSeconds?: number;
   /** The whole exchange's limit: a converter that hangs past its own timeout is abandoned. */
   requestTimeoutMs?: number;
+  /** Aborts the request (the job was canceled): the converter sees the connection close and stops. */
+  signal?: AbortSignal;
 }
 
 export interface ConvertResult {
@@ -88,6 +90,9 @@ function defaultKind(code: string, status: number): FailureKind {
 
 /** Thrown by a transport when the request never reached a converter (e.g. the Durable Object hop failed). */
 export class ConverterUnavailable extends Error {}
+
+/** The caller's `signal` aborted the request: nobody wants the result, which is neither a failure nor a fault. */
+export class ConversionAbandoned extends Error {}
 
 // What the container library answers when no instance started in time: plain text, never our envelope.
 const START_FAILURE_PREFIX = "Failed to start container";
@@ -159,7 +164,8 @@ export function httpTransport(baseUrl: string): ConverterTransport {
   const base = baseUrl.replace(/\/$/, "");
   return (request) => {
     const url = new URL(request.url);
-    return fetch(new Request(`${base}${url.pathname}${url.search}`, request));
+    // The signal is passed on explicitly: aborting it must close the connection the converter works for.
+    return fetch(new Request(`${base}${url.pathname}${url.search}`, request), { signal: request.signal });
   };
 }
 
@@ -192,6 +198,8 @@ export class ConverterClient {
     for (const [k, v] of Object.entries(req.options))
       if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
     if (req.timeoutSeconds) params.set("timeout", String(req.timeoutSeconds));
+    const timeout = req.requestTimeoutMs ? AbortSignal.timeout(req.requestTimeoutMs) : undefined;
+    const signals = [timeout, req.signal].filter((s): s is AbortSignal => s !== undefined);
     let response: Response;
     try {
       response = await this.transport(
@@ -201,10 +209,12 @@ export class ConverterClient {
           // @ts-expect-error duplex is required by some runtimes for streaming request bodies
           duplex: "half",
           headers: this.headers({ "content-type": "application/octet-stream", "content-length": String(req.length) }),
-          signal: req.requestTimeoutMs ? AbortSignal.timeout(req.requestTimeoutMs) : undefined,
+          signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
         }),
       );
     } catch (err) {
+      if (req.signal?.aborted)
+        throw new ConversionAbandoned("the conversion was abandoned: its job is no longer running");
       const name = (err as Error)?.name;
       if (name === "TimeoutError" || name === "AbortError") {
         throw new ConverterError(

@@ -5,9 +5,15 @@
 // retry against the queue's max_retries and then parks the message in the dead-letter queue. The job goes
 // back to Queued, a fresh message with `delaySeconds` is sent, and this one is acknowledged.
 
-import { ConverterError, type ConvertOptions, converterFor } from "../converter/client";
+import {
+  ConversionAbandoned,
+  ConverterError,
+  type ConvertOptions,
+  type ConvertResult,
+  converterFor,
+} from "../converter/client";
 import { findFile } from "../db/files";
-import { claimJob, completeJob, type JobRow, requeueJob, setPhase } from "../db/jobs";
+import { claimJob, completeJob, type JobRow, jobStatusOf, requeueJob, setPhase } from "../db/jobs";
 import { runIdOfOutputFile } from "../db/renditions";
 import { runOutputExpired } from "../domain/conversions";
 import { jobEnded } from "../domain/job-events";
@@ -28,6 +34,8 @@ export const WAIT_BUDGET_SECONDS = 600;
 // The wait before trying again when the converter gave no Retry-After (CONVERTER_BACKPRESSURE_DELAY_SECONDS).
 export const BACKPRESSURE_DELAY_SECONDS = 10;
 const MAX_BACKPRESSURE_DELAY_SECONDS = 300;
+// How often the job's row is read while the converter has its document, to stop a canceled job's conversion.
+export const CANCEL_POLL_MS = 2000;
 
 export type Outcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
 
@@ -110,16 +118,25 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
     throw new PermanentFailure("upstream_error", "the input file is no longer stored");
   }
 
-  const result = await converterFor(env).convert({
-    body: input.body,
-    length: input.size,
-    from: job.sourceFormat,
-    to: job.targetFormat,
-    filename: file.filename,
-    options: JSON.parse(job.options) as ConvertOptions,
-    timeoutSeconds: conversionTimeoutSeconds(env),
-    requestTimeoutMs: converterRequestTimeoutMs(env),
-  });
+  const abandon = new AbortController();
+  const stopWatching = abortWhenEnded(svc, job.id, abandon);
+  let result: ConvertResult;
+  try {
+    result = await converterFor(env).convert({
+      body: input.body,
+      length: input.size,
+      from: job.sourceFormat,
+      to: job.targetFormat,
+      filename: file.filename,
+      options: JSON.parse(job.options) as ConvertOptions,
+      timeoutSeconds: conversionTimeoutSeconds(env),
+      requestTimeoutMs: converterRequestTimeoutMs(env),
+      signal: abandon.signal,
+    });
+  } finally {
+    // The converter has answered: its work is over, whatever becomes of the job now (completeJob decides).
+    stopWatching();
+  }
 
   const fileName = outputFileName(
     file.filename,
@@ -170,6 +187,31 @@ async function convertAndStore(svc: Services, job: JobRow): Promise<void> {
   await jobEnded(svc, job.id, eventId);
 }
 
+/**
+ * Aborts the converter request once the job is no longer Running (canceled): the converter sees the
+ * connection close and kills the LibreOffice process working on it, so a canceled job stops costing the pool
+ * within a poll and a kill instead of running on to the conversion timeout.
+ *
+ * Polling the row rather than waiting on the job's JobWaiter: one D1 read every CANCEL_POLL_MS for the length
+ * of a conversion, and no second object to reach — a call into the waiter cannot be withdrawn when the
+ * conversion ends first (the Durable Object would hold it until its timeout), and it depends on the cancel's
+ * notification arriving (its own backstop is a 5 s D1 poll anyway).
+ *
+ * The cancel frees the job's concurrency slot at once. The converter is free a few seconds later, so holding
+ * the slot until then would buy nothing.
+ */
+function abortWhenEnded(svc: Services, jobId: string, abandon: AbortController): () => void {
+  const timer = setInterval(() => {
+    jobStatusOf(svc.env.DB, jobId).then(
+      (status) => {
+        if (status !== "Running") abandon.abort();
+      },
+      () => undefined, // a failed read: the next one decides
+    );
+  }, CANCEL_POLL_MS);
+  return () => clearInterval(timer);
+}
+
 /** R2 refused the output: the platform's fault, not the converter's nor the document's; retried like a fault. */
 class StorageFailure extends Error {}
 
@@ -182,6 +224,8 @@ class PermanentFailure extends Error {
 }
 
 async function handleFailure(svc: Services, job: JobRow, err: unknown): Promise<Outcome> {
+  // The job was canceled (and refunded) while converting: nothing to fail, retry or refund here.
+  if (err instanceof ConversionAbandoned) return { kind: "done" };
   const now = Date.now();
   if (err instanceof ConverterError && err.overloaded) {
     // Back-pressure, not failure: the job waits its turn without using up an attempt, within its budget.
