@@ -119,6 +119,40 @@ describe("the container transport", () => {
     expect(await processJob(openServices(env), id)).toEqual({ kind: "done" });
     expect(await jobRow(id)).toMatchObject({ status: "Succeeded", attempts: 2 });
   });
+
+  it("stops a canceled job's conversion: the request is aborted through the container and LibreOffice is freed", async () => {
+    await platform({});
+    const converter = async () =>
+      ((await container().converterState()) as unknown as { converter: Record<string, any> }).converter;
+    const account = await seedAccount({ credits: 10 });
+    const accepted = await submit(account, {
+      file: { name: "loop.ods", bytes: fixture("hostile-dos.ods") }, // LibreOffice never finishes loading it
+      targetFormat: "pdf",
+    });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    const id = accepted.body.id as string;
+    const before = await vi.waitUntil(
+      async () => {
+        const state = await converter().catch(() => null);
+        return state?.instances?.busy === 1 ? state : false;
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    expect(await jobRow(id)).toMatchObject({ status: "Running", attempts: 1 });
+
+    expect((await account.json(`/v1/convert/job/${id}/cancel`, { method: "POST" })).body.status).toBe("Canceled");
+    // The converter killed the instance for the client that went away, not at its 15 s timeout.
+    const after = await vi.waitUntil(
+      async () => {
+        const state = await converter();
+        return state.canceled === before.canceled + 1 ? state : false;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(after.timedOut).toBe(before.timedOut);
+    expect(await jobRow(id)).toMatchObject({ status: "Canceled", attempts: 1, error_code: null, output_key: null });
+    expect(await balance(account.accountId)).toEqual({ credits: 10, ledgerSum: 10 });
+  });
 });
 
 describe("back-pressure through the queue", () => {
