@@ -44,6 +44,8 @@ const CODES = {
   "convert.too_many_pages": 422,
   "convert.file_too_large": 413,
   "convert.zip_bomb": 422,
+  // A markup document's DOCTYPE declares entities past the budget (billion laughs): container/src/detect/entities.ts.
+  "convert.entity_expansion": 422,
   "convert.password_protected": 422,
   "convert.corrupt_input": 422,
   "convert.engine_crash_on_input": 422,

@@ -4,6 +4,7 @@ export type ErrorCode =
   | "convert.password_protected"
   | "convert.corrupt_input"
   | "convert.zip_bomb"
+  | "convert.entity_expansion"
   | "convert.timeout"
   | "convert.unsupported_format_pair"
   | "convert.invalid_option"
@@ -22,6 +23,9 @@ export const statusOf: Record<ErrorCode, number> = {
   "convert.corrupt_input": 422,
   // The archive inflated past the cap when every entry was inflated with a byte counter (container/src/detect/zip.ts).
   "convert.zip_bomb": 422,
+  // A markup document's entities expand past the budget, nest too deep, loop, or are parameter or external
+  // entities (container/src/detect/entities.ts): refused before LibreOffice parses it.
+  "convert.entity_expansion": 422,
   "convert.timeout": 504,
   "convert.unsupported_format_pair": 400,
   "convert.invalid_option": 400,

@@ -66,6 +66,8 @@ export function fromDetection(detection: Detection, declared: string | undefined
       throw new ConvertError("convert.corrupt_input", detection.detail);
     case "zip_bomb":
       throw new ConvertError("convert.zip_bomb", detection.detail);
+    case "entity_expansion":
+      throw new ConvertError("convert.entity_expansion", detection.detail);
     case "password_protected":
       throw new ConvertError("convert.password_protected", detection.detail);
     case "unsupported":

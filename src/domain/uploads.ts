@@ -179,6 +179,8 @@ function refusal(refused: Refused, filename: string): ApiError {
       return new ApiError("convert.corrupt_input", refused.detail, context);
     case "zip_bomb":
       return new ApiError("convert.zip_bomb", refused.detail, context);
+    case "entity_expansion":
+      return new ApiError("convert.entity_expansion", refused.detail, context);
     case "password_protected":
       return new ApiError("convert.password_protected", refused.detail, context);
   }

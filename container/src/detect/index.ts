@@ -12,7 +12,8 @@
 // named .doc); a picture under a document's name (a PNG named .docx), or the reverse, is a mismatch.
 
 import { isSource, sources, sourcesByExtension } from "../formats.ts";
-import { keywordFormat, markupFormat, readProlog } from "./markup.ts";
+import { ENTITY_LIMITS, entityBudget, ReferenceCounter } from "./entities.ts";
+import { keywordFormat, markupFormatOf, type Prolog, readProlog } from "./markup.ts";
 import { rootDirectory } from "./ole2.ts";
 import { pdfStructure } from "./pdf.ts";
 import {
@@ -30,7 +31,7 @@ import {
   TEXT_EXTENSIONS,
 } from "./signatures.ts";
 import { ascii, type ByteSource, DetectError, indexOf, inflate, Reader, type Work } from "./source.ts";
-import { decodeHead, looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES } from "./text.ts";
+import { decodeHead, looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES, type TextEncoding } from "./text.ts";
 import { ChildCounter, elementAttributes } from "./xml.ts";
 import {
   declaredBombReason,
@@ -43,6 +44,7 @@ import {
   type ZipEntry,
 } from "./zip.ts";
 
+export { ENTITY_LIMITS } from "./entities.ts";
 export { EXTENSION_ONLY, TEXT_EXTENSIONS } from "./signatures.ts";
 export type { ByteSource, Work } from "./source.ts";
 export { bytesSource, withKnownRanges } from "./source.ts";
@@ -60,7 +62,14 @@ export interface Detected {
   work: Work;
 }
 
-export type RefusalReason = "empty" | "unsupported" | "mismatch" | "corrupt" | "zip_bomb" | "password_protected";
+export type RefusalReason =
+  | "empty"
+  | "unsupported"
+  | "mismatch"
+  | "corrupt"
+  | "zip_bomb"
+  | "entity_expansion"
+  | "password_protected";
 
 export interface Refused {
   ok: false;
@@ -78,7 +87,10 @@ export interface DetectOptions {
   name?: string;
   /** Formats the caller converts; others are refused. Default: the converter's sources (container/src/formats.ts). */
   accept?: (format: string) => boolean;
-  /** Inflate every entry of a zip-based document with a byte counter and a cap (the converter's final word). */
+  /**
+   * The converter's final word: inflate every entry of a zip-based document (or a gzip stream) with a byte
+   * counter and a cap, and count what the entity references of a markup document expand to across the whole file.
+   */
   inflateAll?: boolean;
 }
 
@@ -164,7 +176,7 @@ export function refuseFromHead(head: Uint8Array, complete: boolean, options: Det
   if (head.length === 0) return complete ? { ok: false, reason: "empty", detail: "the file is empty", work } : null;
   const ext = extensionOf(options.name);
   const verdict = judgeHead(head.subarray(0, HEAD_BYTES), ext, complete);
-  if ("container" in verdict) return null;
+  if ("container" in verdict || "cut" in verdict) return null;
   const refusal = "refused" in verdict ? verdict : refuseFormat(verdict.format, ext, options.accept ?? isSource);
   return refusal
     ? {
@@ -178,6 +190,10 @@ export function refuseFromHead(head: Uint8Array, complete: boolean, options: Det
 }
 
 type Refusal = { refused: RefusalReason; detail: string; detected?: string };
+/** A markup document's general entities, for the converter's count of their references across the whole file. */
+type Entities = { expansions: Map<string, number>; skip: number; encoding: TextEncoding };
+/** Text judged: its format (with its entities, if it declares any), a refusal, or a DOCTYPE cut by the window. */
+type TextVerdict = { format: string; entities?: Entities } | Refusal | { cut: true };
 type Identified = { format: string; pages: number | null; encrypted: boolean } | Refusal;
 
 /** A format the caller does not take: a mismatch when the name says another known format, else unsupported. */
@@ -213,30 +229,115 @@ function judgeHead(
   head: Uint8Array,
   ext: string,
   complete: boolean,
-): { container: Container; offset: number } | { format: string } | Refusal {
+): { container: Container; offset: number } | TextVerdict {
   const signature = matchHead(head, ext);
   if (signature) {
     if (signature.is === "pdf" || signature.is === "zip" || signature.is === "ole2" || signature.is === "gzip")
       return { container: signature.is, offset: signature.offset };
     return { format: signature.is };
   }
-  if (looksLikeText(head)) {
-    if (TEXT_EXTENSIONS[ext]) return { format: TEXT_EXTENSIONS[ext]! };
-    const { text } = decodeHead(head, complete);
-    const marked = markupFormat(text) ?? keywordFormat(text);
-    if (marked) return { format: marked };
-    if (ext && KNOWN.has(ext))
-      return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
-    return { format: looksLikeCsv(head, complete) ? "csv" : "txt" };
-  }
+  if (looksLikeText(head)) return judgeText(head, ext, complete);
   if (EXTENSION_ONLY[ext]) return { format: EXTENSION_ONLY[ext]! };
   return { refused: "unsupported", detail: `could not recognise the file's format${ext ? ` (named .${ext})` : ""}` };
 }
 
+/**
+ * Text: markup by its root, a keyword format, or text by its name or its lines. Any text whose prolog declares
+ * entities is budgeted first, whatever it is named (LibreOffice's own type detection may still read it as XML).
+ */
+function judgeText(window: Uint8Array, ext: string, complete: boolean): TextVerdict {
+  const { text, encoding } = decodeHead(window, complete);
+  const prolog = readProlog(text);
+  const marked = markupFormatOf(prolog);
+  const entities = judgeEntities(prolog, complete, encoding, marked);
+  if (entities && !("expansions" in entities)) return entities;
+  const found = (format: string): TextVerdict => ({ format, ...(entities ? { entities } : {}) });
+  if (TEXT_EXTENSIONS[ext]) return found(TEXT_EXTENSIONS[ext]!);
+  const format = marked ?? keywordFormat(text);
+  if (format) return found(format);
+  if (ext && KNOWN.has(ext))
+    return { refused: "mismatch", detail: `the file is named .${ext} but its bytes are plain text`, detected: "txt" };
+  return found(looksLikeCsv(window, complete) ? "csv" : "txt");
+}
+
+/** The DOCTYPE's entities within their budget (null: none declared), a refusal, or a DOCTYPE the text cuts. */
+function judgeEntities(
+  prolog: Prolog,
+  complete: boolean,
+  encoding: TextEncoding,
+  detected: string | null,
+): Entities | Refusal | { cut: true } | null {
+  const refused = (reason: RefusalReason, detail: string): Refusal => ({
+    refused: reason,
+    detail,
+    ...(detected ? { detected } : {}),
+  });
+  if (prolog.subsetError) return refused("corrupt", `the DOCTYPE cannot be read: ${prolog.subsetError}`);
+  if (prolog.doctypeCut) return complete ? refused("corrupt", "the DOCTYPE never ends") : { cut: true };
+  if (!prolog.subset) return null;
+  const budget = entityBudget(prolog.subset);
+  if (!budget.ok) return refused("entity_expansion", budget.detail);
+  return budget.expansions.size > 0 ? { expansions: budget.expansions, skip: prolog.subset.end, encoding } : null;
+}
+
+/**
+ * The converter's count over the whole (inflated) text: what every reference to a declared entity expands to,
+ * together, against ENTITY_LIMITS.maxTotalExpansion. Fed bytes; throws DetectError("entity_expansion") past it.
+ */
+function referenceBudget(entities: Entities): { write(bytes: Uint8Array): void; end(): void } {
+  const decoder = new TextDecoder(entities.encoding);
+  const counter = new ReferenceCounter(entities.expansions, entities.skip);
+  const check = () => {
+    if (counter.total > ENTITY_LIMITS.maxTotalExpansion)
+      throw new DetectError(
+        "entity_expansion",
+        `the document's entity references expand past ${ENTITY_LIMITS.maxTotalExpansion} characters in all`,
+      );
+  };
+  return {
+    write(bytes) {
+      counter.write(decoder.decode(bytes, { stream: true }));
+      check();
+    },
+    end() {
+      counter.write(decoder.decode());
+      check();
+    },
+  };
+}
+
+async function countReferences(reader: Reader, entities: Entities): Promise<void> {
+  const budget = referenceBudget(entities);
+  const stream = reader.stream(0, reader.size).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await stream.read();
+      if (done) break;
+      budget.write(value);
+    }
+  } finally {
+    stream.cancel().catch(() => undefined);
+  }
+  budget.end();
+}
+
 async function identify(reader: Reader, head: Uint8Array, ext: string, options: DetectOptions): Promise<Identified> {
-  const verdict = judgeHead(head, ext, head.length === reader.size);
-  if (!("container" in verdict))
-    return "format" in verdict ? { format: verdict.format, pages: null, encrypted: false } : verdict;
+  let verdict = judgeHead(head, ext, head.length === reader.size);
+  if ("cut" in verdict) {
+    // A DOCTYPE longer than the head: its entities are read from a longer window, or the file is refused.
+    const window = await reader.read(0, ENTITY_LIMITS.prologBytes);
+    verdict = judgeText(window, ext, window.length === reader.size);
+    if ("cut" in verdict)
+      return {
+        refused: "entity_expansion",
+        detail: `the DOCTYPE runs past the first ${ENTITY_LIMITS.prologBytes} bytes: its entities cannot be checked`,
+      };
+  }
+  if (!("container" in verdict)) {
+    if (!("format" in verdict)) return verdict;
+    if (verdict.entities && options.inflateAll) await countReferences(reader, verdict.entities);
+    return { format: verdict.format, pages: null, encrypted: false };
+  }
   if (verdict.container === "pdf") {
     const { pages, encrypted } = await pdfStructure(reader, verdict.offset);
     return { format: "pdf", pages, encrypted };
@@ -409,26 +510,47 @@ async function entryHead(reader: Reader, entry: ZipEntry, maxBytes: number): Pro
 
 /** A gzip file: a compressed AbiWord document or SVG, by the root of its first inflated bytes. */
 async function identifyGzip(reader: Reader, options: DetectOptions): Promise<Identified> {
-  const head = new Uint8Array(HEAD_BYTES);
+  // The first inflated bytes, as far as a DOCTYPE may reach.
+  const windowBytes = ENTITY_LIMITS.prologBytes;
+  const head = new Uint8Array(windowBytes);
   let filled = 0;
-  await inflate(reader.stream(0, reader.size), "gzip", HEAD_BYTES, reader.work, (chunk) => {
-    head.set(chunk.subarray(0, HEAD_BYTES - filled), filled);
-    filled = Math.min(HEAD_BYTES, filled + chunk.length);
-    return filled >= HEAD_BYTES ? "stop" : undefined;
+  await inflate(reader.stream(0, reader.size), "gzip", windowBytes, reader.work, (chunk) => {
+    head.set(chunk.subarray(0, windowBytes - filled), filled);
+    filled = Math.min(windowBytes, filled + chunk.length);
+    return filled >= windowBytes ? "stop" : undefined;
   });
   const inner = head.subarray(0, filled);
-  const format = looksLikeText(inner) ? markupFormat(decodeHead(inner, filled < HEAD_BYTES).text) : null;
-  const found = format === "abw" ? "zabw" : format === "svg" ? "svgz" : "gzip";
+  let entities: Entities | null = null;
+  let found = "gzip";
+  if (looksLikeText(inner)) {
+    const { text, encoding } = decodeHead(inner, filled < windowBytes);
+    const prolog = readProlog(text);
+    const format = markupFormatOf(prolog);
+    found = format === "abw" ? "zabw" : format === "svg" ? "svgz" : "gzip";
+    const judged = found === "gzip" ? null : judgeEntities(prolog, filled < windowBytes, encoding, found);
+    if (judged && "cut" in judged)
+      return {
+        refused: "entity_expansion",
+        detail: `the DOCTYPE runs past the first ${windowBytes} inflated bytes: its entities cannot be checked`,
+        detected: found,
+      };
+    if (judged && "refused" in judged) return judged;
+    entities = judged;
+  }
   if (options.inflateAll && found !== "gzip") {
-    // The converter's final word, as for zip packages: the whole stream through a counter, with the same cap.
+    // The converter's final word, as for zip packages: the whole stream through a counter, with the same cap,
+    // and what its entity references expand to.
     const { maxInflatedBytes, ratioFloorBytes, maxRatio } = ZIP_LIMITS;
     const cap = Math.min(maxInflatedBytes, Math.max(ratioFloorBytes, reader.size * maxRatio));
-    if ((await inflate(reader.stream(0, reader.size), "gzip", cap, reader.work)) === "limit") {
+    const references = entities ? referenceBudget(entities) : null;
+    const result = await inflate(reader.stream(0, reader.size), "gzip", cap, reader.work, references?.write);
+    if (result === "limit") {
       throw new DetectError(
         "zip_bomb",
         `the gzip stream inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size)`,
       );
     }
+    references?.end();
   }
   return { format: found, pages: null, encrypted: false };
 }

@@ -3,6 +3,7 @@
 // with a keyword (SYLK, DIF, DXF, XPM, XBM). One forward pass over the decoded head with indexOf: no regular
 // expressions, nothing read past the head.
 
+import { type InternalSubset, readInternalSubset } from "./entities.ts";
 import { elementAttributes } from "./xml.ts";
 
 /** What the prolog and the root element say, as far as the head reaches. */
@@ -12,6 +13,12 @@ export interface Prolog {
   progid?: string;
   /** The DOCTYPE's text between `<!DOCTYPE` and its end. */
   doctype?: string;
+  /** The DOCTYPE's internal subset, read (its entities are budgeted by entities.ts). */
+  subset?: InternalSubset;
+  /** The DOCTYPE does not end within the text (a longer window may tell more). */
+  doctypeCut?: boolean;
+  /** Why the internal subset cannot be read (malformed). */
+  subsetError?: string;
   /** The root element's qualified name and attributes (values raw). */
   root?: { name: string; attributes: Record<string, string> };
 }
@@ -35,15 +42,33 @@ export function readProlog(text: string): Prolog {
       if (end < 0) return prolog;
       i = skipSpace(text, end + 3);
     } else if (text.slice(i, i + 9).toUpperCase() === "<!DOCTYPE") {
-      // An internal subset ([…]) may hold '>' characters: its end is "]" then ">".
-      const bracket = text.indexOf("[", i);
-      const close = text.indexOf(">", i);
-      if (close < 0) return prolog;
-      let end = close;
-      if (bracket >= 0 && bracket < close) {
-        const subsetEnd = text.indexOf("]", bracket);
-        end = subsetEnd < 0 ? -1 : text.indexOf(">", subsetEnd);
-        if (end < 0) return prolog;
+      // The name and external id (a quoted literal may hold '[' or '>'), then the internal subset ([…]) if any,
+      // read declaration by declaration (an entity's value may hold ']' and '>' too).
+      let end = i + 9;
+      while (end < text.length && text[end] !== "[" && text[end] !== ">") {
+        const c = text[end]!;
+        end = c === '"' || c === "'" ? text.indexOf(c, end + 1) + 1 : end + 1;
+        if (end === 0) end = text.length;
+      }
+      if (text[end] === "[") {
+        const subset = readInternalSubset(text, end + 1);
+        if ("malformed" in subset) {
+          prolog.subsetError = subset.malformed;
+          return prolog;
+        }
+        if ("incomplete" in subset) end = text.length;
+        else {
+          prolog.subset = subset;
+          end = skipSpace(text, subset.end);
+          if (end < text.length && text[end] !== ">") {
+            prolog.subsetError = "the DOCTYPE does not end after its internal subset";
+            return prolog;
+          }
+        }
+      }
+      if (end >= text.length) {
+        prolog.doctypeCut = true;
+        return prolog;
       }
       prolog.doctype = text.slice(i + 9, end);
       i = skipSpace(text, end + 1);
@@ -81,7 +106,11 @@ const XHTML_NS = "http://www.w3.org/1999/xhtml";
  * `text` is the decoded head.
  */
 export function markupFormat(text: string): string | null {
-  const prolog = readProlog(text);
+  return markupFormatOf(readProlog(text));
+}
+
+/** markupFormat, from a prolog already read. */
+export function markupFormatOf(prolog: Prolog): string | null {
   const root = prolog.root;
   const doctype = prolog.doctype?.trim() ?? "";
   if (!root) {

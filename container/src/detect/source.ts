@@ -21,7 +21,7 @@ export interface Work {
 }
 
 export class DetectError extends Error {
-  readonly reason: "corrupt" | "zip_bomb" | "password_protected" | "unsupported";
+  readonly reason: "corrupt" | "zip_bomb" | "entity_expansion" | "password_protected" | "unsupported";
   constructor(reason: DetectError["reason"], detail: string) {
     super(detail);
     this.reason = reason;
