@@ -38,3 +38,52 @@ export function scatteredOle2(totalSectors: number, blocks: number): Uint8Array 
   for (const at of [0x44, 0x48, 0x4c]) u32(root + at, 0xffffffff);
   return file;
 }
+
+/** The billion-laughs DOCTYPE: `a` is ten characters, each next entity ten of the one before, `j` 10^10. */
+export const LAUGHS_DOCTYPE = (root: string): string =>
+  `<!DOCTYPE ${root} [<!ENTITY a "aaaaaaaaaa">${Array.from(
+    { length: 9 },
+    (_, i) => `<!ENTITY ${String.fromCharCode(98 + i)} "${`&${String.fromCharCode(97 + i)};`.repeat(10)}">`,
+  ).join("")}]>`;
+
+/** The red team's laughs.svg (520 bytes): it held a LibreOffice for the whole 120 s conversion timeout. */
+export function laughsSvg(): Uint8Array {
+  return new TextEncoder().encode(
+    `<?xml version="1.0"?>${LAUGHS_DOCTYPE("svg")}<svg xmlns="http://www.w3.org/2000/svg"><text>&j;</text></svg>`,
+  );
+}
+
+/**
+ * An SVG with the prolog Adobe Illustrator writes: an external DTD id and an internal subset of short flat
+ * entities, which the root's namespace declarations refer to; `text` is drawn in a text element.
+ */
+export function illustratorSvg(text: string): Uint8Array {
+  return new TextEncoder().encode(`<?xml version="1.0" encoding="utf-8"?>
+<!-- Generator: Adobe Illustrator 16.0.0, SVG Export Plug-In . SVG Version: 6.00 Build 0)  -->
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [
+	<!ENTITY ns_extend "http://ns.adobe.com/Extensibility/1.0/">
+	<!ENTITY ns_ai "http://ns.adobe.com/AdobeIllustrator/10.0/">
+	<!ENTITY ns_graphs "http://ns.adobe.com/Graphs/1.0/">
+	<!ENTITY ns_vars "http://ns.adobe.com/Variables/1.0/">
+	<!ENTITY ns_imrep "http://ns.adobe.com/ImageReplacement/1.0/">
+	<!ENTITY ns_sfw "http://ns.adobe.com/SaveForWeb/1.0/">
+	<!ENTITY ns_custom "http://ns.adobe.com/GenericCustomNamespace/1.0/">
+	<!ENTITY ns_adobe_xpath "http://ns.adobe.com/XPath/1.0/">
+	<!ENTITY ns_svg "http://www.w3.org/2000/svg">
+	<!ENTITY ns_xlink "http://www.w3.org/1999/xlink">
+]>
+<svg version="1.1" id="Layer_1" xmlns:x="&ns_extend;" xmlns:i="&ns_ai;" xmlns:graph="&ns_graphs;"
+	 xmlns="&ns_svg;" xmlns:xlink="&ns_xlink;" x="0px" y="0px" width="400px" height="200px"
+	 viewBox="0 0 400 200" enable-background="new 0 0 400 200" xml:space="preserve">
+<switch>
+	<foreignObject requiredExtensions="&ns_ai;" x="0" y="0" width="1" height="1">
+		<i:pgfRef xlink:href="#adobe_illustrator_pgf"></i:pgfRef>
+	</foreignObject>
+	<g i:extraneous="self">
+		<rect x="10" y="10" fill="#FFCC00" width="380" height="180"/>
+		<text transform="matrix(1 0 0 1 40 110)" font-family="'DejaVuSans'" font-size="28">${text}</text>
+	</g>
+</switch>
+</svg>
+`);
+}

@@ -527,12 +527,12 @@ async function identifyGzip(reader: Reader, options: DetectOptions): Promise<Ide
     const prolog = readProlog(text);
     const format = markupFormatOf(prolog);
     found = format === "abw" ? "zabw" : format === "svg" ? "svgz" : "gzip";
-    const judged = found === "gzip" ? null : judgeEntities(prolog, filled < windowBytes, encoding, found);
+    // Whatever the root (a DOCTYPE too long for the window hides it), a DOCTYPE is budgeted before anything else.
+    const judged = judgeEntities(prolog, filled < windowBytes, encoding, found === "gzip" ? null : found);
     if (judged && "cut" in judged)
       return {
         refused: "entity_expansion",
         detail: `the DOCTYPE runs past the first ${windowBytes} inflated bytes: its entities cannot be checked`,
-        detected: found,
       };
     if (judged && "refused" in judged) return judged;
     entities = judged;
