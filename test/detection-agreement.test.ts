@@ -9,9 +9,10 @@ import { env } from "cloudflare:workers";
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, inject, it } from "vitest";
 import { sources, targets } from "../container/src/formats";
+import { laughsSvg } from "../container/test/hostile-builders";
 import { fixture, form, seedAccount } from "./harness";
 
-type Verdict = string; // "ok:<format>" or the refusal: "empty", "unsupported:<what>", "corrupt", "zip_bomb", "password_protected"
+type Verdict = string; // "ok:<format>" or the refusal: "empty", "unsupported:<what>", "corrupt", "zip_bomb", "entity_expansion", "password_protected"
 
 async function viaWorker(name: string, bytes: Uint8Array): Promise<Verdict> {
   const account = await seedAccount();
@@ -28,6 +29,8 @@ async function viaWorker(name: string, bytes: Uint8Array): Promise<Verdict> {
       return "corrupt";
     case "convert.zip_bomb":
       return "zip_bomb";
+    case "convert.entity_expansion":
+      return "entity_expansion";
     case "convert.password_protected":
       return "password_protected";
   }
@@ -67,6 +70,8 @@ async function viaConverter(name: string, bytes: Uint8Array, to: string): Promis
       return "corrupt";
     case "convert.zip_bomb":
       return "zip_bomb";
+    case "convert.entity_expansion":
+      return "entity_expansion";
     case "convert.password_protected":
       return "password_protected";
   }
@@ -91,6 +96,11 @@ function liar(): Uint8Array {
       view.setUint32(p + 22, 1000, true);
   }
   return zip;
+}
+function manyReferences(): Uint8Array {
+  return strToU8(
+    `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY m "${"x".repeat(60_000)}">]><svg xmlns="http://www.w3.org/2000/svg"><text>${"&m;".repeat(600)}</text></svg>`,
+  );
 }
 /** An OLE2 container of an encrypted OOXML package (directory only). */
 function encryptedOoxml(): Uint8Array {
@@ -126,6 +136,7 @@ const crafted: [string, () => Uint8Array][] = [
   ["empty.pdf", () => new Uint8Array()],
   ["mystery.bin", () => Uint8Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) % 256)],
   ["bomb.docx", bomb],
+  ["laughs.svg", laughsSvg],
   ["archive.zip", () => zipSync({ "readme.txt": strToU8("hello") })],
   [
     "deck.pptx (app.xml claims 95 slides)",
@@ -147,6 +158,8 @@ const byDesign: Record<string, { worker: Verdict; converter: Verdict }> = {
   "hostile-password-protected.odt": { worker: "ok:odt", converter: "password_protected" },
   "secret.docx": { worker: "ok:docx", converter: "password_protected" },
   "liar.docx": { worker: "ok:docx", converter: "zip_bomb" },
+  // Each entity in budget, but 600 references expand to 36 MB: only the converter counts the whole file.
+  "many-references.svg": { worker: "ok:svg", converter: "entity_expansion" },
 };
 
 describe("the Worker's upload path and the converter agree", () => {
@@ -156,6 +169,7 @@ describe("the Worker's upload path and the converter agree", () => {
     ...crafted,
     ["secret.docx", encryptedOoxml],
     ["liar.docx", liar],
+    ["many-references.svg", manyReferences],
   ];
 
   it.each(cases)("%s", async (label, make) => {

@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
+import { laughsSvg } from "../container/test/hostile-builders";
 import { balance, fixture, form, seedAccount, submit, waitForJob } from "./harness";
 
 async function counts(accountId: string) {
@@ -64,6 +65,22 @@ describe("refused before anything is stored or charged", () => {
     expect(bomb.length).toBeLessThan(200 * 1024);
     const body = await refusedAtUpload("bomb.docx", bomb, 422, "convert.zip_bomb");
     expect(body.detail).toMatch(/inflates/);
+  });
+
+  it("billion laughs (a 520-byte SVG of nested entities that held a LibreOffice for 120 s) → convert.entity_expansion", async () => {
+    const body = await refusedAtUpload("laughs.svg", laughsSvg(), 422, "convert.entity_expansion");
+    expect(body).toMatchObject({ type: "unprocessable", detectedFormat: "svg" });
+    expect(body.detail).toMatch(/expands past 65536 characters/);
+    // /v1/files refuses it the same way (seed 000's vocabulary), and nothing reaches R2 from either.
+    const account = await seedAccount({ credits: 10 });
+    const res = await account.json("/v1/files", {
+      method: "POST",
+      body: form({ file: { name: "laughs.svg", bytes: laughsSvg() } }),
+    });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ error: "unprocessable", code: "convert.entity_expansion" });
+    expect(await counts(account.accountId)).toEqual({ jobs: 0, files: 0 });
+    expect((await env.BUCKET.list({ prefix: `uploads/${account.accountId}/` })).objects).toHaveLength(0);
   });
 
   it.each([
