@@ -241,6 +241,14 @@ describe("nested entities are refused before any parser expands them", () => {
     });
   });
 
+  test("a DOCTYPE without an internal subset is left as it was, sloppy HTML's unclosed quote included", async () => {
+    const sloppy = utf8('<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01//EN><html><body>hi</body></html>');
+    expect(await detect(bytesSource(sloppy), { name: "x.html", inflateAll: true })).toMatchObject({
+      ok: true,
+      format: "html",
+    });
+  });
+
   test("Adobe Illustrator's flat namespace entities pass both doors", async () => {
     const { worker, converter } = await bothDoors(illustratorSvg("Hello entities"), "ai.svg");
     expect(worker).toMatchObject({ ok: true, format: "svg" });

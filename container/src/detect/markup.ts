@@ -47,8 +47,9 @@ export function readProlog(text: string): Prolog {
       let end = i + 9;
       while (end < text.length && text[end] !== "[" && text[end] !== ">") {
         const c = text[end]!;
-        end = c === '"' || c === "'" ? text.indexOf(c, end + 1) + 1 : end + 1;
-        if (end === 0) end = text.length;
+        // An unclosed quote (sloppy HTML) is a plain character.
+        const close = c === '"' || c === "'" ? text.indexOf(c, end + 1) : -1;
+        end = close < 0 ? end + 1 : close + 1;
       }
       if (text[end] === "[") {
         const subset = readInternalSubset(text, end + 1);
