@@ -4,6 +4,7 @@
 // file; the flat entities Adobe Illustrator writes still convert.
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
+import { strToU8, zipSync } from "fflate";
 import { describe, expect, test } from "vitest";
 import { bytesSource, detect, ENTITY_LIMITS, refuseFromHead } from "../src/detect/index.ts";
 import { convert, isPdf, pdfText } from "./helpers.ts";
@@ -239,6 +240,33 @@ describe("nested entities are refused before any parser expands them", () => {
       reason: "entity_expansion",
       detail: expect.stringContaining("in all"),
     });
+  });
+
+  test("a package's parts are budgeted as the converter inflates them: an SVG picture in an odt, a docx part", async () => {
+    const odt = (extra: Record<string, Uint8Array>) =>
+      zipSync({
+        mimetype: strToU8("application/vnd.oasis.opendocument.text"),
+        "content.xml": strToU8('<?xml version="1.0"?><office:document-content/>'),
+        ...extra,
+      });
+    const withPicture = await bothDoors(odt({ "Pictures/laughs.svg": laughsSvg() }), "x.odt");
+    expect(withPicture.worker).toMatchObject({ ok: true, format: "odt" }); // the Worker inflates no picture
+    expect(withPicture.converter).toMatchObject({
+      ok: false,
+      reason: "entity_expansion",
+      detail: expect.stringContaining("Pictures/laughs.svg: the entity e expands past"),
+    });
+    const many = svgWith(`<!DOCTYPE svg [<!ENTITY m "${"x".repeat(60_000)}">]>`, "&m;".repeat(600));
+    expect(
+      await detect(bytesSource(odt({ "Pictures/many.svg": many })), { name: "x.odt", inflateAll: true }),
+    ).toMatchObject({ reason: "entity_expansion", detail: expect.stringContaining("in all") });
+    // Flat entities (an Illustrator picture) and parts that are not markup pass.
+    expect(
+      await detect(bytesSource(odt({ "Pictures/ai.svg": illustratorSvg("x"), "Pictures/p.png": new Uint8Array(9) })), {
+        name: "x.odt",
+        inflateAll: true,
+      }),
+    ).toMatchObject({ ok: true, format: "odt" });
   });
 
   test("a DOCTYPE without an internal subset is left as it was, sloppy HTML's unclosed quote included", async () => {

@@ -35,6 +35,7 @@ import { decodeHead, looksLikeCsv, looksLikeText, TEXT_SAMPLE_BYTES, type TextEn
 import { ChildCounter, elementAttributes } from "./xml.ts";
 import {
   declaredBombReason,
+  type EntrySink,
   inflateAll,
   readDirectory,
   readEntry,
@@ -306,6 +307,60 @@ function referenceBudget(entities: Entities): { write(bytes: Uint8Array): void; 
   };
 }
 
+/**
+ * The entity budget of a package's part, as the converter inflates it (an SVG picture in a document is parsed
+ * like an SVG upload): its first 64 KiB judged like a markup upload, then its references counted to the end.
+ */
+function markupPartBudget(part: string): EntrySink {
+  const window = new Uint8Array(ENTITY_LIMITS.prologBytes);
+  let filled = 0;
+  let judged = false;
+  let references: ReturnType<typeof referenceBudget> | null = null;
+  const judge = (complete: boolean) => {
+    judged = true;
+    const head = window.subarray(0, filled);
+    if (!looksLikeText(head)) return;
+    const { text, encoding } = decodeHead(head, complete);
+    const verdict = judgeEntities(readProlog(text), complete, encoding, null);
+    if (!verdict) return;
+    if ("cut" in verdict)
+      throw new DetectError(
+        "entity_expansion",
+        `${part}: the DOCTYPE runs past the first ${ENTITY_LIMITS.prologBytes} bytes: its entities cannot be checked`,
+      );
+    if ("refused" in verdict)
+      throw new DetectError(verdict.refused as DetectError["reason"], `${part}: ${verdict.detail}`);
+    references = referenceBudget(verdict);
+    references.write(head);
+  };
+  return {
+    write(chunk) {
+      if (judged) {
+        references?.write(chunk);
+        return;
+      }
+      // Markup starts with '<' (after a byte-order mark or spaces): a part that does not is passed at once.
+      if (filled === 0) {
+        const first = chunk.find((b) => b > 0x20 && b !== 0xef && b !== 0xbb && b !== 0xbf && b !== 0xff && b !== 0xfe);
+        if (first !== undefined && first !== 0x3c && first !== 0x00) {
+          judged = true;
+          return;
+        }
+      }
+      const room = window.length - filled;
+      window.set(chunk.subarray(0, room), filled);
+      filled += Math.min(room, chunk.length);
+      if (filled < window.length) return;
+      judge(false);
+      if (chunk.length > room) references?.write(chunk.subarray(room));
+    },
+    end() {
+      if (!judged) judge(true);
+      references?.end();
+    },
+  };
+}
+
 async function countReferences(reader: Reader, entities: Entities): Promise<void> {
   const budget = referenceBudget(entities);
   const stream = reader.stream(0, reader.size).getReader();
@@ -386,7 +441,8 @@ async function identifyZip(reader: Reader, ext: string, options: DetectOptions):
     (await identifyOoxml(reader, dir)) ??
     (await identifyOtherPackage(reader, dir, ext)) ?? { format: "zip", pages: null, encrypted: false };
   // The converter's final word on the real bytes, before LibreOffice opens the package.
-  if (options.inflateAll && "format" in found && found.format !== "zip") await inflateAll(reader, dir);
+  if (options.inflateAll && "format" in found && found.format !== "zip")
+    await inflateAll(reader, dir, (entry) => markupPartBudget(entry.name));
   return found;
 }
 

@@ -212,24 +212,37 @@ export async function readEntryText(reader: Reader, entry: ZipEntry, maxBytes: n
   return text + decoder.decode();
 }
 
+/** What looks at an entry's inflated bytes as inflateAll goes (it may throw a DetectError to refuse). */
+export interface EntrySink {
+  write(chunk: Uint8Array): void;
+  end(): void;
+}
+
 /**
  * The converter's check on the real bytes: inflates every entry with one byte counter across the archive and
  * stops at the cap. Throws DetectError("zip_bomb") past the cap (or past the ratio), "corrupt" on bad data.
+ * `inspect` may watch each entry's bytes on the way (the entity budget of markup parts).
  */
-export async function inflateAll(reader: Reader, dir: ZipDirectory): Promise<number> {
+export async function inflateAll(
+  reader: Reader,
+  dir: ZipDirectory,
+  inspect?: (entry: ZipEntry) => EntrySink | null,
+): Promise<number> {
   const { maxInflatedBytes, ratioFloorBytes, maxRatio } = ZIP_LIMITS;
   const cap = Math.min(maxInflatedBytes, Math.max(ratioFloorBytes, reader.size * maxRatio));
   let total = 0;
   for (const entry of dir.entries) {
     if (entry.flags & 1) continue; // encrypted entries (ODF with a password) are LibreOffice's to refuse
     if (entry.name.endsWith("/") && entry.compressedSize === 0) continue;
-    const result = await readEntry(reader, entry, cap - total, () => undefined);
+    const sink = inspect?.(entry) ?? null;
+    const result = await readEntry(reader, entry, cap - total, sink ? (chunk) => sink.write(chunk) : () => undefined);
     if (result === "limit" || result === "stopped") {
       throw new DetectError(
         "zip_bomb",
         `the archive inflates past ${cap} bytes (limit ${maxInflatedBytes}, at most ${maxRatio}× its size); stopped at entry ${entry.name}`,
       );
     }
+    sink?.end();
     total += result;
   }
   return total;
