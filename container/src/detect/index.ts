@@ -312,7 +312,8 @@ function referenceBudget(entities: Entities): { write(bytes: Uint8Array): void; 
  * like an SVG upload): its first 64 KiB judged like a markup upload, then its references counted to the end.
  */
 function markupPartBudget(part: string): EntrySink {
-  const window = new Uint8Array(ENTITY_LIMITS.prologBytes);
+  // Allocated only for a part that starts like markup (a package may hold 20,000 entries).
+  let window = new Uint8Array(0);
   let filled = 0;
   let judged = false;
   let references: ReturnType<typeof referenceBudget> | null = null;
@@ -346,6 +347,7 @@ function markupPartBudget(part: string): EntrySink {
           judged = true;
           return;
         }
+        window = new Uint8Array(ENTITY_LIMITS.prologBytes);
       }
       const room = window.length - filled;
       window.set(chunk.subarray(0, room), filled);
@@ -355,7 +357,7 @@ function markupPartBudget(part: string): EntrySink {
       if (chunk.length > room) references?.write(chunk.subarray(room));
     },
     end() {
-      if (!judged) judge(true);
+      if (!judged && filled > 0) judge(true);
       references?.end();
     },
   };
