@@ -7,16 +7,8 @@ export default {
     const mode = url.searchParams.get("mode");
     if (request.method !== "POST") return new Response("ok");
     if (mode === "byob") {
-      // Reused buffers (as src/routes/upload-form.ts reads): nothing allocated per chunk.
-      const byob = request.body.getReader({ mode: "byob" });
-      let buffer = new ArrayBuffer(64 * 1024);
       let bytes = 0;
-      for (;;) {
-        const { done, value } = await byob.read(new Uint8Array(buffer));
-        if (value) buffer = value.buffer;
-        if (done) break;
-        bytes += value.length;
-      }
+      for await (const chunk of reusedBufferChunks(request.body)) bytes += chunk.length;
       return new Response(String(bytes));
     }
     if (mode === "read") {
@@ -50,18 +42,13 @@ export default {
 
 /** Read as docconv reads (reused buffers), written in the 5 MiB parts docconv writes (src/storage/r2.ts). */
 async function storeInParts(body, bucket, key) {
-  const reader = body.getReader({ mode: "byob" });
-  let chunkBuffer = new ArrayBuffer(64 * 1024);
   const PART = 5 * 1024 * 1024;
   const buffer = new Uint8Array(PART);
   const parts = [];
   let upload = null;
   let filled = 0;
   let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read(new Uint8Array(chunkBuffer));
-    if (value) chunkBuffer = value.buffer;
-    if (done) break;
+  for await (const value of reusedBufferChunks(body)) {
     bytes += value.length;
     for (let at = 0; at < value.length; ) {
       if (filled === PART) {
@@ -80,4 +67,16 @@ async function storeInParts(body, bucket, key) {
     await upload.complete(parts);
   } else await bucket.put(key, buffer.subarray(0, filled));
   return bytes;
+}
+
+/** The body read into one reused 64 KiB buffer (as src/routes/upload-form.ts reads): nothing allocated per chunk. */
+async function* reusedBufferChunks(body) {
+  const reader = body.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(64 * 1024);
+  for (;;) {
+    const { done, value } = await reader.read(new Uint8Array(buffer));
+    if (done) return;
+    yield value;
+    buffer = value.buffer;
+  }
 }
