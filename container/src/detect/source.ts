@@ -100,10 +100,26 @@ export class Reader {
     return out;
   }
 
-  /** The range as a stream of chunks, for inflating; counted like reads, never cached. */
+  /**
+   * The range as a stream of chunks, for inflating; counted like reads. A range within one block comes through
+   * the block cache (a package's small parts share a few blocks: one source read each, not one per part);
+   * longer ones stream past it, never cached.
+   */
   stream(offset: number, length: number): ReadableStream<Uint8Array> {
-    this.countSourceRead();
     const end = Math.min(this.size, offset + length);
+    if (end - offset <= BLOCK) {
+      return new ReadableStream<Uint8Array>(
+        {
+          pull: async (controller) => {
+            const chunk = await this.read(offset, end - offset);
+            if (chunk.length) controller.enqueue(chunk);
+            controller.close();
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    }
+    this.countSourceRead();
     const work = this.work;
     if (this.source.stream) {
       const counter = new TransformStream<Uint8Array, Uint8Array>({
