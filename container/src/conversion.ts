@@ -24,7 +24,7 @@ import type { ToolBox, ToolSandbox } from "./engine/tools.ts";
 import { writeZip } from "./engine/zip.ts";
 import { ConvertError } from "./errors.ts";
 import { imageTargets, isSource, type SourceName, sources, supports, type TargetName, targets } from "./formats.ts";
-import { inspectInput } from "./inspect.ts";
+import { inspectInput, pdfPagesFromStructure } from "./inspect.ts";
 import { type ConvertOptions, exportedPageNumbers, pageRangeText, selectPages } from "./options.ts";
 import type { Pool } from "./pool.ts";
 
@@ -145,9 +145,11 @@ export class Converter {
       });
     }
     if (target === "pdf") {
-      const count = await this.tools.use(async (tools) =>
-        pdfPageCount(tools, await tools.cell.place(first, "export.pdf"), deadline),
-      );
+      const count =
+        (await pdfPagesFromStructure(first)) ??
+        (await this.tools.use(async (tools) =>
+          pdfPageCount(tools, await tools.cell.place(first, "export.pdf"), deadline),
+        ));
       if (options.pages) {
         const wanted = countSelected(options, count);
         if (count < wanted) {

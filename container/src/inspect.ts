@@ -49,6 +49,24 @@ export async function inspectInput(path: string, declared: string | undefined): 
   }
 }
 
+/**
+ * Pages of a PDF LibreOffice wrote, from its page tree: the detector's bounded parser in-process, which every
+ * uploaded PDF already goes through, instead of spawning pdfinfo in a render cell for one number. Undefined
+ * when the structure does not say (the caller asks pdfinfo then).
+ */
+export async function pdfPagesFromStructure(path: string): Promise<number | undefined> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const detection = await detect(fileSource(handle, size), { name: "output.pdf" });
+    return detection.ok && detection.format === "pdf" && !detection.encrypted && detection.pages !== null
+      ? detection.pages
+      : undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
 export function fromDetection(detection: Detection, declared: string | undefined): Inspection {
   if (detection.ok) {
     if (detection.encrypted && detection.format !== "pdf") {
