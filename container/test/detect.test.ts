@@ -6,14 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateRawSync, gzipSync } from "node:zlib";
-import { strToU8, type Zippable, zipSync } from "fflate";
+import { strToU8, unzipSync, type Zippable, zipSync } from "fflate";
 import { afterAll, describe, expect, test } from "vitest";
 import { bytesSource, type Detection, detect, extensionDecided } from "../src/detect/index.ts";
 import { ChildCounter } from "../src/detect/xml.ts";
 import { csvImportOptions } from "../src/engine/csv-import.ts";
 import { ConvertError } from "../src/errors.ts";
 import { type SourceName, sources } from "../src/formats.ts";
-import { inspectInput } from "../src/inspect.ts";
+import { inspectInput, smallInflater } from "../src/inspect.ts";
 import { fixture } from "./helpers.ts";
 import { buildPdf, type PdfPlan } from "./pdf-builder.ts";
 
@@ -530,6 +530,27 @@ describe("zip bombs", () => {
 });
 
 describe("the converter's view: inspectInput", () => {
+  test("small parts inflated in memory (zlib) are counted and stopped exactly as streaming counts and stops them", async () => {
+    const docx = unzipSync(new Uint8Array(fixture("docx-header-footer.docx")));
+    const plain = new Uint8Array(fixture("docx-header-footer.docx"));
+    const streamed = await detect(bytesSource(plain), { name: "a.docx", inflateAll: true });
+    expect(streamed).toMatchObject({ ok: true, format: "docx" });
+    expect(
+      await detect(bytesSource(plain), { name: "a.docx", inflateAll: true, inflateSmall: smallInflater() }),
+    ).toEqual(streamed);
+    // 60 parts of 1 MiB of zeros, ~1 KiB each compressed: 60 MiB from a ~70 KiB file, past the cap (at most 200×
+    // the file's size, at least 10 MiB) though every part alone is small.
+    const parts: Zippable = { ...docx };
+    for (let i = 0; i < 60; i++) parts[`word/media/zero${i}.bin`] = new Uint8Array(1024 * 1024);
+    const bomb = zipSync(parts, { level: 9 });
+    const stopped = await detect(bytesSource(bomb), { name: "a.docx", inflateAll: true });
+    expect(stopped).toMatchObject({ ok: false, reason: "zip_bomb" });
+    expect(
+      await detect(bytesSource(bomb), { name: "a.docx", inflateAll: true, inflateSmall: smallInflater() }),
+    ).toEqual(stopped);
+    await expect(inspectInput(file("zeros.docx", bomb), "docx")).rejects.toMatchObject({ code: "convert.zip_bomb" });
+  });
+
   test("maps refusals to the converter's codes", async () => {
     await expect(inspectInput(file("e.docx", ""), "docx")).rejects.toMatchObject({ code: "convert.empty_input" });
     await expect(inspectInput(file("t.docx", fixture("hostile-truncated.docx")), "docx")).rejects.toMatchObject({

@@ -218,6 +218,16 @@ export interface EntrySink {
   end(): void;
 }
 
+/** Entries up to this compressed size may go to a SmallInflater (their bytes come from the reader's cache). */
+export const SMALL_ENTRY_BYTES = 64 * 1024;
+
+/**
+ * Inflates one whole raw-deflate entry held in memory: its inflated bytes, or undefined to leave the entry to the
+ * streaming path (damaged data, data past the deflate stream's end, more than `maxBytes` or than the inflater
+ * holds at once): that path's verdict is the final one.
+ */
+export type SmallInflater = (compressed: Uint8Array, maxBytes: number) => Promise<Uint8Array | undefined>;
+
 /**
  * The converter's check on the real bytes: inflates every entry with one byte counter across the archive and
  * stops at the cap. Throws DetectError("zip_bomb") past the cap (or past the ratio), "corrupt" on bad data.
@@ -227,6 +237,7 @@ export async function inflateAll(
   reader: Reader,
   dir: ZipDirectory,
   inspect?: (entry: ZipEntry) => EntrySink | null,
+  inflateSmall?: SmallInflater,
 ): Promise<number> {
   const { maxInflatedBytes, ratioFloorBytes, maxRatio } = ZIP_LIMITS;
   const cap = Math.min(maxInflatedBytes, Math.max(ratioFloorBytes, reader.size * maxRatio));
@@ -235,7 +246,15 @@ export async function inflateAll(
     if (entry.flags & 1) continue; // encrypted entries (ODF with a password) are LibreOffice's to refuse
     if (entry.name.endsWith("/") && entry.compressedSize === 0) continue;
     const sink = inspect?.(entry) ?? null;
-    const result = await readEntry(reader, entry, cap - total, sink ? (chunk) => sink.write(chunk) : () => undefined);
+    const inflated =
+      inflateSmall && entry.method === 8 && entry.compressedSize <= SMALL_ENTRY_BYTES
+        ? await inflateInMemory(reader, entry, cap - total, inflateSmall)
+        : undefined;
+    if (inflated !== undefined) sink?.write(inflated);
+    const result =
+      inflated !== undefined
+        ? inflated.length
+        : await readEntry(reader, entry, cap - total, sink ? (chunk) => sink.write(chunk) : () => undefined);
     if (result === "limit" || result === "stopped") {
       throw new DetectError(
         "zip_bomb",
@@ -246,4 +265,18 @@ export async function inflateAll(
     total += result;
   }
   return total;
+}
+
+async function inflateInMemory(
+  reader: Reader,
+  entry: ZipEntry,
+  maxBytes: number,
+  inflateSmall: SmallInflater,
+): Promise<Uint8Array | undefined> {
+  const compressed = await reader.read(await dataOffset(reader, entry), entry.compressedSize);
+  if (compressed.length !== entry.compressedSize || maxBytes <= 0) return undefined;
+  const inflated = await inflateSmall(compressed, maxBytes);
+  if (inflated === undefined || inflated.length > maxBytes) return undefined;
+  reader.work.inflated += inflated.length;
+  return inflated;
 }
