@@ -325,6 +325,13 @@ export const RenditionPendingResponseSchema = z
   .openapi("RenditionPending");
 
 /** Response headers of the rendition endpoints. */
+/** The 202 of both rendition routes (POST /v1/files/{file_id}/convert, POST /v1/runs/{run_id}/export). */
+export const RenditionPendingResponse = {
+  description:
+    "still converting after the `wait` the request sent (without `wait`: 502 `convert.still_running`, seed 000's vocabulary)",
+  content: { "application/json": { schema: RenditionPendingResponseSchema } },
+};
+
 export const RenditionResponseHeaders = z.object({
   "x-d1-bookmark": z
     .string()

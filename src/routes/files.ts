@@ -11,7 +11,7 @@ import {
   apiKeySecurity,
   FileResponseSchema,
   filesErrorResponses,
-  RenditionPendingResponseSchema,
+  RenditionPendingResponse,
   RenditionRequestSchema,
   RenditionResponseHeaders,
   SheetQuerySchema,
@@ -97,11 +97,7 @@ const convertFile = createRoute({
       headers: RenditionResponseHeaders,
       content: { "application/json": { schema: FileRenditionSchema } },
     },
-    202: {
-      description:
-        "still converting after the `wait` the request sent (without `wait`: 502 `convert.still_running`, seed 000's vocabulary)",
-      content: { "application/json": { schema: RenditionPendingResponseSchema } },
-    },
+    202: RenditionPendingResponse,
     ...filesErrorResponses(400, 401, 402, 404, 410, 413, 422, 429, 502),
   },
 });

@@ -8,7 +8,7 @@ import { validationHook } from "../errors";
 import {
   apiKeySecurity,
   filesErrorResponses,
-  RenditionPendingResponseSchema,
+  RenditionPendingResponse,
   RenditionRequestSchema,
   RenditionResponseHeaders,
   SheetQuerySchema,
@@ -54,11 +54,7 @@ const exportRun = createRoute({
       headers: RenditionResponseHeaders,
       content: { "application/json": { schema: RunExportSchema } },
     },
-    202: {
-      description:
-        "still converting after the `wait` the request sent (without `wait`: 502 `convert.still_running`, seed 000's vocabulary)",
-      content: { "application/json": { schema: RenditionPendingResponseSchema } },
-    },
+    202: RenditionPendingResponse,
     ...filesErrorResponses(400, 401, 402, 404, 409, 410, 413, 422, 429, 502),
   },
 });
